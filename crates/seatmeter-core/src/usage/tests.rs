@@ -1,0 +1,373 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::time::parse_rfc3339;
+
+fn at(s: &str) -> i64 {
+    parse_rfc3339(s.as_bytes()).expect("test timestamp").0
+}
+
+const HOUR: i64 = 3_600 * crate::time::NANOS_PER_SECOND;
+
+fn january() -> Windows {
+    Windows::new(Timestamp(at("2026-01-01T00:00:00Z")))
+}
+
+/// A meeting as the seed's table describes it: host, start, one hour long,
+/// how many joined the web portion and the teleconference portion.
+struct SeedMeeting {
+    host: &'static str,
+    start: &'static str,
+    web: u64,
+    phone: u64,
+}
+
+fn m(host: &'static str, start: &'static str, web: u64, phone: u64) -> SeedMeeting {
+    SeedMeeting { host, start, web, phone }
+}
+
+/// The meetings of users A to K in seed 003's table.
+fn seed_table() -> Vec<SeedMeeting> {
+    vec![
+        // A schedules a meeting but does not host it: nobody ever joins.
+        m("A", "2026-01-01T09:00:00Z", 0, 0),
+        // B hosts one meeting.
+        m("B", "2026-01-02T09:00:00Z", 3, 0),
+        // C hosts two meetings on different dates and times.
+        m("C", "2026-01-03T09:00:00Z", 2, 0),
+        m("C", "2026-01-04T10:00:00Z", 2, 1),
+        // D hosts two meetings on the same date and time.
+        m("D", "2026-01-06T09:00:00Z", 2, 0),
+        m("D", "2026-01-06T09:00:00Z", 4, 0),
+        // E: two simultaneous on January 6, another two on January 10.
+        m("E", "2026-01-06T09:00:00Z", 2, 0),
+        m("E", "2026-01-06T09:00:00Z", 2, 0),
+        m("E", "2026-01-10T16:00:00Z", 2, 0),
+        m("E", "2026-01-10T16:00:00Z", 2, 0),
+        // F: two simultaneous meetings he does not attend; others join the web.
+        m("F", "2026-01-07T09:00:00Z", 5, 0),
+        m("F", "2026-01-07T09:00:00Z", 5, 0),
+        // G passes host rights during the first meeting, then hosts a second
+        // one at the same time: both remain G's meetings.
+        m("G", "2026-01-08T09:00:00Z", 3, 0),
+        m("G", "2026-01-08T09:00:00Z", 2, 0),
+        // H: everybody joins the teleconference only, join-before-host.
+        m("H", "2026-01-09T09:00:00Z", 0, 4),
+        // J: two simultaneous meetings, teleconference only.
+        m("J", "2026-01-10T09:00:00Z", 0, 3),
+        m("J", "2026-01-10T09:00:00Z", 0, 2),
+        // K: the first meeting has web attendees (host rights passed), the
+        // simultaneous second one only teleconference attendees.
+        m("K", "2026-01-11T10:00:00Z", 3, 0),
+        m("K", "2026-01-11T10:00:00Z", 0, 3),
+    ]
+}
+
+fn seed_usage(policy: CountPolicy) -> Vec<(&'static str, u32)> {
+    let windows = january();
+    let meetings = seed_table()
+        .into_iter()
+        .filter(|m| Attendance::of(policy, m.web, m.phone).is_counted())
+        .map(|m| (m.host, at(m.start), at(m.start) + HOUR));
+    let rows = compute_usage(&windows, meetings);
+    assert!(rows.iter().all(|r| r.window == 0), "all of January is window 0");
+    let by_host: BTreeMap<_, _> = rows.iter().map(|r| (r.host, r.licenses)).collect();
+    ["A", "B", "C", "D", "E", "F", "G", "H", "J", "K"]
+        .into_iter()
+        .map(|h| (h, by_host.get(h).copied().unwrap_or(0)))
+        .collect()
+}
+
+#[test]
+fn the_seed_table_comes_out_exactly() {
+    assert_eq!(
+        seed_usage(CountPolicy::WebOnly),
+        vec![
+            ("A", 0),
+            ("B", 1),
+            ("C", 1),
+            ("D", 2),
+            ("E", 2),
+            ("F", 2),
+            ("G", 2),
+            ("H", 0),
+            ("J", 0),
+            ("K", 1)
+        ]
+    );
+}
+
+#[test]
+fn counting_teleconference_only_meetings_changes_h_j_and_k_only() {
+    let usage = seed_usage(CountPolicy::CountTeleconferenceOnly);
+    let expected =
+        [("A", 0), ("B", 1), ("C", 1), ("D", 2), ("E", 2), ("F", 2), ("G", 2), ("H", 1), ("J", 2), ("K", 2)];
+    assert_eq!(usage, expected.to_vec());
+}
+
+#[test]
+fn a_meeting_nobody_attended_never_counts() {
+    for policy in [CountPolicy::WebOnly, CountPolicy::CountTeleconferenceOnly] {
+        assert_eq!(Attendance::of(policy, 0, 0), Attendance::NobodyAttended);
+        assert!(Attendance::of(policy, 1, 0).is_counted());
+    }
+    assert_eq!(Attendance::of(CountPolicy::WebOnly, 0, 7), Attendance::NoWebAttendee);
+}
+
+fn usage_of(windows: &Windows, meetings: &[(&'static str, &str, &str)]) -> Vec<(i64, &'static str, u32)> {
+    compute_usage(windows, meetings.iter().map(|(h, s, e)| (*h, at(s), at(e))))
+        .into_iter()
+        .map(|r| (r.window, r.host, r.licenses))
+        .collect()
+}
+
+#[test]
+fn touching_meetings_are_not_simultaneous() {
+    let rows = usage_of(
+        &january(),
+        &[
+            ("h", "2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z"),
+            ("h", "2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"),
+            ("h", "2026-01-05T11:00:00Z", "2026-01-05T11:00:00.000000001Z"),
+        ],
+    );
+    assert_eq!(rows, vec![(0, "h", 1)]);
+    let overlapping = usage_of(
+        &january(),
+        &[
+            ("h", "2026-01-05T09:00:00Z", "2026-01-05T10:00:00.000000001Z"),
+            ("h", "2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"),
+        ],
+    );
+    assert_eq!(overlapping, vec![(0, "h", 2)]);
+}
+
+#[test]
+fn a_meeting_spanning_a_window_boundary_counts_in_both_windows() {
+    // Window 0 ends at 2026-01-31T00:00:00Z.
+    let rows = usage_of(
+        &january(),
+        &[
+            ("h", "2026-01-30T23:00:00Z", "2026-01-31T01:00:00Z"),
+            ("h", "2026-01-31T00:30:00Z", "2026-01-31T00:45:00Z"),
+            ("i", "2026-01-30T23:00:00Z", "2026-01-31T00:00:00Z"),
+            ("j", "2026-01-31T00:00:00Z", "2026-01-31T00:01:00Z"),
+        ],
+    );
+    assert_eq!(rows, vec![(0, "h", 1), (0, "i", 1), (1, "h", 2), (1, "j", 1)]);
+}
+
+#[test]
+fn a_meeting_running_through_several_windows_counts_in_each() {
+    let rows = usage_of(&january(), &[("h", "2026-01-20T00:00:00Z", "2026-04-15T00:00:00Z")]);
+    assert_eq!(rows, vec![(0, "h", 1), (1, "h", 1), (2, "h", 1), (3, "h", 1)]);
+}
+
+#[test]
+fn mixed_utc_offsets_compare_as_instants() {
+    // 08:00Z-09:00Z, 08:30Z-09:30Z and 09:00Z-09:15Z: two at 08:30Z, and
+    // two at 09:00Z because the first has ended when the third starts.
+    let rows = usage_of(
+        &january(),
+        &[
+            ("h", "2026-01-05T09:00:00+01:00", "2026-01-05T10:00:00+01:00"),
+            ("h", "2026-01-05T03:30:00-05:00", "2026-01-05T09:30:00Z"),
+            ("h", "2026-01-05T10:00:00+01:00", "2026-01-05T09:15:00Z"),
+        ],
+    );
+    assert_eq!(rows, vec![(0, "h", 2)]);
+}
+
+#[test]
+fn meetings_before_the_anchor_fall_in_negative_windows() {
+    let rows = usage_of(
+        &january(),
+        &[
+            ("h", "2025-12-31T23:00:00Z", "2026-01-01T01:00:00Z"),
+            ("h", "2025-12-01T09:00:00Z", "2025-12-01T10:00:00Z"),
+            ("h", "2025-12-01T09:30:00Z", "2025-12-01T10:00:00Z"),
+            ("h", "2025-12-01T23:59:59Z", "2025-12-02T00:00:00Z"),
+        ],
+    );
+    // Window -1 is [2025-12-02, 2026-01-01), window -2 is [2025-11-02, 2025-12-02).
+    assert_eq!(rows, vec![(-2, "h", 2), (-1, "h", 1), (0, "h", 1)]);
+    let w = january();
+    assert_eq!(w.index_of(at("2025-12-02T00:00:00Z")), -1);
+    assert_eq!(w.index_of(at("2025-12-01T23:59:59.999999999Z")), -2);
+}
+
+#[test]
+fn two_pairs_on_different_days_still_make_two() {
+    let rows = usage_of(
+        &january(),
+        &[
+            ("h", "2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z"),
+            ("h", "2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z"),
+            ("h", "2026-01-06T09:00:00Z", "2026-01-06T10:00:00Z"),
+            ("h", "2026-01-06T09:30:00Z", "2026-01-06T10:00:00Z"),
+        ],
+    );
+    assert_eq!(rows, vec![(0, "h", 2)]);
+}
+
+#[test]
+fn totals_and_overage_per_window() {
+    let totals = window_totals([(0, 2), (0, 1), (1, 3)]);
+    assert_eq!(
+        totals,
+        vec![
+            WindowTotal { window: 0, licenses: 3, hosts: 2 },
+            WindowTotal { window: 1, licenses: 3, hosts: 1 }
+        ]
+    );
+    assert_eq!(totals[0].overage(2), 1);
+    assert_eq!(totals[0].overage(3), 0);
+    assert_eq!(totals[0].overage(10), 0);
+}
+
+#[test]
+fn explain_names_the_peak_and_the_meetings_not_counted() {
+    let meetings = [
+        ExplainedMeeting {
+            start: at("2026-01-05T09:00:00Z"),
+            end: at("2026-01-05T10:00:00Z"),
+            attendance: Attendance::Counted,
+        },
+        ExplainedMeeting {
+            start: at("2026-01-05T09:30:00Z"),
+            end: at("2026-01-05T11:00:00Z"),
+            attendance: Attendance::Counted,
+        },
+        ExplainedMeeting {
+            start: at("2026-01-05T09:40:00Z"),
+            end: at("2026-01-05T11:00:00Z"),
+            attendance: Attendance::NoWebAttendee,
+        },
+        ExplainedMeeting {
+            start: at("2026-02-10T09:00:00Z"),
+            end: at("2026-02-10T10:00:00Z"),
+            attendance: Attendance::NobodyAttended,
+        },
+    ];
+    let explained = explain(&january(), &meetings);
+    assert_eq!(explained.len(), 2);
+    assert_eq!(explained[0].licenses, 2);
+    assert_eq!(explained[0].peak_at, Some(Timestamp(at("2026-01-05T09:30:00Z"))));
+    assert_eq!(explained[0].in_progress_at_peak, vec![0, 1]);
+    assert_eq!(explained[0].not_counted, vec![2]);
+    assert_eq!(explained[1].licenses, 0);
+    assert_eq!(explained[1].peak_at, None);
+    assert_eq!(explained[1].not_counted, vec![3]);
+}
+
+/// A deliberately naive reference: for every host and every window any of
+/// its counted meetings overlaps, try every candidate instant (each clipped
+/// start) and count the meetings in progress there.
+fn reference(windows: &Windows, meetings: &[(u8, i64, i64)]) -> Vec<UsageRow<u8>> {
+    let mut out = BTreeMap::new();
+    for &(host, s, e) in meetings {
+        for k in windows.index_of(s)..=windows.index_of(e - 1) {
+            let ws = windows.start(k);
+            let we = windows.end(k);
+            let mut best = 0u32;
+            for &(h2, s2, e2) in meetings {
+                if h2 != host {
+                    continue;
+                }
+                let t = i128::from(s2).max(ws);
+                if t >= we || t >= i128::from(e2) {
+                    continue;
+                }
+                let n = meetings
+                    .iter()
+                    .filter(|&&(h3, s3, e3)| h3 == host && i128::from(s3) <= t && t < i128::from(e3))
+                    .count() as u32;
+                best = best.max(n);
+            }
+            out.insert((k, host), best);
+        }
+    }
+    out.into_iter()
+        .filter(|(_, l)| *l > 0)
+        .map(|((window, host), licenses)| UsageRow { window, host, licenses })
+        .collect()
+}
+
+/// Random logs on a coarse grid (quarter hours over ~100 days) so that
+/// touching, simultaneous and window-spanning meetings are common.
+fn random_log() -> impl Strategy<Value = (i64, Vec<(u8, i64, i64, u64, u64)>)> {
+    let quarter = 15 * 60 * crate::time::NANOS_PER_SECOND;
+    let meeting = (0u8..5, 0i64..10_000, prop_oneof![1i64..12, 1i64..400, 2_000i64..9_000], 0u64..3, 0u64..3)
+        .prop_map(move |(h, s, d, web, phone)| (h, s * quarter, (s + d) * quarter, web, phone));
+    (0i64..10_000, prop::collection::vec(meeting, 0..60)).prop_map(move |(a, ms)| (a * quarter, ms))
+}
+
+fn counted(policy: CountPolicy, log: &[(u8, i64, i64, u64, u64)]) -> Vec<(u8, i64, i64)> {
+    log.iter().filter(|m| Attendance::of(policy, m.3, m.4).is_counted()).map(|m| (m.0, m.1, m.2)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn batch_matches_the_naive_reference((anchor, log) in random_log()) {
+        let windows = Windows::new(Timestamp(anchor));
+        for policy in [CountPolicy::WebOnly, CountPolicy::CountTeleconferenceOnly] {
+            let meetings = counted(policy, &log);
+            prop_assert_eq!(compute_usage(&windows, meetings.iter().copied()), reference(&windows, &meetings));
+        }
+    }
+
+    #[test]
+    fn incremental_matches_batch_in_any_order((anchor, log) in random_log(), seed in any::<u64>()) {
+        let windows = Windows::new(Timestamp(anchor));
+        let meetings = counted(CountPolicy::CountTeleconferenceOnly, &log);
+        let mut shuffled = meetings.clone();
+        // A cheap deterministic shuffle driven by the seed.
+        let mut x = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let mut live = LiveUsage::new(windows);
+        for (h, s, e) in &shuffled {
+            live.add(h, *s, *e);
+        }
+        let batch = compute_usage(&windows, meetings.iter().copied());
+        prop_assert_eq!(live.rows().collect::<Vec<_>>(), batch.clone());
+        prop_assert_eq!(live.totals(), window_totals(batch.iter().map(|r| (r.window, r.licenses))));
+    }
+
+    #[test]
+    fn removing_meetings_leaves_the_usage_of_the_rest((anchor, log) in random_log(), keep in prop::collection::vec(any::<bool>(), 60)) {
+        let windows = Windows::new(Timestamp(anchor));
+        let meetings = counted(CountPolicy::WebOnly, &log);
+        let mut live = LiveUsage::new(windows);
+        for (h, s, e) in &meetings {
+            live.add(h, *s, *e);
+        }
+        let mut kept = Vec::new();
+        for (i, (h, s, e)) in meetings.iter().enumerate() {
+            if keep[i] { kept.push((*h, *s, *e)); } else { live.remove(h, *s, *e); }
+        }
+        prop_assert_eq!(live.rows().collect::<Vec<_>>(), compute_usage(&windows, kept));
+    }
+
+    #[test]
+    fn explain_agrees_with_the_engine((anchor, log) in random_log()) {
+        let windows = Windows::new(Timestamp(anchor));
+        let policy = CountPolicy::WebOnly;
+        let host_log: Vec<_> = log.iter().filter(|m| m.0 == 0).collect();
+        let meetings: Vec<ExplainedMeeting> = host_log
+            .iter()
+            .map(|m| ExplainedMeeting { start: m.1, end: m.2, attendance: Attendance::of(policy, m.3, m.4) })
+            .collect();
+        let explained = explain(&windows, &meetings);
+        let rows = compute_usage(&windows, counted(policy, &log).into_iter().filter(|m| m.0 == 0));
+        let from_explain: Vec<_> = explained.iter().filter(|w| w.licenses > 0).map(|w| (w.window, w.licenses)).collect();
+        prop_assert_eq!(from_explain, rows.iter().map(|r| (r.window, r.licenses)).collect::<Vec<_>>());
+        for w in &explained {
+            prop_assert_eq!(w.in_progress_at_peak.len() as u32, w.licenses);
+        }
+    }
+}
