@@ -384,17 +384,40 @@ impl CsvSplitter {
     }
 }
 
+/// Where a CSV scanner is within a record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: it closes the field, or a second quote follows.
+    QuoteSeen,
+}
+
 /// The end of the record that starts at `buf[from..]`: the index of the
-/// `\n` that terminates it, skipping newlines inside quoted fields. `None`
-/// when the record is not terminated within `buf`.
+/// `\n` that terminates it, skipping newlines inside quoted fields. A quote
+/// opens a quoted field only at the start of a field, as in [`CsvSplitter`].
+/// `None` when the record is not terminated within `buf`.
 pub fn record_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut in_quotes = false;
+    let mut state = QuoteState::FieldStart;
     let mut at = from;
     loop {
         let nl = at + memchr::memchr(b'\n', buf.get(at..)?)?;
-        let quotes = memchr::memchr_iter(b'"', &buf[at..nl]).count();
-        in_quotes ^= quotes % 2 == 1;
-        if !in_quotes {
+        let line = &buf[at..nl];
+        if state != QuoteState::Quoted && !line.contains(&b'"') {
+            return Some(nl);
+        }
+        for &c in line {
+            state = match (state, c) {
+                (QuoteState::Quoted, b'"') => QuoteState::QuoteSeen,
+                (QuoteState::Quoted, _) | (QuoteState::QuoteSeen | QuoteState::FieldStart, b'"') => {
+                    QuoteState::Quoted
+                }
+                (_, b',') => QuoteState::FieldStart,
+                _ => QuoteState::Unquoted,
+            };
+        }
+        if state != QuoteState::Quoted {
             return Some(nl);
         }
         at = nl + 1;
@@ -456,6 +479,9 @@ mod tests {
         assert_eq!(record_end(buf, 0), Some(9));
         assert_eq!(record_end(buf, 10), Some(14));
         assert_eq!(record_end(b"no newline", 0), None);
+        // A quote inside an unquoted field is text, not the start of a quoted field.
+        assert_eq!(record_end(b"a,5\" screen,b\nnext\n", 0), Some(14));
+        assert_eq!(record_end(b"a,\"x\"\"\ny\",b\n", 0), Some(11));
     }
 
     #[test]

@@ -120,7 +120,7 @@ impl Attendance {
     pub fn reason(self) -> Option<&'static str> {
         match self {
             Self::Counted => None,
-            Self::NoWebAttendee => Some("no web attendee (teleconference only)"),
+            Self::NoWebAttendee => Some("no web attendee: teleconference only"),
             Self::NobodyAttended => Some("nobody attended"),
         }
     }

@@ -1,1 +1,266 @@
-fn main() {}
+//! The `seatmeter` command.
+//!
+//! Errors: `anyhow` here, with context saying what was being done; a bad
+//! meeting log is reported as `error: line N: …` and exits with status 1;
+//! clap's own usage errors exit with status 2.
+
+mod generate;
+mod input;
+mod report;
+mod scan;
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use seatmeter_core::time::{NANOS_PER_DAY, Timestamp, parse_date_or_rfc3339};
+use seatmeter_core::usage::{CountPolicy, Windows};
+
+/// Seatmeter: a license server for meeting and scheduling platforms.
+#[derive(Parser, Debug)]
+#[command(name = "seatmeter", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compute host-license usage per 30-day window from a meeting log.
+    ///
+    /// A host uses, in each window, as many licenses as the largest number
+    /// of its counted meetings in progress at one instant. A meeting counts
+    /// when someone joined its web portion (or, with
+    /// --count-teleconference-only, its teleconference portion). Meetings
+    /// are half-open intervals [start, end): one ending at 10:00 and one
+    /// starting at 10:00 are not simultaneous.
+    ///
+    /// The log is CSV with a header (columns meeting_id, host, start, end,
+    /// web_attendees, phone_attendees in any order; extra columns ignored)
+    /// or JSON Lines with the same fields. Timestamps are RFC 3339 with an
+    /// offset. `.gz` and `.zst` files are decompressed; `-` reads standard
+    /// input.
+    ///
+    /// Output (standard output or --output): CSV
+    /// `window_start,window_end,host,licenses`, one row per window and host
+    /// with licenses > 0, sorted by window then host. A summary goes to
+    /// standard error. Exit status 1 when the log is invalid: the message
+    /// names the line and nothing else is printed.
+    #[command(after_help = "Examples:\n  \
+        seatmeter usage --meetings meetings.csv --period-start 2026-01-01\n  \
+        seatmeter usage --meetings meetings.jsonl.zst --format table --installed-host-licenses 250\n  \
+        seatmeter usage --meetings meetings.csv.gz --explain alice@example.com\n  \
+        zcat log.csv.gz | seatmeter usage --meetings - --output usage.csv")]
+    Usage(UsageArgs),
+
+    /// Write a synthetic meeting log (CSV), for trying Seatmeter out and for benchmarks.
+    ///
+    /// Meetings start on a 15-minute grid over the period, mostly last 15
+    /// minutes to 3 hours (a few run for days), and are spread over the
+    /// hosts; about 80% have web attendees, 10% only teleconference
+    /// attendees and 10% nobody. Some timestamps use offsets other than Z.
+    /// The same seed always writes the same log.
+    GenerateLog(generate::GenerateArgs),
+}
+
+/// Output formats of `seatmeter usage`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// `window_start,window_end,host,licenses` (normative).
+    Csv,
+    /// Windows with totals (and overage) and per-host rows.
+    Json,
+    /// A human-readable table.
+    Table,
+}
+
+#[derive(clap::Args, Debug)]
+struct UsageArgs {
+    /// The meeting log: a CSV or JSON Lines file, optionally .gz or .zst; `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    meetings: PathBuf,
+
+    /// Anchor of the 30-day windows: RFC 3339 or YYYY-MM-DD (midnight UTC).
+    /// Default: midnight UTC of the day of the earliest meeting.
+    #[arg(long, value_name = "RFC3339|YYYY-MM-DD", value_parser = parse_period_start)]
+    period_start: Option<Timestamp>,
+
+    /// Count meetings whose attendees all joined by teleconference (phone) only.
+    #[arg(long)]
+    count_teleconference_only: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    format: Format,
+
+    /// Write the result to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Report invalid records on standard error and compute the rest,
+    /// instead of stopping at the first one.
+    #[arg(long)]
+    skip_invalid: bool,
+
+    /// Instead of the usage, explain one host's licenses: for each window,
+    /// the instant of its peak, the meetings in progress then, and its
+    /// meetings that were not counted and why.
+    #[arg(long, value_name = "HOST")]
+    explain: Option<String>,
+
+    /// Host licenses installed: adds each window's overage to the JSON,
+    /// table and summary (the CSV is unchanged).
+    #[arg(long, value_name = "N")]
+    installed_host_licenses: Option<u64>,
+
+    /// Threads to read with (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// No summary on standard error and no progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+fn parse_period_start(text: &str) -> Result<Timestamp, String> {
+    parse_date_or_rfc3339(text.as_bytes())
+        .map_err(|e| format!("{text:?} {e}; give YYYY-MM-DD (midnight UTC) or an RFC 3339 timestamp"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Usage(args) => run_usage(args),
+        Command::GenerateLog(args) => generate::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A progress bar on standard error when it is a terminal and the input is large.
+fn progress_bar(raw_len: Option<u64>, quiet: bool) -> indicatif::ProgressBar {
+    const LARGE: u64 = 32 << 20;
+    if quiet || !std::io::stderr().is_terminal() || raw_len.is_some_and(|n| n < LARGE) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = match raw_len {
+        Some(len) => indicatif::ProgressBar::new(len).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading {bytes}/{total_bytes} [{wide_bar}] {bytes_per_sec}, {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        ),
+        None => indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} reading {bytes} ({bytes_per_sec})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar
+}
+
+fn run_usage(args: UsageArgs) -> Result<()> {
+    let began = Instant::now();
+    let policy = if args.count_teleconference_only {
+        CountPolicy::CountTeleconferenceOnly
+    } else {
+        CountPolicy::WebOnly
+    };
+    let threads =
+        args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let opened = input::open(&args.meetings)?;
+    let source = opened.display_name.clone();
+    let bar = progress_bar(opened.raw_len, args.quiet);
+    let options = scan::ScanOptions {
+        skip_invalid: args.skip_invalid,
+        policy,
+        explain_host: args.explain.clone(),
+        threads,
+    };
+    let scanned = scan::scan(opened, &options, &|bytes| bar.set_position(bytes));
+    bar.finish_and_clear();
+    let log = match scanned {
+        Ok(log) => log,
+        Err(e) => bail!("{source}: {e}"),
+    };
+    if !args.quiet {
+        for problem in &log.skipped {
+            eprintln!("skipped: {source}: {problem}");
+        }
+    }
+
+    let (anchor, anchor_note) = match (args.period_start, log.earliest_start) {
+        (Some(p), _) => (p, "--period-start"),
+        (None, Some(earliest)) => {
+            (Timestamp(earliest.div_euclid(NANOS_PER_DAY) * NANOS_PER_DAY), "day of the earliest meeting")
+        }
+        (None, None) => (Timestamp(0), "no meetings"),
+    };
+    let windows = Windows::new(anchor);
+
+    if let Some(host) = &args.explain {
+        return write_output(args.output.as_deref(), |out| {
+            report::write_explanation(out, host, &log, windows, policy, args.format == Format::Json)
+        });
+    }
+
+    let usage = report::compute(&log, windows, threads);
+    write_output(args.output.as_deref(), |out| match args.format {
+        Format::Csv => report::write_csv(out, &usage, &log.hosts),
+        Format::Json => report::write_json(out, &usage, &log.hosts, policy, args.installed_host_licenses),
+        Format::Table => report::write_table(out, &usage, &log.hosts, args.installed_host_licenses),
+    })?;
+    if !args.quiet {
+        eprint!("{}", report::summary(&log, &usage, policy, args.installed_host_licenses, anchor_note));
+        eprintln!("done in {:.2} s", began.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// Writes to standard output, or to `path` through a temporary file renamed
+/// into place, so a failed run never leaves a partial result behind.
+fn write_output(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut BufWriter<Box<dyn Write>>) -> std::io::Result<()>,
+) -> Result<()> {
+    match path {
+        None => {
+            let mut out: BufWriter<Box<dyn Write>> =
+                BufWriter::with_capacity(1 << 20, Box::new(std::io::stdout().lock()));
+            match write(&mut out).and_then(|()| out.flush()) {
+                Ok(()) => Ok(()),
+                // A closed pipe (`| head`) is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(e).context("cannot write to standard output"),
+            }
+        }
+        Some(path) => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let temp = tempfile_in(dir, path)?;
+            let file =
+                std::fs::File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+            let mut out: BufWriter<Box<dyn Write>> = BufWriter::with_capacity(1 << 20, Box::new(file));
+            let written = write(&mut out).and_then(|()| out.flush());
+            drop(out);
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e).with_context(|| format!("cannot write {}", path.display()));
+            }
+            std::fs::rename(&temp, path).with_context(|| format!("cannot write {}", path.display()))
+        }
+    }
+}
+
+fn tempfile_in(dir: &Path, target: &Path) -> Result<PathBuf> {
+    let name =
+        target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
+    Ok(dir.join(format!(".{name}.{}.partial", std::process::id())))
+}

@@ -1,0 +1,466 @@
+//! From a scanned log to usage figures, and the figures to CSV, JSON or a
+//! table; also the `--explain` report.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use seatmeter_core::time::{Timestamp, format_rfc3339, format_utc_seconds};
+use seatmeter_core::usage::{
+    Attendance, CountPolicy, ExplainedMeeting, WindowIndex, WindowTotal, Windows, explain, host_peaks,
+    window_totals,
+};
+use serde::Serialize;
+
+use crate::scan::{KeptMeeting, ScannedLog};
+
+/// Licenses one host uses in one window; `host` indexes [`ScannedLog::hosts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cell {
+    /// The window.
+    pub window: WindowIndex,
+    /// The host.
+    pub host: u32,
+    /// Its licenses.
+    pub licenses: u32,
+}
+
+/// Usage of a whole log.
+#[derive(Debug)]
+pub struct Usage {
+    /// The windows.
+    pub windows: Windows,
+    /// Every (window, host) with licenses > 0, by window then host.
+    pub cells: Vec<Cell>,
+    /// Totals per window.
+    pub totals: Vec<WindowTotal>,
+}
+
+/// Computes usage: groups counted meetings by host (a counting sort), then
+/// runs the engine host by host on `threads` threads.
+pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
+    let host_count = log.hosts.len();
+    let mut offsets = vec![0usize; host_count + 1];
+    for part in &log.counted {
+        for &h in &part.host {
+            if let Some(slot) = offsets.get_mut(h as usize + 1) {
+                *slot += 1;
+            }
+        }
+    }
+    for i in 0..host_count {
+        offsets[i + 1] += offsets[i];
+    }
+    let total = offsets[host_count];
+    let mut starts = vec![0i64; total];
+    let mut ends = vec![0i64; total];
+    let mut next = offsets.clone();
+    for part in &log.counted {
+        for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
+            if let Some(slot) = next.get_mut(h as usize) {
+                starts[*slot] = s;
+                ends[*slot] = e;
+                *slot += 1;
+            }
+        }
+    }
+
+    // Split hosts into `threads` ranges of about equal meeting counts.
+    let threads = threads.max(1);
+    let mut ranges = Vec::with_capacity(threads);
+    let mut from = 0;
+    for t in 1..=threads {
+        let target = total * t / threads;
+        let to =
+            if t == threads { host_count } else { offsets.partition_point(|&o| o < target).min(host_count) };
+        let to = to.max(from);
+        ranges.push(from..to);
+        from = to;
+    }
+    let mut cells: Vec<Cell> = std::thread::scope(|scope| {
+        let mut rest_s = &mut starts[..];
+        let mut rest_e = &mut ends[..];
+        let mut consumed = 0;
+        let handles: Vec<_> = ranges
+            .into_iter()
+            .map(|hosts| {
+                let len = offsets[hosts.end] - offsets[hosts.start];
+                let (s, tail_s) = std::mem::take(&mut rest_s).split_at_mut(len);
+                let (e, tail_e) = std::mem::take(&mut rest_e).split_at_mut(len);
+                rest_s = tail_s;
+                rest_e = tail_e;
+                let base = consumed;
+                consumed += len;
+                let offsets = &offsets;
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for h in hosts {
+                        let range = offsets[h] - base..offsets[h + 1] - base;
+                        host_peaks(&windows, &mut s[range.clone()], &mut e[range], |window, licenses| {
+                            out.push(Cell { window, host: h as u32, licenses });
+                        });
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    cells.sort_unstable_by_key(|c| (c.window, c.host));
+    let totals = window_totals(cells.iter().map(|c| (c.window, c.licenses)));
+    Usage { windows, cells, totals }
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
+/// Writes the normative CSV: `window_start,window_end,host,licenses`.
+pub fn write_csv(out: &mut impl Write, usage: &Usage, hosts: &[String]) -> io::Result<()> {
+    out.write_all(b"window_start,window_end,host,licenses\n")?;
+    let mut prefix = String::new();
+    let mut prefix_window = None;
+    let mut number = itoa_buffer();
+    for cell in &usage.cells {
+        if prefix_window != Some(cell.window) {
+            prefix.clear();
+            prefix.push_str(&format_utc_seconds(usage.windows.start(cell.window)));
+            prefix.push(',');
+            prefix.push_str(&format_utc_seconds(usage.windows.end(cell.window)));
+            prefix.push(',');
+            prefix_window = Some(cell.window);
+        }
+        out.write_all(prefix.as_bytes())?;
+        out.write_all(csv_field(&hosts[cell.host as usize]).as_bytes())?;
+        out.write_all(b",")?;
+        number.clear();
+        let _ = write!(number, "{}", cell.licenses);
+        out.write_all(number.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn itoa_buffer() -> String {
+    String::with_capacity(12)
+}
+
+/// Names the policy as the options and JSON do.
+pub fn policy_name(policy: CountPolicy) -> &'static str {
+    match policy {
+        CountPolicy::WebOnly => "web_attendees_only",
+        CountPolicy::CountTeleconferenceOnly => "count_teleconference_only",
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    period_start: String,
+    policy: &'static str,
+    installed_host_licenses: Option<u64>,
+    windows: Vec<JsonWindow<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonWindow<'a> {
+    window_start: String,
+    window_end: String,
+    total_licenses: u64,
+    hosts_with_usage: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overage: Option<u64>,
+    hosts: Vec<JsonHost<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonHost<'a> {
+    host: &'a str,
+    licenses: u32,
+}
+
+/// Writes windows with totals (and overage against `installed`) and per-host rows.
+pub fn write_json(
+    out: &mut impl Write,
+    usage: &Usage,
+    hosts: &[String],
+    policy: CountPolicy,
+    installed: Option<u64>,
+) -> io::Result<()> {
+    let mut cells = usage.cells.iter().peekable();
+    let windows = usage
+        .totals
+        .iter()
+        .map(|t| {
+            let mut rows = Vec::with_capacity(t.hosts as usize);
+            while let Some(c) = cells.next_if(|c| c.window == t.window) {
+                rows.push(JsonHost { host: &hosts[c.host as usize], licenses: c.licenses });
+            }
+            JsonWindow {
+                window_start: format_utc_seconds(usage.windows.start(t.window)),
+                window_end: format_utc_seconds(usage.windows.end(t.window)),
+                total_licenses: t.licenses,
+                hosts_with_usage: t.hosts,
+                overage: installed.map(|n| t.overage(n)),
+                hosts: rows,
+            }
+        })
+        .collect();
+    let report = JsonReport {
+        period_start: format_rfc3339(usage.windows.anchor()),
+        policy: policy_name(policy),
+        installed_host_licenses: installed,
+        windows,
+    };
+    serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// Writes a table for people: one block per window with its hosts and total.
+pub fn write_table(
+    out: &mut impl Write,
+    usage: &Usage,
+    hosts: &[String],
+    installed: Option<u64>,
+) -> io::Result<()> {
+    if usage.cells.is_empty() {
+        return writeln!(out, "No host used a license: no counted meetings.");
+    }
+    let widest_total =
+        usage.totals.iter().map(|t| format!("total ({} hosts)", t.hosts).len()).max().unwrap_or(0);
+    let widest_host = usage.cells.iter().map(|c| hosts[c.host as usize].chars().count()).max().unwrap_or(0);
+    let width = widest_host.min(60).max(widest_total).max(4);
+    let mut cells = usage.cells.iter().peekable();
+    for (i, t) in usage.totals.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(
+            out,
+            "Window {} to {}",
+            format_utc_seconds(usage.windows.start(t.window)),
+            format_utc_seconds(usage.windows.end(t.window))
+        )?;
+        writeln!(out, "  {:<width$}  {:>8}", "HOST", "LICENSES")?;
+        while let Some(c) = cells.next_if(|c| c.window == t.window) {
+            writeln!(out, "  {:<width$}  {:>8}", hosts[c.host as usize], c.licenses)?;
+        }
+        writeln!(out, "  {:<width$}  {:>8}", format!("total ({} hosts)", t.hosts), t.licenses)?;
+        if let Some(n) = installed {
+            match t.overage(n) {
+                0 => writeln!(out, "  within the {n} host licenses installed")?,
+                over => writeln!(out, "  OVERAGE: {over} more than the {n} host licenses installed")?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The summary printed on standard error.
+pub fn summary(
+    log: &ScannedLog,
+    usage: &Usage,
+    policy: CountPolicy,
+    installed: Option<u64>,
+    anchor_note: &str,
+) -> String {
+    let s = &log.stats;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "meetings: {} read, {} counted, {} not counted ({} teleconference only, {} nobody attended), {} skipped",
+        s.meetings,
+        s.counted,
+        s.no_web_attendee + s.nobody_attended,
+        s.no_web_attendee,
+        s.nobody_attended,
+        s.skipped
+    );
+    let hosts_with_usage = {
+        let mut seen: Vec<u32> = usage.cells.iter().map(|c| c.host).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    };
+    let _ = writeln!(
+        text,
+        "hosts: {} in the log, {} used licenses; windows with usage: {}; period start {} ({anchor_note}); policy {}",
+        log.hosts.len(),
+        hosts_with_usage,
+        usage.totals.len(),
+        format_rfc3339(usage.windows.anchor()),
+        policy_name(policy)
+    );
+    const SHOWN: usize = 60;
+    for t in usage.totals.iter().take(SHOWN) {
+        let _ = write!(
+            text,
+            "  {} to {}: {} licenses ({} hosts)",
+            format_utc_seconds(usage.windows.start(t.window)),
+            format_utc_seconds(usage.windows.end(t.window)),
+            t.licenses,
+            t.hosts
+        );
+        if let Some(n) = installed {
+            let _ = write!(text, ", overage {} against {n} installed", t.overage(n));
+        }
+        text.push('\n');
+    }
+    if usage.totals.len() > SHOWN {
+        let _ = writeln!(text, "  ... and {} more windows", usage.totals.len() - SHOWN);
+    }
+    text
+}
+
+#[derive(Serialize)]
+struct JsonExplanation<'a> {
+    host: &'a str,
+    period_start: String,
+    policy: &'static str,
+    windows: Vec<JsonExplainedWindow<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonExplainedWindow<'a> {
+    window_start: String,
+    window_end: String,
+    licenses: u32,
+    peak_at: Option<String>,
+    in_progress_at_peak: Vec<JsonMeeting<'a>>,
+    not_counted: Vec<JsonMeeting<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonMeeting<'a> {
+    line: u64,
+    meeting_id: &'a str,
+    start: String,
+    end: String,
+    web_attendees: u64,
+    phone_attendees: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+fn json_meeting<'a>(m: &'a KeptMeeting, reason: Option<&'static str>) -> JsonMeeting<'a> {
+    JsonMeeting {
+        line: m.line,
+        meeting_id: &m.meeting_id,
+        start: format_rfc3339(Timestamp(m.start)),
+        end: format_rfc3339(Timestamp(m.end)),
+        web_attendees: m.web_attendees,
+        phone_attendees: m.phone_attendees,
+        reason,
+    }
+}
+
+/// Writes why `host` used the licenses it did, window by window.
+pub fn write_explanation(
+    out: &mut impl Write,
+    host: &str,
+    log: &ScannedLog,
+    windows: Windows,
+    policy: CountPolicy,
+    as_json: bool,
+) -> io::Result<()> {
+    let meetings: Vec<ExplainedMeeting> = log
+        .explain
+        .iter()
+        .map(|m| ExplainedMeeting {
+            start: m.start,
+            end: m.end,
+            attendance: Attendance::of(policy, m.web_attendees, m.phone_attendees),
+        })
+        .collect();
+    let explained = explain(&windows, &meetings);
+    let reason = |i: usize| meetings[i].attendance.reason();
+    if as_json {
+        let report = JsonExplanation {
+            host,
+            period_start: format_rfc3339(windows.anchor()),
+            policy: policy_name(policy),
+            windows: explained
+                .iter()
+                .map(|w| JsonExplainedWindow {
+                    window_start: format_utc_seconds(windows.start(w.window)),
+                    window_end: format_utc_seconds(windows.end(w.window)),
+                    licenses: w.licenses,
+                    peak_at: w.peak_at.map(format_rfc3339),
+                    in_progress_at_peak: w
+                        .in_progress_at_peak
+                        .iter()
+                        .map(|&i| json_meeting(&log.explain[i], None))
+                        .collect(),
+                    not_counted: w
+                        .not_counted
+                        .iter()
+                        .map(|&i| json_meeting(&log.explain[i], reason(i)))
+                        .collect(),
+                })
+                .collect(),
+        };
+        serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
+        return out.write_all(b"\n");
+    }
+    writeln!(
+        out,
+        "Host {host:?}: {} meetings in the log (period start {}, policy {})",
+        meetings.len(),
+        format_rfc3339(windows.anchor()),
+        policy_name(policy)
+    )?;
+    if meetings.is_empty() {
+        writeln!(out, "No meetings: this host uses no license in any window.")?;
+        if let Some(similar) = log.hosts.iter().find(|h| h.eq_ignore_ascii_case(host) && *h != host) {
+            writeln!(out, "Did you mean {similar:?}? Host names are compared exactly.")?;
+        }
+        return Ok(());
+    }
+    let line = |m: &KeptMeeting| {
+        format!(
+            "line {}: {} from {} to {}, web {}, phone {}",
+            m.line,
+            m.meeting_id,
+            format_rfc3339(Timestamp(m.start)),
+            format_rfc3339(Timestamp(m.end)),
+            m.web_attendees,
+            m.phone_attendees
+        )
+    };
+    for w in &explained {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Window {} to {}: {} license{}",
+            format_utc_seconds(windows.start(w.window)),
+            format_utc_seconds(windows.end(w.window)),
+            w.licenses,
+            if w.licenses == 1 { "" } else { "s" }
+        )?;
+        match w.peak_at {
+            Some(at) => {
+                writeln!(
+                    out,
+                    "  peak at {}: {} counted meeting{} in progress",
+                    format_rfc3339(at),
+                    w.in_progress_at_peak.len(),
+                    if w.in_progress_at_peak.len() == 1 { "" } else { "s" }
+                )?;
+                for &i in &w.in_progress_at_peak {
+                    writeln!(out, "    {}", line(&log.explain[i]))?;
+                }
+            }
+            None => writeln!(out, "  no counted meeting in this window")?,
+        }
+        if !w.not_counted.is_empty() {
+            writeln!(out, "  not counted:")?;
+            for &i in &w.not_counted {
+                writeln!(out, "    {} ({})", line(&log.explain[i]), reason(i).unwrap_or(""))?;
+            }
+        }
+    }
+    Ok(())
+}
