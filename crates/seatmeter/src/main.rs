@@ -6,6 +6,8 @@
 
 mod generate;
 mod input;
+mod intern;
+mod phases;
 mod report;
 mod scan;
 
@@ -169,6 +171,7 @@ fn progress_bar(raw_len: Option<u64>, quiet: bool) -> indicatif::ProgressBar {
 
 fn run_usage(args: UsageArgs) -> Result<()> {
     let began = Instant::now();
+    phases::start();
     let policy = if args.count_teleconference_only {
         CountPolicy::CountTeleconferenceOnly
     } else {
@@ -213,11 +216,13 @@ fn run_usage(args: UsageArgs) -> Result<()> {
     }
 
     let usage = report::compute(&log, windows, threads);
+    phases::mark("usage computed");
     write_output(args.output.as_deref(), |out| match args.format {
-        Format::Csv => report::write_csv(out, &usage, &log.hosts),
+        Format::Csv => report::write_csv(out, &usage, &log.hosts, threads),
         Format::Json => report::write_json(out, &usage, &log.hosts, policy, args.installed_host_licenses),
         Format::Table => report::write_table(out, &usage, &log.hosts, args.installed_host_licenses),
     })?;
+    phases::mark("output written");
     if !args.quiet {
         eprint!("{}", report::summary(&log, &usage, policy, args.installed_host_licenses, anchor_note));
         eprintln!("done in {:.2} s", began.elapsed().as_secs_f64());

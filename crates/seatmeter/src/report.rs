@@ -35,79 +35,126 @@ pub struct Usage {
     pub totals: Vec<WindowTotal>,
 }
 
-/// Computes usage: groups counted meetings by host (a counting sort), then
-/// runs the engine host by host on `threads` threads.
+/// Computes usage on `threads` threads. Hosts are split into ranges of about
+/// equal meeting counts; each thread gathers its hosts' meetings from every
+/// reader's columns (a counting sort) and runs the engine host by host.
 pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
     let host_count = log.hosts.len();
+    let threads = threads.max(1);
+    let global = |part: &crate::scan::CountedMeetings, h: u32| part.to_global.get(h as usize).copied();
+
+    // Meetings per host, counted on one thread per reader's columns.
+    let per_part: Vec<Vec<u32>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = log
+            .counted
+            .iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut counts = vec![0u32; host_count];
+                    for &h in &part.host {
+                        if let Some(g) = global(part, h) {
+                            counts[g as usize] += 1;
+                        }
+                    }
+                    counts
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
     let mut offsets = vec![0usize; host_count + 1];
-    for part in &log.counted {
-        for &h in &part.host {
-            if let Some(slot) = offsets.get_mut(h as usize + 1) {
-                *slot += 1;
-            }
+    for counts in &per_part {
+        for (h, &n) in counts.iter().enumerate() {
+            offsets[h + 1] += n as usize;
         }
     }
     for i in 0..host_count {
         offsets[i + 1] += offsets[i];
     }
     let total = offsets[host_count];
-    let mut starts = vec![0i64; total];
-    let mut ends = vec![0i64; total];
-    let mut next = offsets.clone();
-    for part in &log.counted {
-        for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
-            if let Some(slot) = next.get_mut(h as usize) {
-                starts[*slot] = s;
-                ends[*slot] = e;
-                *slot += 1;
-            }
-        }
-    }
-
-    // Split hosts into `threads` ranges of about equal meeting counts.
-    let threads = threads.max(1);
     let mut ranges = Vec::with_capacity(threads);
     let mut from = 0;
     for t in 1..=threads {
-        let target = total * t / threads;
-        let to =
-            if t == threads { host_count } else { offsets.partition_point(|&o| o < target).min(host_count) };
-        let to = to.max(from);
+        let to = if t == threads {
+            host_count
+        } else {
+            offsets.partition_point(|&o| o < total * t / threads).min(host_count).max(from)
+        };
         ranges.push(from..to);
         from = to;
     }
-    let mut cells: Vec<Cell> = std::thread::scope(|scope| {
-        let mut rest_s = &mut starts[..];
-        let mut rest_e = &mut ends[..];
-        let mut consumed = 0;
+    crate::phases::mark("hosts counted");
+
+    let per_thread: Vec<Vec<Cell>> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges
             .into_iter()
             .map(|hosts| {
-                let len = offsets[hosts.end] - offsets[hosts.start];
-                let (s, tail_s) = std::mem::take(&mut rest_s).split_at_mut(len);
-                let (e, tail_e) = std::mem::take(&mut rest_e).split_at_mut(len);
-                rest_s = tail_s;
-                rest_e = tail_e;
-                let base = consumed;
-                consumed += len;
                 let offsets = &offsets;
                 scope.spawn(move || {
+                    let base = offsets[hosts.start];
+                    let len = offsets[hosts.end] - base;
+                    let mut starts = vec![0i64; len];
+                    let mut ends = vec![0i64; len];
+                    let mut next: Vec<usize> = offsets[hosts.clone()].iter().map(|o| o - base).collect();
+                    for part in &log.counted {
+                        for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
+                            let Some(g) = global(part, h) else { continue };
+                            let g = g as usize;
+                            if hosts.contains(&g) {
+                                let slot = &mut next[g - hosts.start];
+                                starts[*slot] = s;
+                                ends[*slot] = e;
+                                *slot += 1;
+                            }
+                        }
+                    }
                     let mut out = Vec::new();
                     for h in hosts {
                         let range = offsets[h] - base..offsets[h + 1] - base;
-                        host_peaks(&windows, &mut s[range.clone()], &mut e[range], |window, licenses| {
-                            out.push(Cell { window, host: h as u32, licenses });
-                        });
+                        host_peaks(
+                            &windows,
+                            &mut starts[range.clone()],
+                            &mut ends[range],
+                            |window, licenses| {
+                                out.push(Cell { window, host: h as u32, licenses });
+                            },
+                        );
                     }
                     out
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
     });
-    cells.sort_unstable_by_key(|c| (c.window, c.host));
+    let cells = by_window(per_thread);
     let totals = window_totals(cells.iter().map(|c| (c.window, c.licenses)));
     Usage { windows, cells, totals }
+}
+
+/// Orders cells by window, keeping host order within a window: the input is
+/// in host order, so a stable counting sort on the window suffices. Windows
+/// span at most a few thousand indices (the whole supported time range).
+fn by_window(parts: Vec<Vec<Cell>>) -> Vec<Cell> {
+    let (Some(min), Some(max)) =
+        (parts.iter().flatten().map(|c| c.window).min(), parts.iter().flatten().map(|c| c.window).max())
+    else {
+        return Vec::new();
+    };
+    let width = (max - min) as usize + 1;
+    let mut starts = vec![0usize; width + 1];
+    for c in parts.iter().flatten() {
+        starts[(c.window - min) as usize + 1] += 1;
+    }
+    for i in 0..width {
+        starts[i + 1] += starts[i];
+    }
+    let mut out = vec![Cell { window: 0, host: 0, licenses: 0 }; starts[width]];
+    for c in parts.into_iter().flatten() {
+        let slot = &mut starts[(c.window - min) as usize];
+        out[*slot] = c;
+        *slot += 1;
+    }
+    out
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).
@@ -120,33 +167,43 @@ fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Writes the normative CSV: `window_start,window_end,host,licenses`.
-pub fn write_csv(out: &mut impl Write, usage: &Usage, hosts: &[String]) -> io::Result<()> {
+/// Rows are formatted on `threads` threads into buffers written in order.
+pub fn write_csv(out: &mut impl Write, usage: &Usage, hosts: &[String], threads: usize) -> io::Result<()> {
     out.write_all(b"window_start,window_end,host,licenses\n")?;
-    let mut prefix = String::new();
-    let mut prefix_window = None;
-    let mut number = itoa_buffer();
-    for cell in &usage.cells {
-        if prefix_window != Some(cell.window) {
-            prefix.clear();
-            prefix.push_str(&format_utc_seconds(usage.windows.start(cell.window)));
-            prefix.push(',');
-            prefix.push_str(&format_utc_seconds(usage.windows.end(cell.window)));
-            prefix.push(',');
-            prefix_window = Some(cell.window);
-        }
-        out.write_all(prefix.as_bytes())?;
-        out.write_all(csv_field(&hosts[cell.host as usize]).as_bytes())?;
-        out.write_all(b",")?;
-        number.clear();
-        let _ = write!(number, "{}", cell.licenses);
-        out.write_all(number.as_bytes())?;
-        out.write_all(b"\n")?;
+    let chunk = usage.cells.len().div_ceil(threads.max(1)).max(1);
+    let buffers: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = usage
+            .cells
+            .chunks(chunk)
+            .map(|cells| scope.spawn(move || format_csv_rows(cells, &usage.windows, hosts)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    for buffer in buffers {
+        out.write_all(&buffer)?;
     }
     Ok(())
 }
 
-fn itoa_buffer() -> String {
-    String::with_capacity(12)
+fn format_csv_rows(cells: &[Cell], windows: &Windows, hosts: &[String]) -> Vec<u8> {
+    let mut buffer = Vec::with_capacity(cells.len() * 72);
+    let mut prefix = String::new();
+    let mut prefix_window = None;
+    for cell in cells {
+        if prefix_window != Some(cell.window) {
+            prefix.clear();
+            prefix.push_str(&format_utc_seconds(windows.start(cell.window)));
+            prefix.push(',');
+            prefix.push_str(&format_utc_seconds(windows.end(cell.window)));
+            prefix.push(',');
+            prefix_window = Some(cell.window);
+        }
+        buffer.extend_from_slice(prefix.as_bytes());
+        buffer.extend_from_slice(csv_field(&hosts[cell.host as usize]).as_bytes());
+        // Writing to a Vec cannot fail.
+        let _ = writeln!(buffer, ",{}", cell.licenses);
+    }
+    buffer
 }
 
 /// Names the policy as the options and JSON do.

@@ -9,7 +9,6 @@
 //! log is reported until all of it is read, so an invalid log yields an
 //! error naming its first bad line and no partial result.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
@@ -23,6 +22,7 @@ use seatmeter_core::usage::{Attendance, CountPolicy};
 use std::hash::BuildHasher;
 
 use crate::input::{Opened, Syntax, sniff};
+use crate::intern::Interner;
 
 /// Bytes handed to a worker at a time.
 const BLOCK: usize = 4 << 20;
@@ -112,15 +112,21 @@ pub struct KeptMeeting {
     pub phone_attendees: u64,
 }
 
-/// Counted meetings as parallel columns; `host` indexes [`ScannedLog::hosts`].
+/// A host id that stands for a meeting dropped as a duplicate.
+pub const DROPPED: u32 = u32::MAX;
+
+/// One reader thread's counted meetings as parallel columns.
 #[derive(Debug, Default)]
 pub struct CountedMeetings {
-    /// Host of each counted meeting.
+    /// Host of each counted meeting, as the thread's own id (see `to_global`),
+    /// or [`DROPPED`].
     pub host: Vec<u32>,
     /// Start of each counted meeting.
     pub start: Vec<i64>,
     /// End of each counted meeting.
     pub end: Vec<i64>,
+    /// The thread's host ids to indices of [`ScannedLog::hosts`].
+    pub to_global: Vec<u32>,
 }
 
 /// A whole log, read and checked.
@@ -182,10 +188,34 @@ struct Block {
     len: usize,
 }
 
+/// Rows checked but not yet stored: the reader looks host names up a batch
+/// at a time so that their cache misses overlap (see [`Interner::touch`]).
+const BATCH: usize = 256;
+/// How many rows ahead of the one being stored the host's slot is touched.
+const AHEAD: usize = 8;
+
+/// A checked row waiting in the batch; texts are ranges of the batch's buffers.
+struct Pending {
+    line: u64,
+    host: std::ops::Range<usize>,
+    host_hash: u64,
+    meeting_id: std::ops::Range<usize>,
+    start: i64,
+    end: i64,
+    web_attendees: u64,
+    phone_attendees: u64,
+}
+
+#[derive(Default)]
+struct Batch {
+    rows: Vec<Pending>,
+    hosts: String,
+    ids: Vec<u8>,
+}
+
 #[derive(Default)]
 struct Worker {
-    host_ids: HashMap<Box<str>, u32, FixedState>,
-    host_names: Vec<Box<str>>,
+    hosts: Interner,
     counted: CountedMeetings,
     id_bytes: Vec<u8>,
     id_buckets: Vec<Vec<IdEntry>>,
@@ -194,6 +224,9 @@ struct Worker {
     problems: Vec<Problem>,
     explain: Vec<KeptMeeting>,
     overflow: bool,
+    batch: Batch,
+    /// Host ids in the order of their names, made by [`Worker::finish`].
+    sorted_hosts: Vec<u32>,
 }
 
 struct Shared<'a> {
@@ -210,53 +243,85 @@ impl Worker {
         Self { id_buckets: vec![Vec::new(); 1 << ID_BUCKET_BITS], ..Self::default() }
     }
 
-    fn intern(&mut self, host: &str) -> u32 {
-        if let Some(&id) = self.host_ids.get(host) {
-            return id;
+    /// Adds a checked row to the batch, storing the batch when it is full.
+    fn push(&mut self, shared: &Shared<'_>, line: u64, m: &MeetingRecord<'_>) {
+        let batch = &mut self.batch;
+        let host = batch.hosts.len()..batch.hosts.len() + m.host.len();
+        batch.hosts.push_str(m.host);
+        let meeting_id = batch.ids.len()..batch.ids.len() + m.meeting_id.len();
+        batch.ids.extend_from_slice(m.meeting_id);
+        batch.rows.push(Pending {
+            line,
+            host,
+            host_hash: self.hosts.hash(m.host),
+            meeting_id,
+            start: m.start.0,
+            end: m.end.0,
+            web_attendees: m.web_attendees,
+            phone_attendees: m.phone_attendees,
+        });
+        if batch.rows.len() == BATCH {
+            self.flush(shared);
         }
-        let id = self.host_names.len() as u32;
-        self.host_ids.insert(host.into(), id);
-        self.host_names.push(host.into());
-        id
     }
 
-    fn accept(&mut self, shared: &Shared<'_>, line: u64, m: &MeetingRecord<'_>) {
-        let attendance = Attendance::of(shared.options.policy, m.web_attendees, m.phone_attendees);
-        let host = self.intern(m.host);
+    /// Stores every row of the batch.
+    fn flush(&mut self, shared: &Shared<'_>) {
+        let mut batch = std::mem::take(&mut self.batch);
+        let mut touched = 0u64;
+        for p in batch.rows.iter().take(AHEAD) {
+            touched ^= self.hosts.touch(p.host_hash);
+        }
+        for (i, p) in batch.rows.iter().enumerate() {
+            if let Some(ahead) = batch.rows.get(i + AHEAD) {
+                touched ^= self.hosts.touch(ahead.host_hash);
+            }
+            self.store(shared, p, &batch.hosts[p.host.clone()], &batch.ids[p.meeting_id.clone()]);
+        }
+        std::hint::black_box(touched);
+        batch.rows.clear();
+        batch.hosts.clear();
+        batch.ids.clear();
+        self.batch = batch;
+    }
+
+    fn store(&mut self, shared: &Shared<'_>, p: &Pending, host_name: &str, meeting_id: &[u8]) {
+        let attendance = Attendance::of(shared.options.policy, p.web_attendees, p.phone_attendees);
+        let host = self.hosts.intern_hashed(host_name, p.host_hash);
         let counted_index = if attendance.is_counted() {
             let index = self.counted.host.len() as u32;
             self.counted.host.push(host);
-            self.counted.start.push(m.start.0);
-            self.counted.end.push(m.end.0);
+            self.counted.start.push(p.start);
+            self.counted.end.push(p.end);
             index
         } else {
             u32::MAX
         };
         self.stats.count(attendance, 1);
-        self.earliest_start = Some(self.earliest_start.map_or(m.start.0, |e| e.min(m.start.0)));
-        let (Ok(offset), Ok(len)) = (u32::try_from(self.id_bytes.len()), u32::try_from(m.meeting_id.len()))
+        self.earliest_start = Some(self.earliest_start.map_or(p.start, |e| e.min(p.start)));
+        let (Ok(offset), Ok(len)) = (u32::try_from(self.id_bytes.len()), u32::try_from(meeting_id.len()))
         else {
             self.overflow = true;
             return;
         };
-        self.id_bytes.extend_from_slice(m.meeting_id);
-        let hash = shared.hasher.hash_one(m.meeting_id);
+        self.id_bytes.extend_from_slice(meeting_id);
+        let hash = shared.hasher.hash_one(meeting_id);
         self.id_buckets[(hash >> (64 - ID_BUCKET_BITS)) as usize].push(IdEntry {
             hash,
-            line,
+            line: p.line,
             offset,
             len,
             counted_index,
             attendance,
         });
-        if shared.options.explain_host.as_deref() == Some(m.host) {
+        if shared.options.explain_host.as_deref() == Some(host_name) {
             self.explain.push(KeptMeeting {
-                line,
-                meeting_id: String::from_utf8_lossy(m.meeting_id).into_owned(),
-                start: m.start.0,
-                end: m.end.0,
-                web_attendees: m.web_attendees,
-                phone_attendees: m.phone_attendees,
+                line: p.line,
+                meeting_id: String::from_utf8_lossy(meeting_id).into_owned(),
+                start: p.start,
+                end: p.end,
+                web_attendees: p.web_attendees,
+                phone_attendees: p.phone_attendees,
             });
         }
     }
@@ -272,7 +337,20 @@ impl Worker {
         true
     }
 
+    /// Sorts the worker's host names, on the worker's own thread.
+    fn finish(&mut self) {
+        let names = self.hosts.names();
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        self.sorted_hosts = order;
+    }
+
     fn process(&mut self, shared: &Shared<'_>, block: &Block) {
+        self.read_block(shared, block);
+        self.flush(shared);
+    }
+
+    fn read_block(&mut self, shared: &Shared<'_>, block: &Block) {
         let data = &block.data[..block.len];
         let mut line = block.first_line;
         let mut at = 0;
@@ -290,20 +368,16 @@ impl Worker {
                 if quoted { 1 + memchr::memchr_iter(b'\n', record).count() as u64 } else { 1 };
             if !record.trim_ascii().is_empty() {
                 let outcome = match shared.syntax {
-                    Syntax::Csv => match splitter.split(record) {
-                        // Checked above: the CSV columns are known before any block is read.
-                        Ok(fields) => shared
-                            .columns
-                            .as_ref()
-                            .map_or(Err(RecordError::Json("no header".into())), |columns| {
-                                fields.to_meeting(columns)
-                            }),
-                        Err(e) => Err(e),
+                    Syntax::Csv => match (splitter.split(record), shared.columns.as_ref()) {
+                        (Ok(fields), Some(columns)) => fields.to_meeting(columns),
+                        (Err(e), _) => Err(e),
+                        // The reader resolves the header before handing out any CSV block.
+                        (Ok(_), None) => Err(RecordError::Json("no header".into())),
                     }
-                    .map(|m| self.accept(shared, line, &m)),
+                    .map(|m| self.push(shared, line, &m)),
                     Syntax::JsonLines => parse_json_meeting(record).and_then(|owned| {
                         let m = owned.check()?;
-                        self.accept(shared, line, &m);
+                        self.push(shared, line, &m);
                         Ok(())
                     }),
                 };
@@ -505,6 +579,7 @@ pub fn scan(
                         }
                         let _ = spare_tx.send(block.data);
                     }
+                    worker.finish();
                     worker
                 })
             })
@@ -609,6 +684,7 @@ pub fn scan(
         }
         Ok(workers)
     })?;
+    crate::phases::mark("log read and parsed");
     merge(workers, options)
 }
 
@@ -622,48 +698,15 @@ fn merge(mut workers: Vec<Worker>, options: &ScanOptions) -> Result<ScannedLog, 
     }
     let mut problems: Vec<Problem> =
         workers.iter_mut().flat_map(|w| std::mem::take(&mut w.problems)).collect();
-
-    // Duplicates, bucket by bucket, the later line of each pair being the bad one.
-    let mut dropped: Vec<(usize, IdEntry)> = Vec::new();
-    for bucket in 0..1usize << ID_BUCKET_BITS {
-        let mut entries: Vec<(u64, u64, usize, IdEntry)> = workers
-            .iter_mut()
-            .enumerate()
-            .flat_map(|(w, worker)| {
-                std::mem::take(&mut worker.id_buckets[bucket])
-                    .into_iter()
-                    .map(move |e| (e.hash, e.line, w, e))
-            })
-            .collect();
-        entries.sort_unstable_by_key(|&(hash, line, ..)| (hash, line));
-        let mut run_start = 0;
-        while run_start < entries.len() {
-            let hash = entries[run_start].0;
-            let run_end = run_start + entries[run_start..].iter().take_while(|e| e.0 == hash).count();
-            for later in run_start + 1..run_end {
-                let (_, line, w, entry) = entries[later];
-                let id = &workers[w].id_bytes[entry.offset as usize..][..entry.len as usize];
-                let first = entries[run_start..later].iter().find(|(_, _, w2, e2)| {
-                    &workers[*w2].id_bytes[e2.offset as usize..][..e2.len as usize] == id
-                });
-                if let Some((_, first_line, ..)) = first {
-                    problems.push(Problem {
-                        line,
-                        message: format!(
-                            "meeting_id {:?} appears again (first on line {first_line}); meeting ids must be unique",
-                            String::from_utf8_lossy(id)
-                        ),
-                    });
-                    dropped.push((w, entry));
-                }
-            }
-            run_start = run_end;
-        }
-    }
+    let mut buckets: Vec<Vec<Vec<IdEntry>>> =
+        workers.iter_mut().map(|w| std::mem::take(&mut w.id_buckets)).collect();
+    let (duplicates, dropped) = find_duplicates(&workers, &mut buckets, options.threads);
+    drop(buckets);
+    problems.extend(duplicates);
     for worker in &mut workers {
         worker.id_bytes = Vec::new();
-        worker.id_buckets = Vec::new();
     }
+    crate::phases::mark("duplicate meeting ids checked");
     problems.sort_by_key(|p| p.line);
     if !options.skip_invalid {
         if let Some(first) = problems.into_iter().next() {
@@ -681,31 +724,19 @@ fn merge(mut workers: Vec<Worker>, options: &ScanOptions) -> Result<ScannedLog, 
         stats.count(entry.attendance, -1);
         stats.skipped += 1;
         if entry.counted_index != u32::MAX {
-            // Marks the meeting as gone; see `CountedMeetings` consumers.
-            workers[*w].counted.host[entry.counted_index as usize] = u32::MAX;
+            workers[*w].counted.host[entry.counted_index as usize] = DROPPED;
         }
     }
 
-    // One host table sorted by bytes, so host ids order the output.
-    let mut hosts: Vec<String> =
-        workers.iter().flat_map(|w| w.host_names.iter().map(|h| h.to_string())).collect();
-    hosts.sort_unstable();
-    hosts.dedup();
+    // One host table sorted by bytes, so that global host ids order the output.
+    let (hosts, to_global) = merge_hosts(&workers);
     let mut counted = Vec::with_capacity(workers.len());
     let mut explain = Vec::new();
     let mut earliest_start: Option<i64> = None;
-    for mut worker in workers {
-        let remap: Vec<u32> = worker
-            .host_names
-            .iter()
-            .map(|name| hosts.binary_search_by(|h| h.as_str().cmp(name)).map_or(u32::MAX, |i| i as u32))
-            .collect();
-        for host in &mut worker.counted.host {
-            if *host != u32::MAX {
-                *host = remap[*host as usize];
-            }
-        }
-        counted.push(worker.counted);
+    for (worker, to_global) in workers.into_iter().zip(to_global) {
+        let mut part = worker.counted;
+        part.to_global = to_global;
+        counted.push(part);
         explain.extend(worker.explain.into_iter().filter(|m| !dropped_lines.contains(&m.line)));
         earliest_start = match (earliest_start, worker.earliest_start) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -713,5 +744,115 @@ fn merge(mut workers: Vec<Worker>, options: &ScanOptions) -> Result<ScannedLog, 
         };
     }
     explain.sort_by_key(|m| m.line);
+    crate::phases::mark("hosts merged");
     Ok(ScannedLog { hosts, counted, stats, earliest_start, skipped: problems, explain })
+}
+
+/// Merges the workers' host names (each sorted by its worker, see
+/// [`Worker::finish`]) into one sorted table, and maps each worker's ids to it.
+fn merge_hosts(workers: &[Worker]) -> (Vec<String>, Vec<Vec<u32>>) {
+    let mut hosts: Vec<String> = Vec::new();
+    let mut to_global: Vec<Vec<u32>> = workers.iter().map(|w| vec![DROPPED; w.hosts.names().len()]).collect();
+    let mut cursors = vec![0usize; workers.len()];
+    loop {
+        // The smallest name at any cursor; a handful of workers, so a linear scan.
+        let next = workers
+            .iter()
+            .zip(&cursors)
+            .filter_map(|(w, &c)| w.sorted_hosts.get(c).map(|&id| &*w.hosts.names()[id as usize]))
+            .min();
+        let Some(name) = next else { break };
+        let global = hosts.len() as u32;
+        let name = name.to_string();
+        for (w, worker) in workers.iter().enumerate() {
+            if let Some(&id) = worker.sorted_hosts.get(cursors[w]) {
+                if *worker.hosts.names()[id as usize] == *name {
+                    to_global[w][id as usize] = global;
+                    cursors[w] += 1;
+                }
+            }
+        }
+        hosts.push(name);
+    }
+    (hosts, to_global)
+}
+
+/// Finds repeated meeting ids, bucket by bucket on `threads` threads. Returns
+/// a problem for each repetition (at its later line) and the entries to drop.
+fn find_duplicates(
+    workers: &[Worker],
+    buckets: &mut [Vec<Vec<IdEntry>>],
+    threads: usize,
+) -> (Vec<Problem>, Vec<(usize, IdEntry)>) {
+    let bucket_count = buckets.first().map_or(0, Vec::len);
+    // Regroup as one list of (worker, entries) per bucket, and deal the buckets out.
+    let mut per_bucket: Vec<Vec<(usize, Vec<IdEntry>)>> = (0..bucket_count).map(|_| Vec::new()).collect();
+    for (w, worker_buckets) in buckets.iter_mut().enumerate() {
+        for (b, entries) in worker_buckets.iter_mut().enumerate() {
+            per_bucket[b].push((w, std::mem::take(entries)));
+        }
+    }
+    let threads = threads.max(1);
+    let mut shares: Vec<Vec<Vec<(usize, Vec<IdEntry>)>>> = (0..threads).map(|_| Vec::new()).collect();
+    for (b, bucket) in per_bucket.into_iter().enumerate() {
+        shares[b % threads].push(bucket);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            shares.into_iter().map(|share| scope.spawn(move || duplicates_in(workers, share))).collect();
+        let mut problems = Vec::new();
+        let mut dropped = Vec::new();
+        for handle in handles {
+            if let Ok((p, d)) = handle.join() {
+                problems.extend(p);
+                dropped.extend(d);
+            }
+        }
+        (problems, dropped)
+    })
+}
+
+fn duplicates_in(
+    workers: &[Worker],
+    share: Vec<Vec<(usize, Vec<IdEntry>)>>,
+) -> (Vec<Problem>, Vec<(usize, IdEntry)>) {
+    let id_of = |w: usize, e: &IdEntry| &workers[w].id_bytes[e.offset as usize..][..e.len as usize];
+    let mut problems = Vec::new();
+    let mut dropped = Vec::new();
+    let mut entries: Vec<(u64, usize, IdEntry)> = Vec::new();
+    for bucket in share {
+        entries.clear();
+        for (w, list) in bucket {
+            entries.extend(list.into_iter().map(|e| (e.hash, w, e)));
+        }
+        entries.sort_unstable_by_key(|&(hash, ..)| hash);
+        let mut run_start = 0;
+        while run_start < entries.len() {
+            let hash = entries[run_start].0;
+            let run_len = entries[run_start..].iter().take_while(|e| e.0 == hash).count();
+            let run = &mut entries[run_start..run_start + run_len];
+            run_start += run_len;
+            if run.len() == 1 {
+                continue;
+            }
+            // Same hash: compare the ids themselves, earliest line first.
+            run.sort_unstable_by_key(|(_, _, e)| e.line);
+            for later in 1..run.len() {
+                let (_, w, entry) = run[later];
+                let id = id_of(w, &entry);
+                if let Some((_, _, first)) = run[..later].iter().find(|(_, w2, e2)| id_of(*w2, e2) == id) {
+                    problems.push(Problem {
+                        line: entry.line,
+                        message: format!(
+                            "meeting_id {:?} appears again (first on line {}); meeting ids must be unique",
+                            String::from_utf8_lossy(id),
+                            first.line
+                        ),
+                    });
+                    dropped.push((w, entry));
+                }
+            }
+        }
+    }
+    (problems, dropped)
 }
