@@ -294,6 +294,12 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// Fields given as `(start, end)` byte ranges of `base`, for callers that
+    /// found the commas themselves (ranges past `base` read as empty).
+    pub fn from_bounds(base: &'a [u8], bounds: &'a [(usize, usize)]) -> Self {
+        Self { base, bounds }
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.bounds.len()
@@ -307,7 +313,7 @@ impl<'a> Fields<'a> {
     /// Field `i`, or an empty slice past the end.
     #[inline]
     pub fn get(&self, i: usize) -> &'a [u8] {
-        self.bounds.get(i).map_or(&[], |&(s, e)| &self.base[s..e])
+        self.bounds.get(i).and_then(|&(s, e)| self.base.get(s..e)).unwrap_or(&[])
     }
 
     /// All fields.

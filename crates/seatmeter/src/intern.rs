@@ -5,7 +5,7 @@
 //! is open-addressed with one 64-byte slot per entry that holds the full
 //! hash and, for names up to 48 bytes, the name itself: a lookup touches one
 //! cache line. The reader computes hashes for a batch of rows first and
-//! calls [`Interner::touch`] a few rows ahead, so several misses are in
+//! prefetches their slots a few rows ahead, so several misses are in
 //! flight at once instead of one after another.
 
 use std::hash::BuildHasher;
@@ -42,17 +42,28 @@ impl Default for Interner {
 }
 
 impl Interner {
-    /// The hash [`Interner::intern_hashed`] and [`Interner::touch`] take.
+    /// The hash [`Interner::intern_hashed`] and [`Interner::prefetch`] take.
     #[inline]
     pub fn hash(&self, name: &str) -> u64 {
         self.hasher.hash_one(name.as_bytes())
     }
 
-    /// Reads the slot `hash` starts at, so that a lookup soon after finds it in cache.
+    /// Asks the processor to bring the slot `hash` starts at into cache, so
+    /// that a lookup soon after does not wait for memory.
     #[inline]
-    pub fn touch(&self, hash: u64) -> u64 {
+    pub fn prefetch(&self, hash: u64) {
         let mask = self.slots.len() - 1;
-        self.slots[hash as usize & mask].hash
+        let slot: *const Slot = &self.slots[hash as usize & mask];
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is only a hint: it never faults, reads nothing
+        // into the program and has no effect on memory; the pointer is to an
+        // element of `self.slots` in any case.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(slot.cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
     }
 
     /// The id of `name`, assigning the next one if it is new.

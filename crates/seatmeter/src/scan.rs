@@ -25,7 +25,7 @@ use crate::input::{Opened, Syntax, sniff};
 use crate::intern::Interner;
 
 /// Bytes handed to a worker at a time.
-const BLOCK: usize = 4 << 20;
+const BLOCK: usize = 1 << 20;
 /// The longest record accepted (a guard against a quote never closed).
 const MAX_RECORD: usize = 64 << 20;
 /// Buckets meeting ids are spread over by hash, so duplicates are found in
@@ -189,9 +189,9 @@ struct Block {
 }
 
 /// Rows checked but not yet stored: the reader looks host names up a batch
-/// at a time so that their cache misses overlap (see [`Interner::touch`]).
+/// at a time so that their cache misses overlap (see [`Interner::prefetch`]).
 const BATCH: usize = 256;
-/// How many rows ahead of the one being stored the host's slot is touched.
+/// How many rows ahead of the one being stored the host's slot is prefetched.
 const AHEAD: usize = 8;
 
 /// A checked row waiting in the batch; texts are ranges of the batch's buffers.
@@ -268,17 +268,15 @@ impl Worker {
     /// Stores every row of the batch.
     fn flush(&mut self, shared: &Shared<'_>) {
         let mut batch = std::mem::take(&mut self.batch);
-        let mut touched = 0u64;
         for p in batch.rows.iter().take(AHEAD) {
-            touched ^= self.hosts.touch(p.host_hash);
+            self.hosts.prefetch(p.host_hash);
         }
         for (i, p) in batch.rows.iter().enumerate() {
             if let Some(ahead) = batch.rows.get(i + AHEAD) {
-                touched ^= self.hosts.touch(ahead.host_hash);
+                self.hosts.prefetch(ahead.host_hash);
             }
             self.store(shared, p, &batch.hosts[p.host.clone()], &batch.ids[p.meeting_id.clone()]);
         }
-        std::hint::black_box(touched);
         batch.rows.clear();
         batch.hosts.clear();
         batch.ids.clear();
@@ -350,12 +348,55 @@ impl Worker {
         self.flush(shared);
     }
 
+    /// Reads a CSV block without any quote character: one pass finds both
+    /// the commas and the line ends.
+    fn read_plain_csv_block(
+        &mut self,
+        shared: &Shared<'_>,
+        block: &Block,
+        columns: &seatmeter_core::log::ColumnMap,
+    ) {
+        let data = &block.data[..block.len];
+        let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(columns.width + 1);
+        let (mut record_start, mut field_start, mut line) = (0, 0, block.first_line);
+        let mut separators = memchr::memchr2_iter(b',', b'\n', data);
+        while record_start < data.len() {
+            let pos = separators.next().unwrap_or(data.len());
+            if data.get(pos) == Some(&b',') {
+                bounds.push((field_start, pos));
+                field_start = pos + 1;
+                continue;
+            }
+            let end = if pos > field_start && data[pos - 1] == b'\r' { pos - 1 } else { pos };
+            bounds.push((field_start, end));
+            if !data[record_start..end].trim_ascii().is_empty() {
+                match seatmeter_core::log::Fields::from_bounds(data, &bounds).to_meeting(columns) {
+                    Ok(m) => self.push(shared, line, &m),
+                    Err(error) => {
+                        if self.reject(shared, block.seq, line, error) {
+                            return;
+                        }
+                    }
+                }
+            }
+            bounds.clear();
+            line += 1;
+            record_start = pos + 1;
+            field_start = pos + 1;
+        }
+    }
+
     fn read_block(&mut self, shared: &Shared<'_>, block: &Block) {
         let data = &block.data[..block.len];
+        if let (Syntax::Csv, Some(columns)) = (shared.syntax, shared.columns.as_ref()) {
+            if memchr::memchr(b'"', data).is_none() {
+                return self.read_plain_csv_block(shared, block, columns);
+            }
+        }
         let mut line = block.first_line;
         let mut at = 0;
         let mut splitter = CsvSplitter::default();
-        let quoted = shared.syntax == Syntax::Csv && memchr::memchr(b'"', data).is_some();
+        let quoted = shared.syntax == Syntax::Csv;
         while at < data.len() {
             let end = if quoted {
                 seatmeter_core::log::record_end(data, at)
