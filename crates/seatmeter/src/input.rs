@@ -27,6 +27,8 @@ pub struct Opened {
     pub raw_read: Arc<AtomicU64>,
     /// Size of the raw file, when it is a regular file.
     pub raw_len: Option<u64>,
+    /// Whether the content is decompressed from the raw bytes.
+    pub compressed: bool,
     /// The syntax the name implies (`.jsonl`, `.ndjson`), if any.
     pub syntax_hint: Option<Syntax>,
     /// A name for messages: the path, or "standard input".
@@ -60,6 +62,7 @@ pub fn open(path: &Path) -> Result<Opened> {
     };
     let counted = Counting { inner: raw, count: Arc::clone(&raw_read) };
     let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let compressed = name.ends_with(".gz") || name.ends_with(".zst") || name.ends_with(".zstd");
     let (reader, inner_name): (Box<dyn Read + Send>, &str) = if let Some(stem) = name.strip_suffix(".gz") {
         (Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, counted))), stem)
     } else if let Some(stem) = name.strip_suffix(".zst").or_else(|| name.strip_suffix(".zstd")) {
@@ -76,7 +79,7 @@ pub fn open(path: &Path) -> Result<Opened> {
     } else {
         None
     };
-    Ok(Opened { reader, raw_read, raw_len, syntax_hint, display_name })
+    Ok(Opened { reader, raw_read, raw_len, compressed, syntax_hint, display_name })
 }
 
 /// Guesses the syntax from the first bytes when the name does not say:

@@ -235,12 +235,23 @@ struct Shared<'a> {
     options: &'a ScanOptions,
     /// The lowest block sequence number with a problem, when stopping at the first.
     stop_after: AtomicU64,
+    /// Expected rows per worker (0 when unknown).
+    rows_per_worker: usize,
     hasher: FixedState,
 }
 
 impl Worker {
-    fn new() -> Self {
-        Self { id_buckets: vec![Vec::new(); 1 << ID_BUCKET_BITS], ..Self::default() }
+    fn new(expected_rows: usize) -> Self {
+        let per_bucket = (expected_rows >> ID_BUCKET_BITS) * 5 / 4;
+        let mut worker = Self {
+            id_buckets: (0..1 << ID_BUCKET_BITS).map(|_| Vec::with_capacity(per_bucket)).collect(),
+            ..Self::default()
+        };
+        worker.counted.host.reserve(expected_rows);
+        worker.counted.start.reserve(expected_rows);
+        worker.counted.end.reserve(expected_rows);
+        worker.id_bytes.reserve(expected_rows * 12);
+        worker
     }
 
     /// Adds a checked row to the batch, storing the batch when it is full.
@@ -538,7 +549,7 @@ pub fn scan(
     options: &ScanOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ScannedLog, ScanError> {
-    let Opened { mut reader, raw_read, syntax_hint, display_name, .. } = opened;
+    let Opened { mut reader, raw_read, raw_len, compressed, syntax_hint, display_name } = opened;
     let io_error = |e: std::io::Error| ScanError::Io(anyhow!("cannot read {display_name}: {e}"));
 
     // The first block decides the syntax and, for CSV, holds the header.
@@ -593,14 +604,26 @@ pub fn scan(
         }
     }
 
+    let threads = options.threads.max(1);
+    // Rows each worker will see, from the first block's row length, so that
+    // their columns are allocated once (capacity never touched costs no memory).
+    let rows_per_worker = match (raw_len, compressed) {
+        (Some(len), false) => {
+            let sample = &buf[start..filled];
+            let rows = memchr::memchr_iter(b'\n', sample).count().max(1);
+            let estimate = len as f64 / (sample.len() as f64 / rows as f64);
+            (estimate * 1.1 / threads as f64) as usize + 1024
+        }
+        _ => 0,
+    };
     let shared = Shared {
         columns,
         syntax,
         options,
+        rows_per_worker,
         stop_after: AtomicU64::new(u64::MAX),
         hasher: FixedState::with_seed(0x5ea7_3e7e),
     };
-    let threads = options.threads.max(1);
     let (block_tx, block_rx) = mpsc::sync_channel::<Block>(threads * 2);
     let block_rx = Mutex::new(block_rx);
     let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
@@ -611,7 +634,7 @@ pub fn scan(
                 let spare_tx = spare_tx.clone();
                 let (shared, block_rx) = (&shared, &block_rx);
                 scope.spawn(move || {
-                    let mut worker = Worker::new();
+                    let mut worker = Worker::new(shared.rows_per_worker);
                     loop {
                         let next = block_rx.lock().map(|rx| rx.recv());
                         let Ok(Ok(block)) = next else { break };
