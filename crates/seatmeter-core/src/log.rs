@@ -87,10 +87,10 @@ impl std::error::Error for HeaderError {}
 /// Finds the required columns in a header's fields. Names are compared
 /// case-insensitively after trimming spaces; extra columns are ignored.
 pub fn resolve_header(fields: &[&[u8]]) -> Result<ColumnMap, HeaderError> {
-    if fields.len() == 1 {
-        if let Some(&d) = fields[0].iter().find(|b| matches!(b, b';' | b'\t' | b'|')) {
-            return Err(HeaderError::WrongDelimiter { delimiter: char::from(d) });
-        }
+    if let [only] = fields
+        && let Some(&d) = only.iter().find(|b| matches!(b, b';' | b'\t' | b'|'))
+    {
+        return Err(HeaderError::WrongDelimiter { delimiter: char::from(d) });
     }
     let mut index = [None::<usize>; 6];
     for (i, field) in fields.iter().enumerate() {
@@ -498,7 +498,7 @@ mod tests {
             .split(b"m1,alice,2026-01-05T09:00:00Z,2026-01-05T10:00:00+01:00,2,0")
             .unwrap()
             .to_meeting(&map);
-        assert_eq!(ok.unwrap_err().to_string().contains("is not after `start`"), true);
+        assert!(ok.unwrap_err().to_string().contains("is not after `start`"));
         let meeting = splitter
             .split(b"m1,alice,2026-01-05T09:00:00Z,2026-01-05T10:00:00Z, 2 ,0")
             .unwrap()

@@ -399,10 +399,10 @@ impl Worker {
 
     fn read_block(&mut self, shared: &Shared<'_>, block: &Block) {
         let data = &block.data[..block.len];
-        if let (Syntax::Csv, Some(columns)) = (shared.syntax, shared.columns.as_ref()) {
-            if memchr::memchr(b'"', data).is_none() {
-                return self.read_plain_csv_block(shared, block, columns);
-            }
+        if let (Syntax::Csv, Some(columns)) = (shared.syntax, shared.columns.as_ref())
+            && memchr::memchr(b'"', data).is_none()
+        {
+            return self.read_plain_csv_block(shared, block, columns);
         }
         let mut line = block.first_line;
         let mut at = 0;
@@ -433,10 +433,10 @@ impl Worker {
                         Ok(())
                     }),
                 };
-                if let Err(error) = outcome {
-                    if self.reject(shared, block.seq, line, error) {
-                        return;
-                    }
+                if let Err(error) = outcome
+                    && self.reject(shared, block.seq, line, error)
+                {
+                    return;
                 }
             }
             line += lines_in_record;
@@ -608,11 +608,11 @@ pub fn scan(
     // Rows each worker will see, from the first block's row length, so that
     // their columns are allocated once (capacity never touched costs no memory).
     let rows_per_worker = match (raw_len, compressed) {
-        (Some(len), false) => {
+        (Some(len), false) if filled > start => {
             let sample = &buf[start..filled];
-            let rows = memchr::memchr_iter(b'\n', sample).count().max(1);
-            let estimate = len as f64 / (sample.len() as f64 / rows as f64);
-            (estimate * 1.1 / threads as f64) as usize + 1024
+            let rows = memchr::memchr_iter(b'\n', sample).count().max(1) as u64;
+            let estimate = len.saturating_mul(rows) / sample.len() as u64;
+            usize::try_from(estimate / threads as u64 * 11 / 10).unwrap_or(0).saturating_add(1024)
         }
         _ => 0,
     };
@@ -829,11 +829,11 @@ fn merge_hosts(workers: &[Worker]) -> (Vec<String>, Vec<Vec<u32>>) {
         let global = hosts.len() as u32;
         let name = name.to_string();
         for (w, worker) in workers.iter().enumerate() {
-            if let Some(&id) = worker.sorted_hosts.get(cursors[w]) {
-                if *worker.hosts.names()[id as usize] == *name {
-                    to_global[w][id as usize] = global;
-                    cursors[w] += 1;
-                }
+            if let Some(&id) = worker.sorted_hosts.get(cursors[w])
+                && *worker.hosts.names()[id as usize] == *name
+            {
+                to_global[w][id as usize] = global;
+                cursors[w] += 1;
             }
         }
         hosts.push(name);
@@ -850,14 +850,14 @@ fn find_duplicates(
 ) -> (Vec<Problem>, Vec<(usize, IdEntry)>) {
     let bucket_count = buckets.first().map_or(0, Vec::len);
     // Regroup as one list of (worker, entries) per bucket, and deal the buckets out.
-    let mut per_bucket: Vec<Vec<(usize, Vec<IdEntry>)>> = (0..bucket_count).map(|_| Vec::new()).collect();
+    let mut per_bucket: Vec<BucketLists> = (0..bucket_count).map(|_| Vec::new()).collect();
     for (w, worker_buckets) in buckets.iter_mut().enumerate() {
         for (b, entries) in worker_buckets.iter_mut().enumerate() {
             per_bucket[b].push((w, std::mem::take(entries)));
         }
     }
     let threads = threads.max(1);
-    let mut shares: Vec<Vec<Vec<(usize, Vec<IdEntry>)>>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<BucketLists>> = (0..threads).map(|_| Vec::new()).collect();
     for (b, bucket) in per_bucket.into_iter().enumerate() {
         shares[b % threads].push(bucket);
     }
@@ -876,9 +876,12 @@ fn find_duplicates(
     })
 }
 
+/// One hash bucket's id entries, as (worker, entries) pairs.
+type BucketLists = Vec<(usize, Vec<IdEntry>)>;
+
 fn duplicates_in(
     workers: &[Worker],
-    share: Vec<Vec<(usize, Vec<IdEntry>)>>,
+    share: Vec<BucketLists>,
 ) -> (Vec<Problem>, Vec<(usize, IdEntry)>) {
     let id_of = |w: usize, e: &IdEntry| &workers[w].id_bytes[e.offset as usize..][..e.len as usize];
     let mut problems = Vec::new();

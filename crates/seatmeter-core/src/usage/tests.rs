@@ -295,14 +295,17 @@ fn reference(windows: &Windows, meetings: &[(u8, i64, i64)]) -> Vec<UsageRow<u8>
 
 /// Random logs on a coarse grid (quarter hours over ~100 days) so that
 /// touching, simultaneous and window-spanning meetings are common.
-fn random_log() -> impl Strategy<Value = (i64, Vec<(u8, i64, i64, u64, u64)>)> {
+/// A log row: host, start, end, web attendees, phone attendees.
+type Row = (u8, i64, i64, u64, u64);
+
+fn random_log() -> impl Strategy<Value = (i64, Vec<Row>)> {
     let quarter = 15 * 60 * crate::time::NANOS_PER_SECOND;
     let meeting = (0u8..5, 0i64..10_000, prop_oneof![1i64..12, 1i64..400, 2_000i64..9_000], 0u64..3, 0u64..3)
         .prop_map(move |(h, s, d, web, phone)| (h, s * quarter, (s + d) * quarter, web, phone));
     (0i64..10_000, prop::collection::vec(meeting, 0..60)).prop_map(move |(a, ms)| (a * quarter, ms))
 }
 
-fn counted(policy: CountPolicy, log: &[(u8, i64, i64, u64, u64)]) -> Vec<(u8, i64, i64)> {
+fn counted(policy: CountPolicy, log: &[Row]) -> Vec<(u8, i64, i64)> {
     log.iter().filter(|m| Attendance::of(policy, m.3, m.4).is_counted()).map(|m| (m.0, m.1, m.2)).collect()
 }
 
