@@ -7,7 +7,9 @@
 
 use std::fmt;
 
-use crate::time::{Timestamp, TimestampError, format_rfc3339, parse_rfc3339};
+use crate::time::{
+    DateCache, Timestamp, TimestampError, format_rfc3339, parse_rfc3339, parse_rfc3339_cached,
+};
 
 /// The columns every meeting log must have, in the order SPEC lists them.
 pub const REQUIRED_COLUMNS: [&str; 6] =
@@ -246,11 +248,11 @@ pub fn parse_count(column: &'static str, text: &[u8]) -> Result<u64, RecordError
 
 /// Parses `start` or `end`.
 pub fn parse_instant(column: &'static str, text: &[u8]) -> Result<Timestamp, RecordError> {
-    parse_rfc3339(text).map_err(|error| RecordError::BadTimestamp {
-        column,
-        value: String::from_utf8_lossy(text).into_owned(),
-        error,
-    })
+    parse_rfc3339(text).map_err(|error| timestamp_error(column, text, error))
+}
+
+fn timestamp_error(column: &'static str, text: &[u8], error: TimestampError) -> RecordError {
+    RecordError::BadTimestamp { column, value: String::from_utf8_lossy(text).into_owned(), error }
 }
 
 /// Checks the parts of a meeting that do not depend on the input syntax:
@@ -321,13 +323,19 @@ impl<'a> Fields<'a> {
         (0..self.len()).map(|i| self.get(i)).collect()
     }
 
-    /// Checks the record's fields against the header's columns.
-    pub fn to_meeting(&self, columns: &ColumnMap) -> Result<MeetingRecord<'a>, RecordError> {
+    /// Checks the record's fields against the header's columns, parsing
+    /// dates through `dates`.
+    pub fn to_meeting(
+        &self,
+        columns: &ColumnMap,
+        dates: &mut DateCache,
+    ) -> Result<MeetingRecord<'a>, RecordError> {
         if self.len() != columns.width {
             return Err(RecordError::FieldCount { found: self.len(), expected: columns.width });
         }
-        let start = parse_instant("start", self.get(columns.start))?;
-        let end = parse_instant("end", self.get(columns.end))?;
+        let (start, end) = (self.get(columns.start), self.get(columns.end));
+        let start = parse_rfc3339_cached(start, dates).map_err(|e| timestamp_error("start", start, e))?;
+        let end = parse_rfc3339_cached(end, dates).map_err(|e| timestamp_error("end", end, e))?;
         let web = parse_count("web_attendees", self.get(columns.web_attendees))?;
         let phone = parse_count("phone_attendees", self.get(columns.phone_attendees))?;
         check_meeting(self.get(columns.meeting_id), self.get(columns.host), start, end, web, phone)
@@ -486,7 +494,7 @@ mod tests {
         assert_eq!(record_end(buf, 10), Some(14));
         assert_eq!(record_end(b"no newline", 0), None);
         // A quote inside an unquoted field is text, not the start of a quoted field.
-        assert_eq!(record_end(b"a,5\" screen,b\nnext\n", 0), Some(14));
+        assert_eq!(record_end(b"a,5\" screen,b\nnext\n", 0), Some(13));
         assert_eq!(record_end(b"a,\"x\"\"\ny\",b\n", 0), Some(11));
     }
 
@@ -497,12 +505,12 @@ mod tests {
         let ok = splitter
             .split(b"m1,alice,2026-01-05T09:00:00Z,2026-01-05T10:00:00+01:00,2,0")
             .unwrap()
-            .to_meeting(&map);
+            .to_meeting(&map, &mut DateCache::default());
         assert!(ok.unwrap_err().to_string().contains("is not after `start`"));
         let meeting = splitter
             .split(b"m1,alice,2026-01-05T09:00:00Z,2026-01-05T10:00:00Z, 2 ,0")
             .unwrap()
-            .to_meeting(&map)
+            .to_meeting(&map, &mut DateCache::default())
             .unwrap();
         assert_eq!((meeting.host, meeting.web_attendees, meeting.phone_attendees), ("alice", 2, 0));
         let cases: [(&[u8], &str); 6] = [
@@ -523,7 +531,12 @@ mod tests {
             (b"m1,alice,2026-01-05T09:00:00Z,2,0", "has 5 fields but the header has 6"),
         ];
         for (record, message) in cases {
-            let error = splitter.split(record).unwrap().to_meeting(&map).unwrap_err().to_string();
+            let error = splitter
+                .split(record)
+                .unwrap()
+                .to_meeting(&map, &mut DateCache::default())
+                .unwrap_err()
+                .to_string();
             assert!(error.starts_with(message), "{error:?} should start with {message:?}");
         }
     }

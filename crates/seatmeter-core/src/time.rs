@@ -126,17 +126,67 @@ fn parse_date(b: &[u8]) -> Result<i64, TimestampError> {
     Ok(days_from_civil(year, month, day))
 }
 
+/// Remembers the day numbers of recently parsed dates. A meeting log's
+/// timestamps repeat a few hundred dates, so most rows skip the calendar
+/// arithmetic and checks; only dates that parsed correctly are remembered.
+#[derive(Clone, Debug)]
+pub struct DateCache {
+    /// (first 8 bytes, last 2 bytes, day number) of `YYYY-MM-DD`; `None` when empty.
+    slots: Box<[Option<(u64, u16, i64)>]>,
+}
+
+impl Default for DateCache {
+    fn default() -> Self {
+        Self { slots: vec![None; 1024].into_boxed_slice() }
+    }
+}
+
+impl DateCache {
+    fn days(&mut self, b: &[u8]) -> Result<i64, TimestampError> {
+        let (Some(head), Some(tail)) = (b.first_chunk::<8>(), b.get(8..10)) else {
+            return Err(TimestampError::Malformed);
+        };
+        let head = u64::from_le_bytes(*head);
+        let tail = u16::from_le_bytes([tail[0], tail[1]]);
+        let index = ((head ^ u64::from(tail) << 48).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize;
+        let slot = &mut self.slots[index];
+        if let Some((h, t, days)) = *slot
+            && h == head
+            && t == tail
+        {
+            return Ok(days);
+        }
+        let days = parse_date(b)?;
+        *slot = Some((head, tail, days));
+        Ok(days)
+    }
+}
+
 /// Parses an RFC 3339 `date-time` into a [`Timestamp`].
 ///
 /// Fractions finer than a nanosecond are truncated. Surrounding ASCII spaces
 /// are ignored. Leap seconds (`:60`) are refused: the instant they name is
 /// not representable on the UTC nanosecond line used everywhere else.
 pub fn parse_rfc3339(text: &[u8]) -> Result<Timestamp, TimestampError> {
+    parse_rfc3339_with(text, parse_date)
+}
+
+/// [`parse_rfc3339`], looking dates up in `cache` first.
+#[inline]
+pub fn parse_rfc3339_cached(text: &[u8], cache: &mut DateCache) -> Result<Timestamp, TimestampError> {
+    parse_rfc3339_with(text, |b| cache.days(b))
+}
+
+#[inline]
+fn parse_rfc3339_with(
+    text: &[u8],
+    date: impl FnOnce(&[u8]) -> Result<i64, TimestampError>,
+) -> Result<Timestamp, TimestampError> {
     let b = text.trim_ascii();
     if b.is_empty() {
         return Err(TimestampError::Empty);
     }
-    let days = parse_date(b)?;
+    let days = date(b)?;
     if b.len() == 10 {
         return Err(TimestampError::MissingOffset);
     }
@@ -287,6 +337,26 @@ mod tests {
         assert_eq!(ts("2026-01-06T09:00:00Zjunk"), Err(TimestampError::Malformed));
         assert_eq!(ts("3000-01-01T00:00:00Z"), Err(TimestampError::OutOfRange));
         assert!(ts("2024-02-29T09:00:00Z").is_ok());
+    }
+
+    #[test]
+    fn the_date_cache_gives_what_the_parser_gives() {
+        let mut cache = DateCache::default();
+        for text in [
+            "2026-01-06T09:00:00Z",
+            "2026-01-06T23:00:00-05:00",
+            "2026-02-29T09:00:00Z",
+            "2026-01-06T09:00:00Z",
+            "2024-02-29T09:00:00Z",
+            "2026-01-06",
+            "2026-01",
+            "",
+            "\0\0\0\0\0\0\0\0\0\0T09:00:00Z",
+        ] {
+            for _ in 0..2 {
+                assert_eq!(parse_rfc3339_cached(text.as_bytes(), &mut cache), ts(text), "{text:?}");
+            }
+        }
     }
 
     #[test]

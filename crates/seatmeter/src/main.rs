@@ -5,6 +5,7 @@
 //! clap's own usage errors exit with status 2.
 
 mod generate;
+mod ids;
 mod input;
 mod intern;
 mod phases;
@@ -217,11 +218,14 @@ fn run_usage(args: UsageArgs) -> Result<()> {
 
     let usage = report::compute(&log, windows, threads);
     phases::mark("usage computed");
-    write_output(args.output.as_deref(), |out| match args.format {
-        Format::Csv => report::write_csv(out, &usage, &log.hosts, threads),
-        Format::Json => report::write_json(out, &usage, &log.hosts, policy, args.installed_host_licenses),
-        Format::Table => report::write_table(out, &usage, &log.hosts, args.installed_host_licenses),
-    })?;
+    let (path, installed) = (args.output.as_deref(), args.installed_host_licenses);
+    match args.format {
+        Format::Csv => write_pieces(path, &report::csv_pieces(&usage, &log.hosts, threads))?,
+        Format::Json => {
+            write_output(path, |out| report::write_json(out, &usage, &log.hosts, policy, installed))?
+        }
+        Format::Table => write_output(path, |out| report::write_table(out, &usage, &log.hosts, installed))?,
+    }
     phases::mark("output written");
     if !args.quiet {
         eprint!("{}", report::summary(&log, &usage, policy, args.installed_host_licenses, anchor_note));
@@ -243,32 +247,73 @@ fn write_output(
         None => {
             let mut out: BufWriter<Box<dyn Write>> =
                 BufWriter::with_capacity(1 << 20, Box::new(std::io::stdout().lock()));
-            match write(&mut out).and_then(|()| out.flush()) {
-                Ok(()) => Ok(()),
-                // A closed pipe (`| head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(e).context("cannot write to standard output"),
-            }
+            stdout_result(write(&mut out).and_then(|()| out.flush()))
         }
-        Some(path) => {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let temp = tempfile_in(dir, path)?;
-            let file =
-                std::fs::File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        Some(path) => replace_file(path, |file| {
             let mut out: BufWriter<Box<dyn Write>> = BufWriter::with_capacity(1 << 20, Box::new(file));
-            let written = write(&mut out).and_then(|()| out.flush());
-            drop(out);
-            if let Err(e) = written {
-                let _ = std::fs::remove_file(&temp);
-                return Err(e).with_context(|| format!("cannot write {}", path.display()));
-            }
-            std::fs::rename(&temp, path).with_context(|| format!("cannot write {}", path.display()))
-        }
+            write(&mut out).and_then(|()| out.flush())
+        }),
     }
 }
 
-fn tempfile_in(dir: &Path, target: &Path) -> Result<PathBuf> {
-    let name =
-        target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
-    Ok(dir.join(format!(".{name}.{}.partial", std::process::id())))
+/// Writes `pieces` one after the other, like [`write_output`]. Into a file,
+/// each piece is written at its own offset on its own thread: with tens of
+/// megabytes of output, copying into the page cache is worth sharing out.
+fn write_pieces(path: Option<&Path>, pieces: &[Vec<u8>]) -> Result<()> {
+    match path {
+        None => {
+            let mut out = std::io::stdout().lock();
+            stdout_result(pieces.iter().try_for_each(|p| out.write_all(p)).and_then(|()| out.flush()))
+        }
+        Some(path) => replace_file(path, |file| {
+            use std::os::unix::fs::FileExt;
+            let offsets = pieces.iter().scan(0u64, |at, p| {
+                let offset = *at;
+                *at += p.len() as u64;
+                Some(offset)
+            });
+            let file = &file;
+            std::thread::scope(|scope| {
+                let writers: Vec<_> = pieces
+                    .iter()
+                    .zip(offsets)
+                    .map(|(piece, offset)| scope.spawn(move || file.write_all_at(piece, offset)))
+                    .collect();
+                writers.into_iter().try_for_each(|w| {
+                    w.join().unwrap_or_else(|_| Err(std::io::Error::other("a writer thread failed")))
+                })
+            })
+        }),
+    }
+}
+
+fn stdout_result(result: std::io::Result<()>) -> Result<()> {
+    match result {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("cannot write to standard output"),
+    }
+}
+
+/// Creates a temporary file beside `path`, lets `write` fill it, and renames
+/// it over `path`; on failure removes it and leaves `path` untouched. A path
+/// that is not a regular file (`/dev/null`, a named pipe) is written directly.
+fn replace_file(path: &Path, write: impl FnOnce(std::fs::File) -> std::io::Result<()>) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        return write(file).with_context(|| format!("cannot write {}", path.display()));
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
+    let temp = dir.join(format!(".{name}.{}.partial", std::process::id()));
+    let file = std::fs::File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+    if let Err(e) = write(file) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    std::fs::rename(&temp, path).with_context(|| format!("cannot write {}", path.display()))
 }

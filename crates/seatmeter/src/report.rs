@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use seatmeter_core::time::{Timestamp, format_rfc3339, format_utc_seconds};
 use seatmeter_core::usage::{
-    Attendance, CountPolicy, ExplainedMeeting, WindowIndex, WindowTotal, Windows, explain, host_peaks,
-    window_totals,
+    Attendance, CountPolicy, ExplainedMeeting, WindowIndex, WindowTotal, Windows, explain, peaks_from_sorted,
+    sort_instants, window_totals,
 };
 use serde::Serialize;
 
@@ -92,33 +92,18 @@ pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
                 let offsets = &offsets;
                 scope.spawn(move || {
                     let base = offsets[hosts.start];
-                    let len = offsets[hosts.end] - base;
-                    let mut starts = vec![0i64; len];
-                    let mut ends = vec![0i64; len];
-                    let mut next: Vec<usize> = offsets[hosts.clone()].iter().map(|o| o - base).collect();
-                    for part in &log.counted {
-                        for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
-                            let Some(g) = global(part, h) else { continue };
-                            let g = g as usize;
-                            if hosts.contains(&g) {
-                                let slot = &mut next[g - hosts.start];
-                                starts[*slot] = s;
-                                ends[*slot] = e;
-                                *slot += 1;
-                            }
-                        }
-                    }
+                    let (mut starts, mut ends) = gather(log, offsets, hosts.clone());
+
+                    let mut scratch = Vec::new();
                     let mut out = Vec::new();
                     for h in hosts {
                         let range = offsets[h] - base..offsets[h + 1] - base;
-                        host_peaks(
-                            &windows,
-                            &mut starts[range.clone()],
-                            &mut ends[range],
-                            |window, licenses| {
-                                out.push(Cell { window, host: h as u32, licenses });
-                            },
-                        );
+                        let (s, e) = (&mut starts[range.clone()], &mut ends[range]);
+                        sort_instants(s, &mut scratch);
+                        sort_instants(e, &mut scratch);
+                        peaks_from_sorted(&windows, s, e, |window, licenses| {
+                            out.push(Cell { window, host: h as u32, licenses });
+                        });
                     }
                     out
                 })
@@ -129,6 +114,48 @@ pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
     let cells = by_window(per_thread);
     let totals = window_totals(cells.iter().map(|c| (c.window, c.licenses)));
     Usage { windows, cells, totals }
+}
+
+/// Hosts per coarse group when gathering: a group's meetings fit in cache.
+const GATHER_GROUP_BITS: u32 = 8;
+
+/// The starts and ends of the meetings of `hosts`, grouped by host in the
+/// order of `offsets` (relative to `offsets[hosts.start]`).
+///
+/// Scattering millions of meetings straight to their host's place writes
+/// all over a large array, a cache miss per meeting. So this goes in two
+/// passes, like a radix sort: first into groups of 256 hosts (a few hundred
+/// write positions, all in cache), then within each group, whose meetings
+/// now sit together, to each host's place.
+fn gather(log: &ScannedLog, offsets: &[usize], hosts: std::ops::Range<usize>) -> (Vec<i64>, Vec<i64>) {
+    let base = offsets[hosts.start];
+    let len = offsets[hosts.end] - base;
+    let groups = (hosts.len() >> GATHER_GROUP_BITS) + 1;
+    let group_start = |g: usize| offsets[(hosts.start + (g << GATHER_GROUP_BITS)).min(hosts.end)] - base;
+    let mut next: Vec<usize> = (0..groups).map(group_start).collect();
+    let (mut tmp_host, mut tmp_start, mut tmp_end) = (vec![0u32; len], vec![0i64; len], vec![0i64; len]);
+    for part in &log.counted {
+        for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
+            let Some(&g) = part.to_global.get(h as usize) else { continue };
+            let g = g as usize;
+            if hosts.contains(&g) {
+                let slot = &mut next[(g - hosts.start) >> GATHER_GROUP_BITS];
+                tmp_host[*slot] = g as u32;
+                tmp_start[*slot] = s;
+                tmp_end[*slot] = e;
+                *slot += 1;
+            }
+        }
+    }
+    let (mut starts, mut ends) = (vec![0i64; len], vec![0i64; len]);
+    let mut place: Vec<usize> = offsets[hosts.clone()].iter().map(|o| o - base).collect();
+    for i in 0..len {
+        let slot = &mut place[tmp_host[i] as usize - hosts.start];
+        starts[*slot] = tmp_start[i];
+        ends[*slot] = tmp_end[i];
+        *slot += 1;
+    }
+    (starts, ends)
 }
 
 /// Orders cells by window, keeping host order within a window: the input is
@@ -166,12 +193,11 @@ fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Writes the normative CSV: `window_start,window_end,host,licenses`.
-/// Rows are formatted on `threads` threads into buffers written in order.
-pub fn write_csv(out: &mut impl Write, usage: &Usage, hosts: &[String], threads: usize) -> io::Result<()> {
-    out.write_all(b"window_start,window_end,host,licenses\n")?;
+/// The normative CSV (`window_start,window_end,host,licenses`) as pieces
+/// to be written one after the other, formatted on `threads` threads.
+pub fn csv_pieces(usage: &Usage, hosts: &[String], threads: usize) -> Vec<Vec<u8>> {
     let chunk = usage.cells.len().div_ceil(threads.max(1)).max(1);
-    let buffers: Vec<Vec<u8>> = std::thread::scope(|scope| {
+    let rows: Vec<Vec<u8>> = std::thread::scope(|scope| {
         let handles: Vec<_> = usage
             .cells
             .chunks(chunk)
@@ -179,10 +205,7 @@ pub fn write_csv(out: &mut impl Write, usage: &Usage, hosts: &[String], threads:
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
     });
-    for buffer in buffers {
-        out.write_all(&buffer)?;
-    }
-    Ok(())
+    std::iter::once(b"window_start,window_end,host,licenses\n".to_vec()).chain(rows).collect()
 }
 
 fn format_csv_rows(cells: &[Cell], windows: &Windows, hosts: &[String]) -> Vec<u8> {

@@ -21,6 +21,7 @@ use seatmeter_core::log::{
 use seatmeter_core::usage::{Attendance, CountPolicy};
 use std::hash::BuildHasher;
 
+use crate::ids::{SeenIds, find_duplicates};
 use crate::input::{Opened, Syntax, sniff};
 use crate::intern::Interner;
 
@@ -28,9 +29,6 @@ use crate::intern::Interner;
 const BLOCK: usize = 1 << 20;
 /// The longest record accepted (a guard against a quote never closed).
 const MAX_RECORD: usize = 64 << 20;
-/// Buckets meeting ids are spread over by hash, so duplicates are found in
-/// cache-sized groups.
-const ID_BUCKET_BITS: u32 = 10;
 
 /// How to read a log.
 #[derive(Clone, Debug, Default)]
@@ -169,18 +167,6 @@ impl std::fmt::Display for ScanError {
 
 impl std::error::Error for ScanError {}
 
-/// A meeting id seen while reading, kept to find duplicates.
-#[derive(Clone, Copy, Debug)]
-struct IdEntry {
-    hash: u64,
-    line: u64,
-    offset: u32,
-    len: u32,
-    /// Index in the worker's counted columns, or `u32::MAX` when not counted.
-    counted_index: u32,
-    attendance: Attendance,
-}
-
 struct Block {
     seq: u64,
     first_line: u64,
@@ -217,16 +203,15 @@ struct Batch {
 struct Worker {
     hosts: Interner,
     counted: CountedMeetings,
-    id_bytes: Vec<u8>,
-    id_buckets: Vec<Vec<IdEntry>>,
+    ids: SeenIds,
     stats: Stats,
     earliest_start: Option<i64>,
     problems: Vec<Problem>,
     explain: Vec<KeptMeeting>,
-    overflow: bool,
     batch: Batch,
     /// Host ids in the order of their names, made by [`Worker::finish`].
     sorted_hosts: Vec<u32>,
+    dates: seatmeter_core::time::DateCache,
 }
 
 struct Shared<'a> {
@@ -242,15 +227,11 @@ struct Shared<'a> {
 
 impl Worker {
     fn new(expected_rows: usize) -> Self {
-        let per_bucket = (expected_rows >> ID_BUCKET_BITS) * 5 / 4;
-        let mut worker = Self {
-            id_buckets: (0..1 << ID_BUCKET_BITS).map(|_| Vec::with_capacity(per_bucket)).collect(),
-            ..Self::default()
-        };
+        let mut worker = Self::default();
         worker.counted.host.reserve(expected_rows);
         worker.counted.start.reserve(expected_rows);
         worker.counted.end.reserve(expected_rows);
-        worker.id_bytes.reserve(expected_rows * 12);
+        worker.ids.reserve(expected_rows, 12);
         worker
     }
 
@@ -297,32 +278,14 @@ impl Worker {
     fn store(&mut self, shared: &Shared<'_>, p: &Pending, host_name: &str, meeting_id: &[u8]) {
         let attendance = Attendance::of(shared.options.policy, p.web_attendees, p.phone_attendees);
         let host = self.hosts.intern_hashed(host_name, p.host_hash);
-        let counted_index = if attendance.is_counted() {
-            let index = self.counted.host.len() as u32;
+        if attendance.is_counted() {
             self.counted.host.push(host);
             self.counted.start.push(p.start);
             self.counted.end.push(p.end);
-            index
-        } else {
-            u32::MAX
-        };
+        }
         self.stats.count(attendance, 1);
         self.earliest_start = Some(self.earliest_start.map_or(p.start, |e| e.min(p.start)));
-        let (Ok(offset), Ok(len)) = (u32::try_from(self.id_bytes.len()), u32::try_from(meeting_id.len()))
-        else {
-            self.overflow = true;
-            return;
-        };
-        self.id_bytes.extend_from_slice(meeting_id);
-        let hash = shared.hasher.hash_one(meeting_id);
-        self.id_buckets[(hash >> (64 - ID_BUCKET_BITS)) as usize].push(IdEntry {
-            hash,
-            line: p.line,
-            offset,
-            len,
-            counted_index,
-            attendance,
-        });
+        self.ids.push(meeting_id, shared.hasher.hash_one(meeting_id), p.line, attendance);
         if shared.options.explain_host.as_deref() == Some(host_name) {
             self.explain.push(KeptMeeting {
                 line: p.line,
@@ -355,6 +318,7 @@ impl Worker {
     }
 
     fn process(&mut self, shared: &Shared<'_>, block: &Block) {
+        self.ids.start_block(block.first_line);
         self.read_block(shared, block);
         self.flush(shared);
     }
@@ -381,7 +345,9 @@ impl Worker {
             let end = if pos > field_start && data[pos - 1] == b'\r' { pos - 1 } else { pos };
             bounds.push((field_start, end));
             if !data[record_start..end].trim_ascii().is_empty() {
-                match seatmeter_core::log::Fields::from_bounds(data, &bounds).to_meeting(columns) {
+                match seatmeter_core::log::Fields::from_bounds(data, &bounds)
+                    .to_meeting(columns, &mut self.dates)
+                {
                     Ok(m) => self.push(shared, line, &m),
                     Err(error) => {
                         if self.reject(shared, block.seq, line, error) {
@@ -421,7 +387,7 @@ impl Worker {
             if !record.trim_ascii().is_empty() {
                 let outcome = match shared.syntax {
                     Syntax::Csv => match (splitter.split(record), shared.columns.as_ref()) {
-                        (Ok(fields), Some(columns)) => fields.to_meeting(columns),
+                        (Ok(fields), Some(columns)) => fields.to_meeting(columns, &mut self.dates),
                         (Err(e), _) => Err(e),
                         // The reader resolves the header before handing out any CSV block.
                         (Ok(_), None) => Err(RecordError::Json("no header".into())),
@@ -755,21 +721,23 @@ pub fn scan(
 /// Combines the workers' results: one sorted host table, duplicates found,
 /// problems ordered by line.
 fn merge(mut workers: Vec<Worker>, options: &ScanOptions) -> Result<ScannedLog, ScanError> {
-    if workers.iter().any(|w| w.overflow) {
+    if workers.iter().any(|w| w.ids.overflow) {
         return Err(ScanError::Io(anyhow!(
-            "the log's meeting ids exceed 4 GiB per reader thread; split the log into smaller files"
+            "the log is too large for one run (over 4 GiB of meeting ids or 4 billion rows per reader thread); \
+             split it into smaller files"
         )));
     }
     let mut problems: Vec<Problem> =
         workers.iter_mut().flat_map(|w| std::mem::take(&mut w.problems)).collect();
-    let mut buckets: Vec<Vec<Vec<IdEntry>>> =
-        workers.iter_mut().map(|w| std::mem::take(&mut w.id_buckets)).collect();
-    let (duplicates, dropped) = find_duplicates(&workers, &mut buckets, options.threads);
-    drop(buckets);
-    problems.extend(duplicates);
-    for worker in &mut workers {
-        worker.id_bytes = Vec::new();
-    }
+    let seen: Vec<SeenIds> = workers.iter_mut().map(|w| std::mem::take(&mut w.ids)).collect();
+    let duplicates = find_duplicates(&seen, options.threads);
+    problems.extend(duplicates.iter().map(|d| Problem {
+        line: d.line,
+        message: format!(
+            "meeting_id {:?} appears again (first on line {}); meeting ids must be unique",
+            d.meeting_id, d.first_line
+        ),
+    }));
     crate::phases::mark("duplicate meeting ids checked");
     problems.sort_by_key(|p| p.line);
     if !options.skip_invalid {
@@ -783,14 +751,29 @@ fn merge(mut workers: Vec<Worker>, options: &ScanOptions) -> Result<ScannedLog, 
     for worker in &workers {
         stats.add(&worker.stats);
     }
-    let dropped_lines: std::collections::HashSet<u64> = dropped.iter().map(|(_, e)| e.line).collect();
-    for (w, entry) in &dropped {
-        stats.count(entry.attendance, -1);
-        stats.skipped += 1;
-        if entry.counted_index != u32::MAX {
-            workers[*w].counted.host[entry.counted_index as usize] = DROPPED;
+    // Skipping repeated ids: drop those rows from the counts and the counted columns.
+    let dropped_lines: std::collections::HashSet<u64> = duplicates.iter().map(|d| d.line).collect();
+    for (w, worker) in workers.iter_mut().enumerate() {
+        let mut rows: Vec<usize> = duplicates.iter().filter(|d| d.worker == w).map(|d| d.row).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        rows.sort_unstable();
+        let attendance = seen[w].attendance();
+        let mut counted_before = 0usize;
+        let mut next = rows.iter().peekable();
+        for (row, a) in attendance.iter().enumerate() {
+            if next.next_if(|&&r| r == row).is_some() {
+                stats.count(*a, -1);
+                stats.skipped += 1;
+                if a.is_counted() {
+                    worker.counted.host[counted_before] = DROPPED;
+                }
+            }
+            counted_before += usize::from(a.is_counted());
         }
     }
+    drop(seen);
 
     // One host table sorted by bytes, so that global host ids order the output.
     let (hosts, to_global) = merge_hosts(&workers);
@@ -839,87 +822,4 @@ fn merge_hosts(workers: &[Worker]) -> (Vec<String>, Vec<Vec<u32>>) {
         hosts.push(name);
     }
     (hosts, to_global)
-}
-
-/// Finds repeated meeting ids, bucket by bucket on `threads` threads. Returns
-/// a problem for each repetition (at its later line) and the entries to drop.
-fn find_duplicates(
-    workers: &[Worker],
-    buckets: &mut [Vec<Vec<IdEntry>>],
-    threads: usize,
-) -> (Vec<Problem>, Vec<(usize, IdEntry)>) {
-    let bucket_count = buckets.first().map_or(0, Vec::len);
-    // Regroup as one list of (worker, entries) per bucket, and deal the buckets out.
-    let mut per_bucket: Vec<BucketLists> = (0..bucket_count).map(|_| Vec::new()).collect();
-    for (w, worker_buckets) in buckets.iter_mut().enumerate() {
-        for (b, entries) in worker_buckets.iter_mut().enumerate() {
-            per_bucket[b].push((w, std::mem::take(entries)));
-        }
-    }
-    let threads = threads.max(1);
-    let mut shares: Vec<Vec<BucketLists>> = (0..threads).map(|_| Vec::new()).collect();
-    for (b, bucket) in per_bucket.into_iter().enumerate() {
-        shares[b % threads].push(bucket);
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            shares.into_iter().map(|share| scope.spawn(move || duplicates_in(workers, share))).collect();
-        let mut problems = Vec::new();
-        let mut dropped = Vec::new();
-        for handle in handles {
-            if let Ok((p, d)) = handle.join() {
-                problems.extend(p);
-                dropped.extend(d);
-            }
-        }
-        (problems, dropped)
-    })
-}
-
-/// One hash bucket's id entries, as (worker, entries) pairs.
-type BucketLists = Vec<(usize, Vec<IdEntry>)>;
-
-fn duplicates_in(
-    workers: &[Worker],
-    share: Vec<BucketLists>,
-) -> (Vec<Problem>, Vec<(usize, IdEntry)>) {
-    let id_of = |w: usize, e: &IdEntry| &workers[w].id_bytes[e.offset as usize..][..e.len as usize];
-    let mut problems = Vec::new();
-    let mut dropped = Vec::new();
-    let mut entries: Vec<(u64, usize, IdEntry)> = Vec::new();
-    for bucket in share {
-        entries.clear();
-        for (w, list) in bucket {
-            entries.extend(list.into_iter().map(|e| (e.hash, w, e)));
-        }
-        entries.sort_unstable_by_key(|&(hash, ..)| hash);
-        let mut run_start = 0;
-        while run_start < entries.len() {
-            let hash = entries[run_start].0;
-            let run_len = entries[run_start..].iter().take_while(|e| e.0 == hash).count();
-            let run = &mut entries[run_start..run_start + run_len];
-            run_start += run_len;
-            if run.len() == 1 {
-                continue;
-            }
-            // Same hash: compare the ids themselves, earliest line first.
-            run.sort_unstable_by_key(|(_, _, e)| e.line);
-            for later in 1..run.len() {
-                let (_, w, entry) = run[later];
-                let id = id_of(w, &entry);
-                if let Some((_, _, first)) = run[..later].iter().find(|(_, w2, e2)| id_of(*w2, e2) == id) {
-                    problems.push(Problem {
-                        line: entry.line,
-                        message: format!(
-                            "meeting_id {:?} appears again (first on line {}); meeting ids must be unique",
-                            String::from_utf8_lossy(id),
-                            first.line
-                        ),
-                    });
-                    dropped.push((w, entry));
-                }
-            }
-        }
-    }
-    (problems, dropped)
 }

@@ -313,6 +313,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
+    fn sorting_instants_sorts(mut values in prop::collection::vec(prop_oneof![any::<i64>(), -1000i64..1000, Just(i64::MIN), Just(i64::MAX)], 0..300)) {
+        let mut expected = values.clone();
+        expected.sort_unstable();
+        sort_instants(&mut values, &mut Vec::new());
+        prop_assert_eq!(values, expected);
+    }
+
+    #[test]
     fn batch_matches_the_naive_reference((anchor, log) in random_log()) {
         let windows = Windows::new(Timestamp(anchor));
         for policy in [CountPolicy::WebOnly, CountPolicy::CountTeleconferenceOnly] {
