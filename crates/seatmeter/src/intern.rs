@@ -44,8 +44,8 @@ impl Default for Interner {
 impl Interner {
     /// The hash [`Interner::intern_hashed`] and [`Interner::prefetch`] take.
     #[inline]
-    pub fn hash(&self, name: &str) -> u64 {
-        self.hasher.hash_one(name.as_bytes())
+    pub fn hash(&self, name: &[u8]) -> u64 {
+        self.hasher.hash_one(name)
     }
 
     /// Asks the processor to bring the slot `hash` starts at into cache, so
@@ -69,27 +69,30 @@ impl Interner {
     /// The id of `name`, assigning the next one if it is new.
     #[cfg(test)]
     pub fn intern(&mut self, name: &str) -> u32 {
-        self.intern_hashed(name, self.hash(name))
+        self.intern_hashed(name.as_bytes(), self.hash(name.as_bytes())).expect("text")
     }
 
-    /// The id of `name`, whose [`Interner::hash`] is `hash`.
+    /// The id of `name`, whose [`Interner::hash`] is `hash`, assigning the
+    /// next one if it is new; `None` when a new name is not UTF-8 text (only
+    /// new names need checking: every name in the table was checked).
     #[inline]
-    pub fn intern_hashed(&mut self, name: &str, hash: u64) -> u32 {
+    pub fn intern_hashed(&mut self, name: &[u8], hash: u64) -> Option<u32> {
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         loop {
             let slot = &self.slots[at];
             if slot.id == u32::MAX {
-                return self.insert(at, name, hash);
+                let text = std::str::from_utf8(name).ok()?;
+                return Some(self.insert(at, text, hash));
             }
             if slot.hash == hash && slot.len as usize == name.len() {
                 let same = if name.len() <= INLINE {
-                    slot.inline[..name.len()] == *name.as_bytes()
+                    slot.inline[..name.len()] == *name
                 } else {
-                    *self.names[slot.id as usize] == *name
+                    *self.names[slot.id as usize].as_bytes() == *name
                 };
                 if same {
-                    return slot.id;
+                    return Some(slot.id);
                 }
             }
             at = (at + 1) & mask;
@@ -141,6 +144,15 @@ mod tests {
         let ids: Vec<u32> = names.iter().map(|n| interner.intern(n)).collect();
         assert_eq!(ids, vec![0, 1, 2, 3, 4, 1, 3, 0]);
         assert_eq!(&*interner.names()[2], "alice\0");
+    }
+
+    #[test]
+    fn names_that_are_not_text_get_no_id() {
+        let mut interner = Interner::default();
+        let bad = b"caf\xE9";
+        assert_eq!(interner.intern_hashed(bad, interner.hash(bad)), None);
+        assert_eq!(interner.intern("cafe"), 0);
+        assert_eq!(interner.intern_hashed(bad, interner.hash(bad)), None);
     }
 
     #[test]

@@ -180,12 +180,21 @@ const BATCH: usize = 256;
 /// How many rows ahead of the one being stored the host's slot is prefetched.
 const AHEAD: usize = 8;
 
-/// A checked row waiting in the batch; texts are ranges of the batch's buffers.
+/// Where a checked row's text is: in the block being read (plain CSV), or
+/// copied into the batch (quoted CSV fields, JSON).
+#[derive(Clone, Copy)]
+struct Text {
+    start: usize,
+    len: usize,
+    in_batch: bool,
+}
+
+/// A checked row waiting in the batch.
 struct Pending {
     line: u64,
-    host: std::ops::Range<usize>,
+    host: Text,
     host_hash: u64,
-    meeting_id: std::ops::Range<usize>,
+    meeting_id: Text,
     start: i64,
     end: i64,
     web_attendees: u64,
@@ -195,8 +204,26 @@ struct Pending {
 #[derive(Default)]
 struct Batch {
     rows: Vec<Pending>,
-    hosts: String,
-    ids: Vec<u8>,
+    texts: Vec<u8>,
+}
+
+impl Batch {
+    /// Refers to `text` inside `block` when it lies there, or copies it.
+    fn locate(&mut self, text: &[u8], block: &[u8]) -> Text {
+        // Address arithmetic only: is `text` a part of `block`?
+        let offset = (text.as_ptr() as usize).wrapping_sub(block.as_ptr() as usize);
+        if offset <= block.len() && text.len() <= block.len() - offset {
+            return Text { start: offset, len: text.len(), in_batch: false };
+        }
+        let start = self.texts.len();
+        self.texts.extend_from_slice(text);
+        Text { start, len: text.len(), in_batch: true }
+    }
+
+    fn get<'a>(&'a self, text: Text, block: &'a [u8]) -> &'a [u8] {
+        let base = if text.in_batch { &self.texts[..] } else { block };
+        &base[text.start..text.start + text.len]
+    }
 }
 
 #[derive(Default)]
@@ -236,13 +263,11 @@ impl Worker {
     }
 
     /// Adds a checked row to the batch, storing the batch when it is full.
-    fn push(&mut self, shared: &Shared<'_>, line: u64, m: &MeetingRecord<'_>) {
-        let batch = &mut self.batch;
-        let host = batch.hosts.len()..batch.hosts.len() + m.host.len();
-        batch.hosts.push_str(m.host);
-        let meeting_id = batch.ids.len()..batch.ids.len() + m.meeting_id.len();
-        batch.ids.extend_from_slice(m.meeting_id);
-        batch.rows.push(Pending {
+    fn push(&mut self, shared: &Shared<'_>, block: &Block, line: u64, m: &MeetingRecord<'_>) {
+        let data = &block.data[..block.len];
+        let host = self.batch.locate(m.host, data);
+        let meeting_id = self.batch.locate(m.meeting_id, data);
+        self.batch.rows.push(Pending {
             line,
             host,
             host_hash: self.hosts.hash(m.host),
@@ -252,13 +277,14 @@ impl Worker {
             web_attendees: m.web_attendees,
             phone_attendees: m.phone_attendees,
         });
-        if batch.rows.len() == BATCH {
-            self.flush(shared);
+        if self.batch.rows.len() == BATCH {
+            self.flush(shared, block);
         }
     }
 
     /// Stores every row of the batch.
-    fn flush(&mut self, shared: &Shared<'_>) {
+    fn flush(&mut self, shared: &Shared<'_>, block: &Block) {
+        let data = &block.data[..block.len];
         let mut batch = std::mem::take(&mut self.batch);
         for p in batch.rows.iter().take(AHEAD) {
             self.hosts.prefetch(p.host_hash);
@@ -267,26 +293,35 @@ impl Worker {
             if let Some(ahead) = batch.rows.get(i + AHEAD) {
                 self.hosts.prefetch(ahead.host_hash);
             }
-            self.store(shared, p, &batch.hosts[p.host.clone()], &batch.ids[p.meeting_id.clone()]);
+            let (host, meeting_id) = (batch.get(p.host, data), batch.get(p.meeting_id, data));
+            if let Err(error) = self.store(shared, p, host, meeting_id) {
+                self.reject(shared, block.seq, p.line, error);
+            }
         }
         batch.rows.clear();
-        batch.hosts.clear();
-        batch.ids.clear();
+        batch.texts.clear();
         self.batch = batch;
     }
 
-    fn store(&mut self, shared: &Shared<'_>, p: &Pending, host_name: &str, meeting_id: &[u8]) {
+    fn store(
+        &mut self,
+        shared: &Shared<'_>,
+        p: &Pending,
+        host: &[u8],
+        meeting_id: &[u8],
+    ) -> Result<(), RecordError> {
+        // Host names are checked to be text only when first seen.
+        let host_id = self.hosts.intern_hashed(host, p.host_hash).ok_or(RecordError::NotText("host"))?;
         let attendance = Attendance::of(shared.options.policy, p.web_attendees, p.phone_attendees);
-        let host = self.hosts.intern_hashed(host_name, p.host_hash);
         if attendance.is_counted() {
-            self.counted.host.push(host);
+            self.counted.host.push(host_id);
             self.counted.start.push(p.start);
             self.counted.end.push(p.end);
         }
         self.stats.count(attendance, 1);
         self.earliest_start = Some(self.earliest_start.map_or(p.start, |e| e.min(p.start)));
         self.ids.push(meeting_id, shared.hasher.hash_one(meeting_id), p.line, attendance);
-        if shared.options.explain_host.as_deref() == Some(host_name) {
+        if shared.options.explain_host.as_deref().map(str::as_bytes) == Some(host) {
             self.explain.push(KeptMeeting {
                 line: p.line,
                 meeting_id: String::from_utf8_lossy(meeting_id).into_owned(),
@@ -296,6 +331,7 @@ impl Worker {
                 phone_attendees: p.phone_attendees,
             });
         }
+        Ok(())
     }
 
     /// Records a bad record; returns true when reading should stop.
@@ -320,7 +356,7 @@ impl Worker {
     fn process(&mut self, shared: &Shared<'_>, block: &Block) {
         self.ids.start_block(block.first_line);
         self.read_block(shared, block);
-        self.flush(shared);
+        self.flush(shared, block);
     }
 
     /// Reads a CSV block without any quote character: one pass finds both
@@ -348,7 +384,7 @@ impl Worker {
                 match seatmeter_core::log::Fields::from_bounds(data, &bounds)
                     .to_meeting(columns, &mut self.dates)
                 {
-                    Ok(m) => self.push(shared, line, &m),
+                    Ok(m) => self.push(shared, block, line, &m),
                     Err(error) => {
                         if self.reject(shared, block.seq, line, error) {
                             return;
@@ -392,10 +428,10 @@ impl Worker {
                         // The reader resolves the header before handing out any CSV block.
                         (Ok(_), None) => Err(RecordError::Json("no header".into())),
                     }
-                    .map(|m| self.push(shared, line, &m)),
+                    .map(|m| self.push(shared, block, line, &m)),
                     Syntax::JsonLines => parse_json_meeting(record).and_then(|owned| {
                         let m = owned.check()?;
-                        self.push(shared, line, &m);
+                        self.push(shared, block, line, &m);
                         Ok(())
                     }),
                 };

@@ -113,6 +113,18 @@ fn an_empty_host_or_id_is_refused() {
 }
 
 #[test]
+fn a_host_that_is_not_text_is_refused() {
+    let mut log = csv(&[OK1]).into_bytes();
+    log.extend_from_slice(b"m2,caf\xe9,2026-01-05T09:00:00Z,2026-01-05T10:00:00Z,1,0\n");
+    let dir = Dir::new();
+    let path = dir.write("log.csv", log);
+    assert_refused(
+        &seatmeter(&["usage", "--meetings", &path]),
+        "line 3: column `host` is not valid UTF-8 text",
+    );
+}
+
+#[test]
 fn a_quote_never_closed_is_refused() {
     let run = usage_of(&csv(&[OK1, "m2,\"bob,2026-01-05T09:00:00Z,2026-01-05T10:00:00Z,2,0", OK2]));
     assert_refused(&run, "line 3: has a quoted field that is never closed");
