@@ -35,15 +35,26 @@ pub struct Usage {
     pub totals: Vec<WindowTotal>,
 }
 
-/// Computes usage on `threads` threads. Hosts are split into ranges of about
-/// equal meeting counts; each thread gathers its hosts' meetings from every
-/// reader's columns (a counting sort) and runs the engine host by host.
+/// Hosts per group: the meetings of one group of hosts fit in cache.
+const GROUP_BITS: u32 = 8;
+
+/// Computes usage on `threads` threads.
+///
+/// The engine needs each host's meetings together. Scattering millions of
+/// meetings straight to their host's place would write all over a large
+/// array, a cache miss per meeting; so this goes in two passes, like a radix
+/// sort. First each reader's counted meetings are spread into groups of 256
+/// hosts (a few hundred write positions, all in cache), one thread per
+/// reader. Then threads take ranges of groups of about equal size; within a
+/// group, whose meetings now sit together, each meeting goes to its host's
+/// place in a small buffer, and the engine runs host by host.
 pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
     let host_count = log.hosts.len();
-    let threads = threads.max(1);
+    let groups = (host_count >> GROUP_BITS) + 1;
+    let group_of = |g: u32| (g >> GROUP_BITS) as usize;
     let global = |part: &crate::scan::CountedMeetings, h: u32| part.to_global.get(h as usize).copied();
 
-    // Meetings per host, counted on one thread per reader's columns.
+    // Meetings per host and per group, from each reader's columns.
     let per_part: Vec<Vec<u32>> = std::thread::scope(|scope| {
         let handles: Vec<_> = log
             .counted
@@ -71,39 +82,98 @@ pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
     for i in 0..host_count {
         offsets[i + 1] += offsets[i];
     }
+    crate::phases::mark("hosts counted");
+
+    // Pass 1: each reader's meetings spread by group.
+    let spread: Vec<Spread> = std::thread::scope(|scope| {
+        let handles: Vec<_> = log
+            .counted
+            .iter()
+            .zip(&per_part)
+            .map(|(part, counts)| {
+                scope.spawn(move || {
+                    let mut starts = vec![0usize; groups + 1];
+                    for (h, &n) in counts.iter().enumerate() {
+                        starts[group_of(h as u32) + 1] += n as usize;
+                    }
+                    for c in 0..groups {
+                        starts[c + 1] += starts[c];
+                    }
+                    let len = starts[groups];
+                    let mut spread = Spread {
+                        host: vec![0; len],
+                        start: vec![0; len],
+                        end: vec![0; len],
+                        group_starts: starts.clone(),
+                    };
+                    let mut next = starts;
+                    for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
+                        let Some(g) = global(part, h) else { continue };
+                        let slot = &mut next[group_of(g)];
+                        spread.host[*slot] = g;
+                        spread.start[*slot] = s;
+                        spread.end[*slot] = e;
+                        *slot += 1;
+                    }
+                    spread
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    crate::phases::mark("meetings spread by host group");
+
+    // Pass 2: ranges of groups of about equal meeting counts, one per thread.
+    let threads = threads.max(1);
     let total = offsets[host_count];
+    let first_host = |c: usize| (c << GROUP_BITS).min(host_count);
     let mut ranges = Vec::with_capacity(threads);
     let mut from = 0;
     for t in 1..=threads {
         let to = if t == threads {
-            host_count
+            groups
         } else {
-            offsets.partition_point(|&o| o < total * t / threads).min(host_count).max(from)
+            (from..groups).find(|&c| offsets[first_host(c)] >= total * t / threads).unwrap_or(groups)
         };
         ranges.push(from..to);
         from = to;
     }
-    crate::phases::mark("hosts counted");
-
     let per_thread: Vec<Vec<Cell>> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges
             .into_iter()
-            .map(|hosts| {
-                let offsets = &offsets;
+            .map(|group_range| {
+                let (offsets, spread) = (&offsets, &spread);
                 scope.spawn(move || {
-                    let base = offsets[hosts.start];
-                    let (mut starts, mut ends) = gather(log, offsets, hosts.clone());
-
-                    let mut scratch = Vec::new();
+                    let (mut starts, mut ends, mut place, mut scratch) =
+                        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     let mut out = Vec::new();
-                    for h in hosts {
-                        let range = offsets[h] - base..offsets[h + 1] - base;
-                        let (s, e) = (&mut starts[range.clone()], &mut ends[range]);
-                        sort_instants(s, &mut scratch);
-                        sort_instants(e, &mut scratch);
-                        peaks_from_sorted(&windows, s, e, |window, licenses| {
-                            out.push(Cell { window, host: h as u32, licenses });
-                        });
+                    for c in group_range {
+                        let hosts = first_host(c)..first_host(c + 1);
+                        let base = offsets[hosts.start];
+                        let len = offsets[hosts.end] - base;
+                        starts.clear();
+                        starts.resize(len, 0i64);
+                        ends.clear();
+                        ends.resize(len, 0i64);
+                        place.clear();
+                        place.extend(offsets[hosts.clone()].iter().map(|o| o - base));
+                        for part in spread {
+                            for i in part.group_starts[c]..part.group_starts[c + 1] {
+                                let slot = &mut place[part.host[i] as usize - hosts.start];
+                                starts[*slot] = part.start[i];
+                                ends[*slot] = part.end[i];
+                                *slot += 1;
+                            }
+                        }
+                        for h in hosts {
+                            let range = offsets[h] - base..offsets[h + 1] - base;
+                            let (s, e) = (&mut starts[range.clone()], &mut ends[range]);
+                            sort_instants(s, &mut scratch);
+                            sort_instants(e, &mut scratch);
+                            peaks_from_sorted(&windows, s, e, |window, licenses| {
+                                out.push(Cell { window, host: h as u32, licenses });
+                            });
+                        }
                     }
                     out
                 })
@@ -116,46 +186,14 @@ pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
     Usage { windows, cells, totals }
 }
 
-/// Hosts per coarse group when gathering: a group's meetings fit in cache.
-const GATHER_GROUP_BITS: u32 = 8;
-
-/// The starts and ends of the meetings of `hosts`, grouped by host in the
-/// order of `offsets` (relative to `offsets[hosts.start]`).
-///
-/// Scattering millions of meetings straight to their host's place writes
-/// all over a large array, a cache miss per meeting. So this goes in two
-/// passes, like a radix sort: first into groups of 256 hosts (a few hundred
-/// write positions, all in cache), then within each group, whose meetings
-/// now sit together, to each host's place.
-fn gather(log: &ScannedLog, offsets: &[usize], hosts: std::ops::Range<usize>) -> (Vec<i64>, Vec<i64>) {
-    let base = offsets[hosts.start];
-    let len = offsets[hosts.end] - base;
-    let groups = (hosts.len() >> GATHER_GROUP_BITS) + 1;
-    let group_start = |g: usize| offsets[(hosts.start + (g << GATHER_GROUP_BITS)).min(hosts.end)] - base;
-    let mut next: Vec<usize> = (0..groups).map(group_start).collect();
-    let (mut tmp_host, mut tmp_start, mut tmp_end) = (vec![0u32; len], vec![0i64; len], vec![0i64; len]);
-    for part in &log.counted {
-        for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
-            let Some(&g) = part.to_global.get(h as usize) else { continue };
-            let g = g as usize;
-            if hosts.contains(&g) {
-                let slot = &mut next[(g - hosts.start) >> GATHER_GROUP_BITS];
-                tmp_host[*slot] = g as u32;
-                tmp_start[*slot] = s;
-                tmp_end[*slot] = e;
-                *slot += 1;
-            }
-        }
-    }
-    let (mut starts, mut ends) = (vec![0i64; len], vec![0i64; len]);
-    let mut place: Vec<usize> = offsets[hosts.clone()].iter().map(|o| o - base).collect();
-    for i in 0..len {
-        let slot = &mut place[tmp_host[i] as usize - hosts.start];
-        starts[*slot] = tmp_start[i];
-        ends[*slot] = tmp_end[i];
-        *slot += 1;
-    }
-    (starts, ends)
+/// One reader's counted meetings ordered by host group (see [`compute`]).
+#[derive(Default)]
+struct Spread {
+    host: Vec<u32>,
+    start: Vec<i64>,
+    end: Vec<i64>,
+    /// Where each group's meetings begin (one more entry than groups).
+    group_starts: Vec<usize>,
 }
 
 /// Orders cells by window, keeping host order within a window: the input is
