@@ -1,13 +1,18 @@
 //! Finding repeated meeting ids in a log of millions of rows.
 //!
 //! While reading, each worker appends what it saw to [`SeenIds`]: the id's
-//! bytes and hash, its line and whether it counted — all sequential writes,
-//! which cost little in the reader's hot loop. Afterwards
-//! [`find_duplicates`] spreads the hashes over 1,024 buckets by their top
-//! bits (a radix pass) and checks each bucket with a small hash table that
-//! stays in cache. Ids whose 64-bit hashes are equal are then compared
-//! byte for byte, so the answer is exact.
+//! bytes and whether it counted — a few bytes of sequential writes per row,
+//! which cost little in the reader's hot loop (lines are kept only for
+//! blocks where rows and lines do not simply correspond). Afterwards
+//! [`find_duplicates`] hashes the ids and spreads them over 1,024 buckets by
+//! the hash's top bits (a radix pass), one thread per worker, then checks
+//! each bucket with a small hash table that stays in cache. Ids whose
+//! 64-bit hashes are equal are compared byte for byte, so the answer is
+//! exact.
 
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
 use seatmeter_core::usage::Attendance;
 
 /// Buckets the hashes are spread over.
@@ -16,17 +21,27 @@ const BUCKET_BITS: u32 = 10;
 /// The meeting ids one worker stored, in the order it stored them.
 #[derive(Debug, Default)]
 pub struct SeenIds {
-    hashes: Vec<u64>,
     /// End offset in `bytes` of each id (it starts where the previous ends).
     ends: Vec<u32>,
     bytes: Vec<u8>,
-    /// Line of each row, relative to the first line of its block.
-    line_in_block: Vec<u32>,
     attendance: Vec<Attendance>,
-    /// (first row, first line) of each block, in the order read.
-    blocks: Vec<(usize, u64)>,
+    /// The blocks read, in order, with where their rows are.
+    blocks: Vec<BlockRows>,
+    /// Line of each row of the current block, relative to its first line.
+    block_lines: Vec<u32>,
     /// More ids than 32-bit offsets can address.
     pub overflow: bool,
+}
+
+/// The rows of one block.
+#[derive(Debug)]
+struct BlockRows {
+    first_row: usize,
+    first_line: u64,
+    /// Each row's line relative to `first_line`; `None` when row `i` of the
+    /// block is simply on line `first_line + i` (no blank lines, no record
+    /// over several lines, no bad rows), as in nearly every block.
+    lines: Option<Vec<u32>>,
 }
 
 /// A meeting id seen again.
@@ -47,35 +62,44 @@ pub struct Duplicate {
 impl SeenIds {
     /// Room for `rows` ids of about `id_len` bytes.
     pub fn reserve(&mut self, rows: usize, id_len: usize) {
-        self.hashes.reserve(rows);
         self.ends.reserve(rows);
         self.bytes.reserve(rows.saturating_mul(id_len));
-        self.line_in_block.reserve(rows);
         self.attendance.reserve(rows);
     }
 
     /// Rows pushed from now on belong to a block starting at `first_line`.
     pub fn start_block(&mut self, first_line: u64) {
-        self.blocks.push((self.hashes.len(), first_line));
+        self.end_block();
+        self.blocks.push(BlockRows { first_row: self.ends.len(), first_line, lines: None });
+    }
+
+    /// Closes the current block, keeping its rows' lines only if needed.
+    pub fn end_block(&mut self) {
+        if let Some(block) = self.blocks.last_mut()
+            && block.lines.is_none()
+            && self.block_lines.iter().enumerate().any(|(i, &d)| d as usize != i)
+        {
+            block.lines = Some(self.block_lines.clone());
+        }
+        self.block_lines.clear();
     }
 
     /// Records one row's id (`line` is within the current block).
     #[inline]
-    pub fn push(&mut self, meeting_id: &[u8], hash: u64, line: u64, attendance: Attendance) {
-        let block_line = self.blocks.last().map_or(0, |b| b.1);
+    pub fn push(&mut self, meeting_id: &[u8], line: u64, attendance: Attendance) {
+        let block_line = self.blocks.last().map_or(0, |b| b.first_line);
         let end = self.bytes.len() + meeting_id.len();
         let (Ok(end), Ok(delta)) = (u32::try_from(end), u32::try_from(line - block_line)) else {
             self.overflow = true;
             return;
         };
-        if self.hashes.len() >= u32::MAX as usize {
+        if self.ends.len() >= u32::MAX as usize {
             self.overflow = true;
             return;
         }
         self.bytes.extend_from_slice(meeting_id);
         self.ends.push(end);
-        self.hashes.push(hash);
-        self.line_in_block.push(delta);
+        self.block_lines.push(delta);
         self.attendance.push(attendance);
     }
 
@@ -85,8 +109,14 @@ impl SeenIds {
     }
 
     fn line(&self, row: usize) -> u64 {
-        let block = self.blocks.partition_point(|&(first, _)| first <= row).saturating_sub(1);
-        self.blocks.get(block).map_or(0, |b| b.1) + u64::from(self.line_in_block[row])
+        let index = self.blocks.partition_point(|b| b.first_row <= row).saturating_sub(1);
+        let Some(block) = self.blocks.get(index) else { return 0 };
+        let offset = row - block.first_row;
+        block.first_line
+            + match &block.lines {
+                Some(lines) => u64::from(lines[offset]),
+                None => offset as u64,
+            }
     }
 
     /// Whether each row counted, in order (to locate a counted row's index).
@@ -103,7 +133,7 @@ pub fn find_duplicates(seen: &[SeenIds], threads: usize) -> Vec<Duplicate> {
     let buckets = 1usize << BUCKET_BITS;
     // Each worker's rows, ordered by bucket: (bucket starts, hashes, rows).
     let partitions: Vec<(Vec<usize>, Vec<u64>, Vec<u32>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = seen.iter().map(|s| scope.spawn(move || partition(&s.hashes))).collect();
+        let handles: Vec<_> = seen.iter().map(|s| scope.spawn(move || partition(s))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
     });
     let threads = threads.max(1);
@@ -154,8 +184,12 @@ pub fn find_duplicates(seen: &[SeenIds], threads: usize) -> Vec<Duplicate> {
     duplicates
 }
 
-/// Orders one worker's rows by bucket (a counting sort on the top bits).
-fn partition(hashes: &[u64]) -> (Vec<usize>, Vec<u64>, Vec<u32>) {
+/// Hashes one worker's ids and orders its rows by bucket (a counting sort on
+/// the hash's top bits).
+fn partition(seen: &SeenIds) -> (Vec<usize>, Vec<u64>, Vec<u32>) {
+    let hasher = FixedState::with_seed(0x5ea7_3e7e);
+    let hashes: Vec<u64> = (0..seen.ends.len()).map(|row| hasher.hash_one(seen.id(row))).collect();
+    let hashes = &hashes[..];
     let buckets = 1usize << BUCKET_BITS;
     let bucket = |h: u64| (h >> (64 - BUCKET_BITS)) as usize;
     let mut starts = vec![0usize; buckets + 1];
@@ -215,32 +249,45 @@ fn equal_hashes(
 mod tests {
     use super::*;
 
-    fn seen(rows: &[(&str, u64, u64)]) -> SeenIds {
+    fn seen(rows: &[(&str, u64)]) -> SeenIds {
         let mut s = SeenIds::default();
-        s.start_block(rows.first().map_or(1, |r| r.2));
-        for &(id, hash, line) in rows {
-            s.push(id.as_bytes(), hash, line, Attendance::Counted);
+        s.start_block(rows.first().map_or(1, |r| r.1));
+        for &(id, line) in rows {
+            s.push(id.as_bytes(), line, Attendance::Counted);
         }
+        s.end_block();
         s
     }
 
     #[test]
-    fn finds_repeats_across_workers_and_ignores_hash_collisions() {
-        // Worker 0 has lines 2-4, worker 1 lines 5-7. "x" and "y" share a hash
-        // on purpose: only byte-equal ids are duplicates.
-        let a = seen(&[("m1", 1, 2), ("x", 7 << 60, 3), ("m2", 2, 4)]);
-        let b = seen(&[("y", 7 << 60, 5), ("m1", 1, 6), ("m1", 1, 7)]);
+    fn finds_repeats_across_workers_naming_both_lines() {
+        // Worker 0 has lines 2-4, worker 1 lines 5, 7 and 9 (blank lines between).
+        let a = seen(&[("m1", 2), ("x", 3), ("m2", 4)]);
+        let b = seen(&[("y", 5), ("m1", 7), ("m1", 9)]);
         let mut found: Vec<(u64, u64, String)> =
             find_duplicates(&[a, b], 2).into_iter().map(|d| (d.line, d.first_line, d.meeting_id)).collect();
         found.sort();
-        assert_eq!(found, vec![(6, 2, "m1".to_string()), (7, 2, "m1".to_string())]);
+        assert_eq!(found, vec![(7, 2, "m1".to_string()), (9, 2, "m1".to_string())]);
+    }
+
+    #[test]
+    fn lines_are_kept_only_for_blocks_that_need_them() {
+        let mut s = SeenIds::default();
+        s.start_block(10);
+        s.push(b"a", 10, Attendance::Counted);
+        s.push(b"b", 11, Attendance::Counted);
+        s.start_block(20);
+        s.push(b"c", 21, Attendance::Counted);
+        s.end_block();
+        assert!(s.blocks[0].lines.is_none());
+        assert!(s.blocks[1].lines.is_some());
+        assert_eq!((s.line(0), s.line(1), s.line(2)), (10, 11, 21));
     }
 
     #[test]
     fn no_repeats_no_duplicates() {
-        let rows: Vec<(String, u64, u64)> =
-            (0..5000u64).map(|i| (format!("m{i}"), i.wrapping_mul(0x9E37_79B9_7F4A_7C15), i + 2)).collect();
-        let refs: Vec<(&str, u64, u64)> = rows.iter().map(|(id, h, l)| (id.as_str(), *h, *l)).collect();
+        let rows: Vec<(String, u64)> = (0..5000u64).map(|i| (format!("m{i}"), i + 2)).collect();
+        let refs: Vec<(&str, u64)> = rows.iter().map(|(id, l)| (id.as_str(), *l)).collect();
         assert!(find_duplicates(&[seen(&refs)], 3).is_empty());
     }
 }

@@ -14,12 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use anyhow::{Result, anyhow};
-use foldhash::fast::FixedState;
 use seatmeter_core::log::{
     CsvSplitter, HeaderError, MeetingRecord, RecordError, check_meeting, parse_instant,
 };
 use seatmeter_core::usage::{Attendance, CountPolicy};
-use std::hash::BuildHasher;
 
 use crate::ids::{SeenIds, find_duplicates};
 use crate::input::{Opened, Syntax, sniff};
@@ -249,7 +247,6 @@ struct Shared<'a> {
     stop_after: AtomicU64,
     /// Expected rows per worker (0 when unknown).
     rows_per_worker: usize,
-    hasher: FixedState,
 }
 
 impl Worker {
@@ -320,7 +317,7 @@ impl Worker {
         }
         self.stats.count(attendance, 1);
         self.earliest_start = Some(self.earliest_start.map_or(p.start, |e| e.min(p.start)));
-        self.ids.push(meeting_id, shared.hasher.hash_one(meeting_id), p.line, attendance);
+        self.ids.push(meeting_id, p.line, attendance);
         if shared.options.explain_host.as_deref().map(str::as_bytes) == Some(host) {
             self.explain.push(KeptMeeting {
                 line: p.line,
@@ -357,6 +354,7 @@ impl Worker {
         self.ids.start_block(block.first_line);
         self.read_block(shared, block);
         self.flush(shared, block);
+        self.ids.end_block();
     }
 
     /// Reads a CSV block without any quote character: one pass finds both
@@ -618,14 +616,7 @@ pub fn scan(
         }
         _ => 0,
     };
-    let shared = Shared {
-        columns,
-        syntax,
-        options,
-        rows_per_worker,
-        stop_after: AtomicU64::new(u64::MAX),
-        hasher: FixedState::with_seed(0x5ea7_3e7e),
-    };
+    let shared = Shared { columns, syntax, options, rows_per_worker, stop_after: AtomicU64::new(u64::MAX) };
     let (block_tx, block_rx) = mpsc::sync_channel::<Block>(threads * 2);
     let block_rx = Mutex::new(block_rx);
     let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
