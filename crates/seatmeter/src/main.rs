@@ -220,7 +220,7 @@ fn run_usage(args: UsageArgs) -> Result<()> {
     phases::mark("usage computed");
     let (path, installed) = (args.output.as_deref(), args.installed_host_licenses);
     match args.format {
-        Format::Csv => write_pieces(path, &report::csv_pieces(&usage, &log.hosts, threads))?,
+        Format::Csv => write_csv(path, &usage, &log.hosts, threads)?,
         Format::Json => {
             write_output(path, |out| report::write_json(out, &usage, &log.hosts, policy, installed))?
         }
@@ -256,28 +256,53 @@ fn write_output(
     }
 }
 
-/// Writes `pieces` one after the other, like [`write_output`]. Into a file,
-/// each piece is written at its own offset on its own thread: with tens of
-/// megabytes of output, copying into the page cache is worth sharing out.
-fn write_pieces(path: Option<&Path>, pieces: &[Vec<u8>]) -> Result<()> {
+/// Writes the normative CSV, like [`write_output`]. Into a file, rows are
+/// formatted and written on `threads` threads, each at its own offset
+/// (computed beforehand): with tens of megabytes of output, formatting and
+/// copying into the page cache are worth sharing out, and no thread holds
+/// more than a megabyte of it at a time.
+fn write_csv(path: Option<&Path>, usage: &report::Usage, hosts: &[String], threads: usize) -> Result<()> {
+    let windows = &usage.windows;
     match path {
         None => {
             let mut out = std::io::stdout().lock();
-            stdout_result(pieces.iter().try_for_each(|p| out.write_all(p)).and_then(|()| out.flush()))
+            stdout_result(
+                out.write_all(report::CSV_HEADER)
+                    .and_then(|()| {
+                        report::write_csv_rows(&usage.cells, windows, hosts, |piece| out.write_all(piece))
+                    })
+                    .and_then(|()| out.flush()),
+            )
         }
         Some(path) => replace_file(path, |file| {
             use std::os::unix::fs::FileExt;
-            let offsets = pieces.iter().scan(0u64, |at, p| {
-                let offset = *at;
-                *at += p.len() as u64;
-                Some(offset)
-            });
+            let chunks: Vec<&[report::Cell]> =
+                usage.cells.chunks(usage.cells.len().div_ceil(threads.max(1)).max(1)).collect();
             let file = &file;
             std::thread::scope(|scope| {
-                let writers: Vec<_> = pieces
+                let lengths: Vec<u64> = chunks
                     .iter()
-                    .zip(offsets)
-                    .map(|(piece, offset)| scope.spawn(move || file.write_all_at(piece, offset)))
+                    .map(|&cells| scope.spawn(move || report::csv_rows_len(cells, windows, hosts)))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or(0))
+                    .collect();
+                file.write_all_at(report::CSV_HEADER, 0)?;
+                let mut offset = report::CSV_HEADER.len() as u64;
+                let writers: Vec<_> = chunks
+                    .iter()
+                    .zip(lengths)
+                    .map(|(&cells, len)| {
+                        let mut at = offset;
+                        offset += len;
+                        scope.spawn(move || {
+                            report::write_csv_rows(cells, windows, hosts, |piece| {
+                                file.write_all_at(piece, at)?;
+                                at += piece.len() as u64;
+                                Ok(())
+                            })
+                        })
+                    })
                     .collect();
                 writers.into_iter().try_for_each(|w| {
                     w.join().unwrap_or_else(|_| Err(std::io::Error::other("a writer thread failed")))

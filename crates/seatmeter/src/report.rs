@@ -231,40 +231,59 @@ fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The normative CSV (`window_start,window_end,host,licenses`) as pieces
-/// to be written one after the other, formatted on `threads` threads.
-pub fn csv_pieces(usage: &Usage, hosts: &[String], threads: usize) -> Vec<Vec<u8>> {
-    let chunk = usage.cells.len().div_ceil(threads.max(1)).max(1);
-    let rows: Vec<Vec<u8>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = usage
-            .cells
-            .chunks(chunk)
-            .map(|cells| scope.spawn(move || format_csv_rows(cells, &usage.windows, hosts)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-    });
-    std::iter::once(b"window_start,window_end,host,licenses\n".to_vec()).chain(rows).collect()
+/// The header of the normative CSV.
+pub const CSV_HEADER: &[u8] = b"window_start,window_end,host,licenses\n";
+
+/// The `window_start,window_end,` prefix of rows of window `k`.
+fn row_prefix(windows: &Windows, k: WindowIndex) -> String {
+    format!("{},{},", format_utc_seconds(windows.start(k)), format_utc_seconds(windows.end(k)))
 }
 
-fn format_csv_rows(cells: &[Cell], windows: &Windows, hosts: &[String]) -> Vec<u8> {
-    let mut buffer = Vec::with_capacity(cells.len() * 72);
+/// Exact length in bytes of the CSV rows of `cells` (to place pieces written in parallel).
+pub fn csv_rows_len(cells: &[Cell], windows: &Windows, hosts: &[String]) -> u64 {
+    let mut prefix_len = 0;
+    let mut prefix_window = None;
+    let mut total = 0u64;
+    for cell in cells {
+        if prefix_window != Some(cell.window) {
+            prefix_len = row_prefix(windows, cell.window).len();
+            prefix_window = Some(cell.window);
+        }
+        let digits = cell.licenses.checked_ilog10().unwrap_or(0) as usize + 1;
+        total += (prefix_len + csv_field(&hosts[cell.host as usize]).len() + 1 + digits + 1) as u64;
+    }
+    total
+}
+
+/// Formats the CSV rows of `cells`, handing them to `sink` about a megabyte at a time.
+pub fn write_csv_rows(
+    cells: &[Cell],
+    windows: &Windows,
+    hosts: &[String],
+    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    const PIECE: usize = 1 << 20;
+    let mut buffer = Vec::with_capacity(PIECE + 4096);
     let mut prefix = String::new();
     let mut prefix_window = None;
     for cell in cells {
         if prefix_window != Some(cell.window) {
-            prefix.clear();
-            prefix.push_str(&format_utc_seconds(windows.start(cell.window)));
-            prefix.push(',');
-            prefix.push_str(&format_utc_seconds(windows.end(cell.window)));
-            prefix.push(',');
+            prefix = row_prefix(windows, cell.window);
             prefix_window = Some(cell.window);
         }
         buffer.extend_from_slice(prefix.as_bytes());
         buffer.extend_from_slice(csv_field(&hosts[cell.host as usize]).as_bytes());
         // Writing to a Vec cannot fail.
         let _ = writeln!(buffer, ",{}", cell.licenses);
+        if buffer.len() >= PIECE {
+            sink(&buffer)?;
+            buffer.clear();
+        }
     }
-    buffer
+    if !buffer.is_empty() {
+        sink(&buffer)?;
+    }
+    Ok(())
 }
 
 /// Names the policy as the options and JSON do.

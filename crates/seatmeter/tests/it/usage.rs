@@ -331,3 +331,43 @@ fn no_progress_bar_when_standard_error_is_not_a_terminal() {
     assert!(tty.status.success(), "{printed}");
     assert!(printed.contains("reading"), "a progress bar on a terminal: {printed:?}");
 }
+
+#[test]
+fn a_file_written_in_parallel_pieces_equals_standard_output() {
+    let dir = Dir::new();
+    let mut rows = Vec::new();
+    for i in 0..3000 {
+        let host = match i % 4 {
+            0 => format!("\"Doe, Jane {}\"", i % 37),
+            1 => format!("\"say \"\"hi\"\" {}\"", i % 11),
+            _ => format!("host{}", i % 53),
+        };
+        let day = 1 + i % 28;
+        rows.push(format!(
+            "m{i},{host},2026-{:02}-{day:02}T09:00:00Z,2026-{:02}-{day:02}T10:00:00Z,{},0",
+            1 + i % 12,
+            1 + i % 12,
+            i % 3
+        ));
+    }
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let log = dir.write("log.csv", csv(&refs));
+    let stdout = seatmeter(&["usage", "--meetings", &log, "-q"]);
+    assert_eq!(stdout.code, 0, "{}", stdout.stderr);
+    assert!(stdout.stdout.lines().count() > 500);
+    for threads in ["1", "3"] {
+        let out = dir.path(&format!("usage-{threads}.csv"));
+        let run = seatmeter(&[
+            "usage",
+            "--meetings",
+            &log,
+            "-q",
+            "--threads",
+            threads,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout.stdout, "{threads} threads");
+    }
+}
