@@ -354,7 +354,7 @@ fn a_file_written_in_parallel_pieces_equals_standard_output() {
     let log = dir.write("log.csv", csv(&refs));
     let stdout = seatmeter(&["usage", "--meetings", &log, "-q"]);
     assert_eq!(stdout.code, 0, "{}", stdout.stderr);
-    assert!(stdout.stdout.lines().count() > 500);
+    assert!(stdout.stdout.lines().count() > 200, "{}", stdout.stdout.lines().count());
     for threads in ["1", "3"] {
         let out = dir.path(&format!("usage-{threads}.csv"));
         let run = seatmeter(&[
