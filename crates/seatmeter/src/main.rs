@@ -4,6 +4,7 @@
 //! meeting log is reported as `error: line N: …` and exits with status 1;
 //! clap's own usage errors exit with status 2.
 
+mod blocks;
 mod generate;
 mod ids;
 mod input;

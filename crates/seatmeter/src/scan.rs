@@ -9,7 +9,6 @@
 //! log is reported until all of it is read, so an invalid log yields an
 //! error naming its first bad line and no partial result.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 
@@ -19,14 +18,10 @@ use seatmeter_core::log::{
 };
 use seatmeter_core::usage::{Attendance, CountPolicy};
 
+use crate::blocks::{Block, BlockError, BlockReader, MAX_RECORD};
 use crate::ids::{SeenIds, find_duplicates};
 use crate::input::{Opened, Syntax, sniff};
 use crate::intern::Interner;
-
-/// Bytes handed to a worker at a time.
-const BLOCK: usize = 1 << 20;
-/// The longest record accepted (a guard against a quote never closed).
-const MAX_RECORD: usize = 64 << 20;
 
 /// How to read a log.
 #[derive(Clone, Debug, Default)]
@@ -164,13 +159,6 @@ impl std::fmt::Display for ScanError {
 }
 
 impl std::error::Error for ScanError {}
-
-struct Block {
-    seq: u64,
-    first_line: u64,
-    data: Vec<u8>,
-    len: usize,
-}
 
 /// Rows checked but not yet stored: the reader looks host names up a batch
 /// at a time so that their cache misses overlap (see [`Interner::prefetch`]).
@@ -515,31 +503,26 @@ fn parse_json_meeting(record: &[u8]) -> Result<OwnedJsonMeeting, RecordError> {
     })
 }
 
-/// The end (exclusive) of the last complete record in `buf`, if any.
-fn last_record_boundary(buf: &[u8], csv: bool) -> Option<usize> {
-    if !csv || memchr::memchr(b'"', buf).is_none() {
-        return memchr::memrchr(b'\n', buf).map(|i| i + 1);
-    }
-    let mut last = None;
-    let mut at = 0;
-    while let Some(end) = seatmeter_core::log::record_end(buf, at) {
-        last = Some(end + 1);
-        at = end + 1;
-    }
-    last
-}
-
-/// Fills `buf[filled..]` from `reader` until full or at the end of input.
-fn fill(reader: &mut dyn Read, buf: &mut [u8], mut filled: usize) -> std::io::Result<(usize, bool)> {
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => return Ok((filled, true)),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// Reads a CSV log's header (after any blank lines) and finds its columns.
+fn read_header<R: std::io::Read>(
+    blocks: &mut BlockReader<R>,
+    block_error: &dyn Fn(BlockError, u64) -> ScanError,
+) -> Result<seatmeter_core::log::ColumnMap, ScanError> {
+    loop {
+        let line = blocks.line();
+        let Some((record, line)) = blocks.next_record().map_err(|e| block_error(e, line))? else {
+            return Err(ScanError::Header(HeaderError::Empty));
+        };
+        let header = seatmeter_core::log::trim_cr(&record);
+        if header.trim_ascii().is_empty() {
+            continue;
         }
+        let at_line = |message: String| ScanError::Invalid(Problem { line, message });
+        let mut splitter = CsvSplitter::default();
+        let fields = splitter.split(header).map_err(|e| at_line(format!("the header {e}")))?;
+        return seatmeter_core::log::resolve_header(&fields.to_vec())
+            .map_err(|e| if line == 1 { ScanError::Header(e) } else { at_line(e.to_string()) });
     }
-    Ok((filled, false))
 }
 
 /// Reads and checks a whole log. `progress` is told how many raw bytes have
@@ -549,67 +532,37 @@ pub fn scan(
     options: &ScanOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ScannedLog, ScanError> {
-    let Opened { mut reader, raw_read, raw_len, compressed, syntax_hint, display_name } = opened;
+    let Opened { reader, raw_read, raw_len, compressed, syntax_hint, display_name } = opened;
     let io_error = |e: std::io::Error| ScanError::Io(anyhow!("cannot read {display_name}: {e}"));
+    let block_error = |e: BlockError, line: u64| match e {
+        BlockError::Io(e) => io_error(e),
+        BlockError::RecordTooLong => ScanError::Invalid(Problem {
+            line,
+            message: format!(
+                "a record starting here runs past {} MiB: a quoted field is probably never closed",
+                MAX_RECORD >> 20
+            ),
+        }),
+    };
 
-    // The first block decides the syntax and, for CSV, holds the header.
-    let mut buf = vec![0u8; BLOCK];
-    let (mut filled, mut eof) = fill(&mut *reader, &mut buf, 0).map_err(io_error)?;
-    let mut start = if buf[..filled].starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-    if buf[start..filled].trim_ascii().is_empty() && eof {
+    // The first bytes decide the syntax; a CSV log starts with its header.
+    let mut blocks = BlockReader::new(reader, true).map_err(|e| block_error(e, 1))?;
+    if blocks.pending().trim_ascii().is_empty() && blocks.at_end_of_input() {
         return Err(ScanError::Header(HeaderError::Empty));
     }
-    let syntax = sniff(syntax_hint, &buf[start..filled]);
-    let mut first_line = 1;
-    let mut columns = None;
-    if syntax == Syntax::Csv {
-        // Skip blank lines before the header.
-        loop {
-            let header_end = loop {
-                if let Some(end) = seatmeter_core::log::record_end(&buf[..filled], start) {
-                    break end;
-                }
-                if eof {
-                    break filled;
-                }
-                if filled == buf.len() {
-                    buf.resize(buf.len() * 2, 0);
-                }
-                (filled, eof) = fill(&mut *reader, &mut buf, filled).map_err(io_error)?;
-            };
-            let header = seatmeter_core::log::trim_cr(&buf[start..header_end]);
-            let header_lines = 1 + memchr::memchr_iter(b'\n', header).count() as u64;
-            if header.trim_ascii().is_empty() {
-                start = (header_end + 1).min(filled);
-                first_line += header_lines;
-                if start >= filled && eof {
-                    return Err(ScanError::Header(HeaderError::Empty));
-                }
-                continue;
-            }
-            let mut splitter = CsvSplitter::default();
-            let fields = splitter.split(header).map_err(|e| {
-                ScanError::Invalid(Problem { line: first_line, message: format!("the header {e}") })
-            })?;
-            columns = Some(seatmeter_core::log::resolve_header(&fields.to_vec()).map_err(|e| {
-                if first_line == 1 {
-                    ScanError::Header(e)
-                } else {
-                    ScanError::Invalid(Problem { line: first_line, message: e.to_string() })
-                }
-            })?);
-            first_line += header_lines;
-            start = (header_end + 1).min(filled);
-            break;
-        }
-    }
+    let syntax = sniff(syntax_hint, blocks.pending());
+    blocks.set_csv(syntax == Syntax::Csv);
+    let columns = match syntax {
+        Syntax::Csv => Some(read_header(&mut blocks, &block_error)?),
+        Syntax::JsonLines => None,
+    };
 
     let threads = options.threads.max(1);
-    // Rows each worker will see, from the first block's row length, so that
+    // Rows each worker will see, from the first bytes' row length, so that
     // their columns are allocated once (capacity never touched costs no memory).
+    let sample = blocks.pending();
     let rows_per_worker = match (raw_len, compressed) {
-        (Some(len), false) if filled > start => {
-            let sample = &buf[start..filled];
+        (Some(len), false) if !sample.is_empty() => {
             let rows = memchr::memchr_iter(b'\n', sample).count().max(1) as u64;
             let estimate = len.saturating_mul(rows) / sample.len() as u64;
             usize::try_from(estimate / threads as u64 * 11 / 10).unwrap_or(0).saturating_add(1024)
@@ -643,81 +596,21 @@ pub fn scan(
             .collect();
         drop(spare_tx);
 
-        // The reader: cut blocks at record boundaries, carry the rest over.
-        let mut seq = 0u64;
-        let mut read_error = None;
-        let mut too_long = None;
-        loop {
-            if shared.stop_after.load(Ordering::SeqCst) != u64::MAX {
-                break;
-            }
-            let cut = if eof {
-                filled
-            } else {
-                match last_record_boundary(&buf[start..filled], syntax == Syntax::Csv) {
-                    Some(end) => start + end,
-                    None if filled - start < buf.len() / 2 && start > 0 => {
-                        // Too little in the buffer: move it to the front and read on.
-                        buf.copy_within(start..filled, 0);
-                        filled -= start;
-                        start = 0;
-                        match fill(&mut *reader, &mut buf, filled) {
-                            Ok((f, e)) => (filled, eof) = (f, e),
-                            Err(e) => {
-                                read_error = Some(e);
-                                break;
-                            }
-                        }
-                        continue;
-                    }
-                    None => {
-                        // One record longer than the buffer: grow it, within reason.
-                        let len = buf.len();
-                        if len >= MAX_RECORD {
-                            shared.stop_after.fetch_min(seq, Ordering::SeqCst);
-                            too_long = Some(first_line);
-                            break;
-                        }
-                        buf.resize(len * 2, 0);
-                        match fill(&mut *reader, &mut buf, filled) {
-                            Ok((f, e)) => (filled, eof) = (f, e),
-                            Err(e) => {
-                                read_error = Some(e);
-                                break;
-                            }
-                        }
-                        continue;
-                    }
-                }
-            };
-            let mut next = spare_rx.try_recv().unwrap_or_default();
-            next.resize(BLOCK.max(filled - cut + BLOCK / 2), 0);
-            let carry = filled - cut;
-            next[..carry].copy_from_slice(&buf[cut..filled]);
-            let mut data = std::mem::replace(&mut buf, next);
-            if start > 0 {
-                data.copy_within(start..cut, 0);
-            }
-            let len = cut - start;
-            let lines = memchr::memchr_iter(b'\n', &data[..len]).count() as u64;
-            if len > 0 && block_tx.send(Block { seq, first_line, data, len }).is_err() {
-                break;
-            }
-            seq += 1;
-            first_line += lines;
-            progress(raw_read.load(Ordering::Relaxed));
-            if eof && carry == 0 {
-                break;
-            }
-            start = 0;
-            filled = carry;
-            if !eof {
-                match fill(&mut *reader, &mut buf, filled) {
-                    Ok((f, e)) => (filled, eof) = (f, e),
-                    Err(e) => {
-                        read_error = Some(e);
+        // This thread reads; the workers parse.
+        let mut failure = None;
+        while shared.stop_after.load(Ordering::SeqCst) == u64::MAX {
+            let line = blocks.line();
+            match blocks.next_block(spare_rx.try_recv().unwrap_or_default()) {
+                Ok(Some(block)) => {
+                    if block_tx.send(block).is_err() {
                         break;
                     }
+                    progress(raw_read.load(Ordering::Relaxed));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some((e, line));
+                    break;
                 }
             }
         }
@@ -726,20 +619,15 @@ pub fn scan(
         if workers.len() != threads {
             return Err(ScanError::Io(anyhow!("a worker thread failed while reading {display_name}")));
         }
-        if let Some(e) = read_error {
-            return Err(io_error(e));
+        match failure {
+            // A bad record before the one that could not be cut comes first.
+            Some((e, line)) => {
+                let earlier =
+                    workers.iter().flat_map(|w| &w.problems).filter(|p| p.line < line).min_by_key(|p| p.line);
+                Err(earlier.map_or_else(|| block_error(e, line), |p| ScanError::Invalid(p.clone())))
+            }
+            None => Ok(workers),
         }
-        if let Some(line) = too_long {
-            let earlier = workers.iter().flat_map(|w| &w.problems).min_by_key(|p| p.line);
-            return Err(ScanError::Invalid(earlier.cloned().unwrap_or(Problem {
-                line,
-                message: format!(
-                    "a record starting near here runs past {} MiB: a quoted field is probably never closed",
-                    MAX_RECORD >> 20
-                ),
-            })));
-        }
-        Ok(workers)
     })?;
     crate::phases::mark("log read and parsed");
     merge(workers, options)
