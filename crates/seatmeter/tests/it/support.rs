@@ -83,3 +83,11 @@ pub fn csv(rows: &[&str]) -> String {
     }
     text
 }
+
+/// Runs `seatmeter usage --meetings <the example log> ARGS`.
+pub fn usage_of_example(args: &[&str]) -> Run {
+    let log = example_log();
+    let mut all = vec!["usage", "--meetings", log.to_str().expect("a UTF-8 path")];
+    all.extend_from_slice(args);
+    seatmeter(&all)
+}

@@ -1,6 +1,6 @@
 //! `seatmeter usage`: the figures, the formats and `--explain`.
 
-use crate::support::{Dir, csv, example_log, seatmeter};
+use crate::support::{Dir, csv, seatmeter, usage_of_example};
 
 const SEED_CSV: &str = "window_start,window_end,host,licenses
 2026-01-01T00:00:00Z,2026-01-31T00:00:00Z,B,1
@@ -14,8 +14,7 @@ const SEED_CSV: &str = "window_start,window_end,host,licenses
 
 #[test]
 fn the_seed_table_gives_the_seeds_figures_byte_for_byte() {
-    let log = example_log();
-    let run = seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "--period-start", "2026-01-01"]);
+    let run = usage_of_example(&["--period-start", "2026-01-01"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, SEED_CSV);
     assert!(run.stderr.contains("meetings: 19 read, 14 counted, 5 not counted"), "{}", run.stderr);
@@ -24,8 +23,7 @@ fn the_seed_table_gives_the_seeds_figures_byte_for_byte() {
 
 #[test]
 fn counting_teleconference_only_meetings_adds_h_j_and_k() {
-    let log = example_log();
-    let run = seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "--count-teleconference-only", "-q"]);
+    let run = usage_of_example(&["--count-teleconference-only", "-q"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let rows: Vec<&str> = run.stdout.lines().skip(1).map(|l| l.rsplit_once(',').unwrap().0).collect();
     assert_eq!(rows.len(), 9);
@@ -60,17 +58,7 @@ fn without_a_period_start_windows_begin_on_the_day_of_the_earliest_meeting() {
 
 #[test]
 fn json_has_windows_with_totals_overage_and_hosts() {
-    let log = example_log();
-    let run = seatmeter(&[
-        "usage",
-        "--meetings",
-        log.to_str().unwrap(),
-        "--format",
-        "json",
-        "--installed-host-licenses",
-        "10",
-        "-q",
-    ]);
+    let run = usage_of_example(&["--format", "json", "--installed-host-licenses", "10", "-q"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("valid JSON");
     assert_eq!(report["period_start"], "2026-01-01T00:00:00Z");
@@ -87,17 +75,7 @@ fn json_has_windows_with_totals_overage_and_hosts() {
 
 #[test]
 fn the_table_is_for_people() {
-    let log = example_log();
-    let run = seatmeter(&[
-        "usage",
-        "--meetings",
-        log.to_str().unwrap(),
-        "--format",
-        "table",
-        "--installed-host-licenses",
-        "12",
-        "-q",
-    ]);
+    let run = usage_of_example(&["--format", "table", "--installed-host-licenses", "12", "-q"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout.starts_with("Window 2026-01-01T00:00:00Z to 2026-01-31T00:00:00Z\n"),
@@ -114,8 +92,7 @@ fn the_table_is_for_people() {
 fn output_goes_to_a_file_when_asked() {
     let dir = Dir::new();
     let out = dir.path("usage.csv");
-    let log = example_log();
-    let run = seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let run = usage_of_example(&["-o", out.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), SEED_CSV);
@@ -126,8 +103,7 @@ fn output_goes_to_a_file_when_asked() {
 
 #[test]
 fn explain_shows_the_peak_instant_and_the_meetings_in_progress() {
-    let log = example_log();
-    let run = seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "--explain", "D"]);
+    let run = usage_of_example(&["--explain", "D"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout.contains("Window 2026-01-01T00:00:00Z to 2026-01-31T00:00:00Z: 2 licenses"),
@@ -143,15 +119,13 @@ fn explain_shows_the_peak_instant_and_the_meetings_in_progress() {
 
 #[test]
 fn explain_says_why_meetings_were_not_counted() {
-    let log = example_log();
-    let k = seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "--explain", "K"]);
+    let k = usage_of_example(&["--explain", "K"]);
     assert!(k.stdout.contains(": 1 license\n"), "{}", k.stdout);
     assert!(k.stdout.contains("line 20: k2 from 2026-01-11T10:00:00Z to 2026-01-11T11:00:00Z, web 0, phone 3 (no web attendee: teleconference only)"), "{}", k.stdout);
-    let a = seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "--explain", "A"]);
+    let a = usage_of_example(&["--explain", "A"]);
     assert!(a.stdout.contains(": 0 licenses\n  no counted meeting in this window"), "{}", a.stdout);
     assert!(a.stdout.contains("(nobody attended)"));
-    let json =
-        seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "--explain", "K", "--format", "json"]);
+    let json = usage_of_example(&["--explain", "K", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(v["windows"][0]["peak_at"], "2026-01-11T10:00:00Z");
     assert_eq!(v["windows"][0]["in_progress_at_peak"][0]["meeting_id"], "k1");
@@ -160,8 +134,7 @@ fn explain_says_why_meetings_were_not_counted() {
 
 #[test]
 fn explain_of_an_unknown_host_says_so_and_suggests_a_near_name() {
-    let log = example_log();
-    let run = seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "--explain", "d"]);
+    let run = usage_of_example(&["--explain", "d"]);
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("No meetings: this host uses no license in any window."));
     assert!(run.stdout.contains("Did you mean \"D\"?"));

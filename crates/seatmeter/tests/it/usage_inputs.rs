@@ -3,11 +3,10 @@
 
 use std::io::Write;
 
-use crate::support::{Dir, csv, example_log, seatmeter, seatmeter_with_stdin};
+use crate::support::{Dir, csv, example_log, seatmeter, seatmeter_with_stdin, usage_of_example};
 
 fn example_usage() -> String {
-    let log = example_log();
-    let run = seatmeter(&["usage", "--meetings", log.to_str().unwrap(), "-q"]);
+    let run = usage_of_example(&["-q"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.stdout
 }
