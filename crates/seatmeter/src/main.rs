@@ -9,6 +9,7 @@ mod generate;
 mod ids;
 mod input;
 mod intern;
+mod jsonl;
 mod phases;
 mod report;
 mod scan;

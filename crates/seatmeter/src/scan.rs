@@ -13,15 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use anyhow::{Result, anyhow};
-use seatmeter_core::log::{
-    CsvSplitter, HeaderError, MeetingRecord, RecordError, check_meeting, parse_instant,
-};
+use seatmeter_core::log::{CsvSplitter, HeaderError, MeetingRecord, RecordError};
 use seatmeter_core::usage::{Attendance, CountPolicy};
 
 use crate::blocks::{Block, BlockError, BlockReader, MAX_RECORD};
 use crate::ids::{SeenIds, find_duplicates};
 use crate::input::{Opened, Syntax, sniff};
 use crate::intern::Interner;
+use crate::jsonl::JsonMeeting;
 
 /// How to read a log.
 #[derive(Clone, Debug, Default)]
@@ -415,8 +414,8 @@ impl Worker {
                         (Ok(_), None) => Err(RecordError::Json("no header".into())),
                     }
                     .map(|m| self.push(shared, block, line, &m)),
-                    Syntax::JsonLines => parse_json_meeting(record).and_then(|owned| {
-                        let m = owned.check()?;
+                    Syntax::JsonLines => JsonMeeting::parse(record).and_then(|owned| {
+                        let m = owned.record()?;
                         self.push(shared, block, line, &m);
                         Ok(())
                     }),
@@ -431,76 +430,6 @@ impl Worker {
             at = end + 1;
         }
     }
-}
-
-/// A JSON Lines meeting; ids may be strings or integers.
-#[derive(serde::Deserialize)]
-struct JsonMeeting<'a> {
-    #[serde(borrow)]
-    meeting_id: JsonId<'a>,
-    #[serde(borrow)]
-    host: JsonId<'a>,
-    #[serde(borrow)]
-    start: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    end: std::borrow::Cow<'a, str>,
-    web_attendees: u64,
-    phone_attendees: u64,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum JsonId<'a> {
-    #[serde(borrow)]
-    Text(std::borrow::Cow<'a, str>),
-    Number(u64),
-}
-
-impl JsonId<'_> {
-    fn text(&self) -> std::borrow::Cow<'_, str> {
-        match self {
-            Self::Text(t) => std::borrow::Cow::Borrowed(t.as_ref()),
-            Self::Number(n) => std::borrow::Cow::Owned(n.to_string()),
-        }
-    }
-}
-
-struct OwnedJsonMeeting {
-    meeting_id: String,
-    host: String,
-    start: seatmeter_core::time::Timestamp,
-    end: seatmeter_core::time::Timestamp,
-    web: u64,
-    phone: u64,
-}
-
-impl OwnedJsonMeeting {
-    fn check(&self) -> Result<MeetingRecord<'_>, RecordError> {
-        check_meeting(
-            self.meeting_id.as_bytes(),
-            self.host.as_bytes(),
-            self.start,
-            self.end,
-            self.web,
-            self.phone,
-        )
-    }
-}
-
-fn parse_json_meeting(record: &[u8]) -> Result<OwnedJsonMeeting, RecordError> {
-    let m: JsonMeeting<'_> = serde_json::from_slice(record).map_err(|e| {
-        // serde_json's column refers to the record; the line is ours.
-        let text = e.to_string();
-        RecordError::Json(text.split(" at line ").next().unwrap_or(&text).to_string())
-    })?;
-    Ok(OwnedJsonMeeting {
-        meeting_id: m.meeting_id.text().into_owned(),
-        host: m.host.text().into_owned(),
-        start: parse_instant("start", m.start.as_bytes())?,
-        end: parse_instant("end", m.end.as_bytes())?,
-        web: m.web_attendees,
-        phone: m.phone_attendees,
-    })
 }
 
 /// Reads a CSV log's header (after any blank lines) and finds its columns.
