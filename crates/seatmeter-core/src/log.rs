@@ -448,7 +448,27 @@ pub fn trim_cr(record: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Whatever the bytes, splitting and checking a record answers, and never panics.
+        #[test]
+        fn any_bytes_get_an_answer(record in prop::collection::vec(prop_oneof![
+            Just(b','), Just(b'"'), Just(b'\n'), Just(b'\r'), Just(b'-'), Just(b':'), Just(b'T'), Just(b'Z'), Just(b'+'),
+            Just(b'.'), b'0'..=b'9', any::<u8>()
+        ], 0..120)) {
+            let map = ColumnMap { meeting_id: 0, host: 1, start: 2, end: 3, web_attendees: 4, phone_attendees: 5, width: 6 };
+            let mut splitter = CsvSplitter::default();
+            if let Ok(fields) = splitter.split(&record) {
+                let _ = fields.to_meeting(&map, &mut DateCache::default());
+                let _ = resolve_header(&fields.to_vec());
+            }
+            let _ = record_end(&record, 0);
+            let _ = crate::time::parse_date_or_rfc3339(&record);
+        }
+    }
 
     fn columns(header: &str) -> Result<ColumnMap, HeaderError> {
         let fields: Vec<&[u8]> = header.split(',').map(str::as_bytes).collect();

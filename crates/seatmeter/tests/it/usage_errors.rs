@@ -218,3 +218,36 @@ fn skip_invalid_reports_each_bad_line_and_computes_the_rest() {
         run.stderr
     );
 }
+
+#[test]
+fn an_invalid_log_leaves_no_output_file() {
+    let dir = Dir::new();
+    let log = dir.write("log.csv", csv(&[OK1, "m2,bob,yesterday,2026-01-05T10:00:00Z,2,0"]));
+    let out = dir.path("usage.csv");
+    let run = seatmeter(&["usage", "--meetings", &log, "-o", out.to_str().unwrap()]);
+    assert_refused(&run, "line 3: column `start`");
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path("")).unwrap().count(), 1, "only the log is left");
+}
+
+#[test]
+fn garbage_input_is_refused_or_read_but_never_panics() {
+    // Bytes from a fixed pseudo-random sequence, biased towards CSV and JSON punctuation.
+    let alphabet = b",\"\n\r{}:Z-T0123456789 abcmeeting_idhoststartendweb_attendeesphone_attendees\xff\xc3";
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for case in 0..40 {
+        let len = 1 + (case * 37) % 900;
+        let mut bytes = if case % 3 == 0 { HEADER.as_bytes().to_vec() } else { Vec::new() };
+        for _ in 0..len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            bytes.push(alphabet[(x % alphabet.len() as u64) as usize]);
+        }
+        for args in [&["usage", "--meetings", "-"][..], &["usage", "--meetings", "-", "--skip-invalid"]] {
+            let run = seatmeter_with_stdin(args, &bytes);
+            assert!(run.code == 0 || run.code == 1, "case {case}: exit {} {}", run.code, run.stderr);
+            assert!(!run.stderr.contains("panicked"), "case {case}: {}", run.stderr);
+        }
+    }
+}
