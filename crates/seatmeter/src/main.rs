@@ -13,6 +13,7 @@ mod jsonl;
 mod phases;
 mod report;
 mod scan;
+mod server;
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -69,6 +70,28 @@ enum Command {
     /// attendees and 10% nobody. Some timestamps use offsets other than Z.
     /// The same seed always writes the same log.
     GenerateLog(generate::GenerateArgs),
+
+    /// Run the license server (JSON API on SQLite by default, or PostgreSQL).
+    ///
+    /// On first start with an empty database it creates nothing by itself
+    /// and prints how to create the first account. Stops gracefully on
+    /// Ctrl-C or SIGTERM. Settings: defaults, then --config FILE, then
+    /// SEATMETER_* environment variables, then flags.
+    Serve(server::ServeArgs),
+
+    /// Manage accounts (tenants).
+    #[command(subcommand)]
+    Account(server::AccountCommand),
+
+    /// Settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print a commented settings file with every default.
+    Example,
 }
 
 /// Output formats of `seatmeter usage`.
@@ -140,6 +163,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Usage(args) => run_usage(args),
         Command::GenerateLog(args) => generate::run(args),
+        Command::Serve(args) => server::serve(args),
+        Command::Account(command) => server::account(command),
+        Command::Config(ConfigCommand::Example) => server::config_example(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its line.
 
+mod serve;
 mod support;
 mod usage;
 mod usage_errors;

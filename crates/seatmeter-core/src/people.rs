@@ -1,0 +1,117 @@
+//! Who acts in an account: e-mail addresses, roles and administrator areas,
+//! parsed once where they enter so that inner code never re-checks them.
+
+use std::fmt;
+
+/// An e-mail address, checked for shape and kept as given; compared by [`Email::key`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+/// Why a text is not an e-mail address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailError(&'static str);
+
+impl fmt::Display for EmailError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for EmailError {}
+
+impl Email {
+    /// Checks `text` (surrounding spaces removed): `local@domain`, at most 254
+    /// characters, no spaces or control characters, a domain with a dot.
+    pub fn parse(text: &str) -> Result<Self, EmailError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(EmailError("is empty"));
+        }
+        if text.len() > 254 {
+            return Err(EmailError("is longer than 254 characters"));
+        }
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(EmailError("contains a space or a control character"));
+        }
+        let Some((local, domain)) = text.rsplit_once('@') else {
+            return Err(EmailError("has no @ (expected name@example.com)"));
+        };
+        if local.is_empty() || local.len() > 64 || local.contains('@') {
+            return Err(EmailError("has an empty, too long or doubled part before the @"));
+        }
+        if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..")
+        {
+            return Err(EmailError("has no valid domain after the @ (expected name@example.com)"));
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    /// The address as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form addresses are compared in: case-insensitive.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A user's role in an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Sees and changes only their own things.
+    Member,
+    /// Administers the account, in all areas or in some.
+    Administrator,
+}
+
+impl Role {
+    /// The stored and API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    /// Parses the stored and API name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "member" => Some(Role::Member),
+            "administrator" => Some(Role::Administrator),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_checked_and_compared_without_case() {
+        let e = Email::parse("  Jane.Doe@Example.COM ").unwrap();
+        assert_eq!(e.as_str(), "Jane.Doe@Example.COM");
+        assert_eq!(e.key(), "jane.doe@example.com");
+        for bad in
+            ["", "jane", "jane@", "@example.com", "jane@example", "ja ne@example.com", "jane@example..com"]
+        {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in [Role::Member, Role::Administrator] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("owner"), None);
+    }
+}

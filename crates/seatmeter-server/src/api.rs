@@ -1,0 +1,249 @@
+//! The HTTP API.
+//!
+//! Error policy: handlers return [`ApiError`], the one mapping to HTTP. A
+//! client error says what was wrong (`code`, `message`, optional `field`);
+//! a server error logs its cause and tells the client only that something
+//! failed. Every handler that reads account data takes a [`Principal`] and
+//! scopes its queries to the principal's account: a thing of another account
+//! is "not found", never "forbidden", so its existence is not revealed.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::db::{Db, DbError};
+use crate::store::{self, Principal};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Renders the Prometheus metrics.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+/// The one error body of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable, machine-readable code: `unauthorized`, `not_found`, `invalid`, `conflict`, `internal`.
+    pub code: &'static str,
+    /// What was wrong and what to do, for people.
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error a handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No valid API token.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Nothing with that id in the caller's account.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed or a field is invalid.
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// Which field.
+        field: Option<String>,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = match self {
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string(), None),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            ApiError::Invalid { message, field } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field)
+            }
+            ApiError::Db(cause) => {
+                tracing::error!(error = %cause, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the server failed; try again later".into(),
+                    None,
+                )
+            }
+        };
+        let mut response = (status, Json(ErrorBody { code, message, field })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The current time in UTC milliseconds.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
+            return Err(ApiError::Unauthorized("send an API token: `Authorization: Bearer smt_…`"));
+        };
+        store::authenticate(&state.db, token.trim(), now_ms())
+            .await?
+            .ok_or(ApiError::Unauthorized("the API token is unknown, revoked, or its user is disabled"))
+    }
+}
+
+/// Health of the server and its database.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+}
+
+/// Is the server up and its database reachable?
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.db.ping().await?;
+    Ok(Json(Health { status: "ok", database: state.db.backend() }))
+}
+
+/// Prometheus metrics, in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// An account, as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Anchor of its 30-day usage windows (RFC 3339, UTC).
+    pub usage_anchor: String,
+    /// Its time zone.
+    pub time_zone: String,
+    /// When it was created (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+fn rfc3339_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/v1/account", tag = "accounts", security(("token" = [])),
+    responses((status = 200, body = AccountView), (status = 401, body = ErrorBody)))]
+pub async fn get_account(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<AccountView>, ApiError> {
+    let account = store::account(&state.db, &principal.account_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))?;
+    Ok(Json(AccountView {
+        id: account.id,
+        name: account.name,
+        usage_anchor: rfc3339_ms(account.anchor_ms),
+        time_zone: account.time_zone,
+        created_at: rfc3339_ms(account.created_ms),
+    }))
+}
+
+/// A user, as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    /// Its id.
+    pub id: String,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// `member` or `administrator`.
+    pub role: String,
+    /// Admin areas; empty for members and for unrestricted administrators.
+    pub areas: Vec<String>,
+    /// Whether the user is disabled.
+    pub disabled: bool,
+}
+
+/// The user the caller's token acts for.
+#[utoipa::path(get, path = "/v1/me", tag = "users", security(("token" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
+pub async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<Json<UserView>, ApiError> {
+    let user = store::user(&state.db, &principal.account_id, &principal.user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the user no longer exists".into()))?;
+    Ok(Json(UserView {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        areas: user.areas.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect(),
+        disabled: user.disabled_ms.is_some(),
+    }))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Seatmeter API", description = "License server for meeting and scheduling platforms."),
+    modifiers(&TokenScheme)
+)]
+struct ApiDoc;
+
+struct TokenScheme;
+
+impl utoipa::Modify for TokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("smt_…").build(),
+            ),
+        );
+    }
+}
+
+/// The API's routes and their OpenAPI description, generated from the handlers.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .routes(routes!(get_account))
+        .routes(routes!(get_me))
+        .split_for_parts()
+}
+
+/// The API description, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// Answers requests nothing else matched.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint; see /openapi.json or /docs".into())
+}

@@ -1,0 +1,232 @@
+//! One query, two databases: statements are built once with sea-query and
+//! run on the embedded SQLite or on PostgreSQL.
+//!
+//! Rows are plain structs deriving `sqlx::FromRow` for both backends; times
+//! are integer UTC milliseconds and ids text, so the two schemas are alike
+//! column for column (a test checks it). Backend-specific code is limited
+//! to opening, migrating, and how a write transaction begins: SQLite
+//! takes its write lock up front (`BEGIN IMMEDIATE`) so that two writers
+//! never deadlock upgrading a read lock.
+
+use std::time::Duration;
+
+use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+use sea_query_sqlx::SqlxBinder;
+use sqlx::postgres::{PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::settings::DatabaseLocation;
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Opening or creating the database failed.
+    #[error("cannot open the database ({location}): {source}")]
+    Open {
+        /// Where (password redacted).
+        location: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// Applying migrations failed.
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error(transparent)]
+    Query(#[from] sqlx::Error),
+}
+
+/// A row type readable from both databases.
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+/// A connection pool to one of the two databases.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// The embedded SQLite file.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server.
+    Postgres(PgPool),
+}
+
+/// A write transaction on one of the two databases.
+pub enum Tx {
+    /// On SQLite.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// On PostgreSQL.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$sql` and `$values` built for the backend of `$conn`.
+macro_rules! on_backend {
+    ($target:expr, $stmt:expr, |$sql:ident, $values:ident, $exec:ident| $body:expr) => {
+        match $target {
+            Target::Sqlite($exec) => {
+                let ($sql, $values) = $stmt.build_sqlx(SqliteQueryBuilder);
+                let $sql = AssertSqlSafe($sql);
+                $body
+            }
+            Target::Postgres($exec) => {
+                let ($sql, $values) = $stmt.build_sqlx(PostgresQueryBuilder);
+                let $sql = AssertSqlSafe($sql);
+                $body
+            }
+        }
+    };
+}
+
+enum Target<'a> {
+    Sqlite(&'a mut sqlx::SqliteConnection),
+    Postgres(&'a mut sqlx::PgConnection),
+}
+
+impl Db {
+    /// Opens (creating an SQLite file and its directory if needed) and migrates.
+    pub async fn open(location: &DatabaseLocation) -> Result<Self, DbError> {
+        let open_error = |source| DbError::Open { location: location.to_string(), source };
+        let db = match location {
+            DatabaseLocation::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| open_error(sqlx::Error::Io(e)))?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // WAL with NORMAL loses no committed transaction on a process
+                    // crash; FULL also survives a power cut, at every commit's fsync.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                Db::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(8)
+                        .connect_with(options)
+                        .await
+                        .map_err(open_error)?,
+                )
+            }
+            DatabaseLocation::Postgres(url) => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(open_error)?,
+            ),
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies the migrations the schema lacks.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        let _rows_affected = match self {
+            Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
+            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
+        };
+        Ok(())
+    }
+
+    /// Begins a write transaction.
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// The first row of `stmt`, if any.
+    pub async fn fetch_optional<T: Row>(&self, stmt: &impl SqlxBinder) -> Result<Option<T>, DbError> {
+        Ok(match self {
+            Db::Sqlite(pool) => {
+                let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_optional(pool).await?
+            }
+            Db::Postgres(pool) => {
+                let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_optional(pool).await?
+            }
+        })
+    }
+
+    /// All rows of `stmt`.
+    pub async fn fetch_all<T: Row>(&self, stmt: &impl SqlxBinder) -> Result<Vec<T>, DbError> {
+        Ok(match self {
+            Db::Sqlite(pool) => {
+                let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_all(pool).await?
+            }
+            Db::Postgres(pool) => {
+                let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_all(pool).await?
+            }
+        })
+    }
+
+    /// Runs `stmt` outside a transaction; returns the rows affected.
+    pub async fn execute(&self, stmt: &impl SqlxBinder) -> Result<u64, DbError> {
+        Ok(match self {
+            Db::Sqlite(pool) => {
+                let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_with(AssertSqlSafe(sql), values).execute(pool).await?.rows_affected()
+            }
+            Db::Postgres(pool) => {
+                let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_with(AssertSqlSafe(sql), values).execute(pool).await?.rows_affected()
+            }
+        })
+    }
+}
+
+impl Tx {
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            Tx::Sqlite(tx) => Target::Sqlite(tx),
+            Tx::Postgres(tx) => Target::Postgres(tx),
+        }
+    }
+
+    /// Runs `stmt`; returns the rows affected.
+    pub async fn execute(&mut self, stmt: &impl SqlxBinder) -> Result<u64, DbError> {
+        Ok(on_backend!(self.target(), stmt, |sql, values, conn| {
+            sqlx::query_with(sql, values).execute(&mut *conn).await?.rows_affected()
+        }))
+    }
+
+    /// The first row of `stmt`, if any.
+    pub async fn fetch_optional<T: Row>(&mut self, stmt: &impl SqlxBinder) -> Result<Option<T>, DbError> {
+        Ok(on_backend!(self.target(), stmt, |sql, values, conn| {
+            sqlx::query_as_with(sql, values).fetch_optional(&mut *conn).await?
+        }))
+    }
+
+    /// Makes the transaction's changes durable.
+    pub async fn commit(self) -> Result<(), DbError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! Seatmeter's server: settings, storage on SQLite or PostgreSQL, and the
+//! JSON API with its OpenAPI description.
+
+pub mod api;
+pub mod db;
+pub mod secrets;
+pub mod settings;
+pub mod store;
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use crate::api::AppState;
+pub use crate::db::Db;
+pub use crate::settings::Settings;
+
+/// The process's metrics recorder (a process has one, however many servers it runs).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first; then ours renders nothing.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+async fn count_requests(request: Request, next: Next) -> Response {
+    let path = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = [("method", method), ("path", path), ("status", response.status().as_u16().to_string())];
+    metrics::counter!("seatmeter_http_requests_total", &labels).increment(1);
+    metrics::histogram!("seatmeter_http_request_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The whole application: API routes, `/openapi.json`, the API browser at
+/// `/docs` (its files are compiled in: nothing is fetched at build or run
+/// time), request metrics and the body size limit.
+pub fn app(db: Db, settings: &Settings) -> Router {
+    let (api, openapi) = api::routes();
+    let state = AppState { db, metrics: metrics_handle() };
+    api.with_state(state)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(count_requests))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+}
+
+/// Serves the application on `listener` until `shutdown` resolves; requests
+/// in flight then finish before this returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    db: Db,
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(db, settings)).with_graceful_shutdown(shutdown).await
+}

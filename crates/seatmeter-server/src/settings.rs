@@ -1,0 +1,150 @@
+//! One typed settings struct: defaults, then a TOML file, then `SEATMETER_*`
+//! environment variables, then command-line flags (applied by the binary).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the server can be told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded SQLite database (and later, other state).
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite.
+    pub database_url: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("seatmeter-data"),
+            database_url: None,
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The settings' keys, as in the file; `SEATMETER_<KEY>` in the environment.
+pub const KEYS: [&str; 4] = ["listen", "data_dir", "database_url", "max_body_bytes"];
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings: {0}")]
+pub struct SettingsError(#[from] config::ConfigError);
+
+/// A commented settings file with every default, printed by `seatmeter config example`.
+pub const EXAMPLE: &str = r#"# Seatmeter settings. Every key is optional; shown here with its default.
+# Each can also be set in the environment as SEATMETER_<KEY> (for example
+# SEATMETER_LISTEN=0.0.0.0:8080), which wins over this file, and on the
+# command line (`seatmeter serve --listen …`), which wins over both.
+
+# Address and port the server listens on.
+listen = "127.0.0.1:8080"
+
+# Directory of the embedded SQLite database (seatmeter.db), created if missing.
+data_dir = "seatmeter-data"
+
+# Use PostgreSQL instead of the embedded SQLite, e.g.
+# database_url = "postgres://seatmeter@127.0.0.1:5432/seatmeter"
+
+# Largest request body accepted, in bytes.
+max_body_bytes = 1048576
+"#;
+
+impl Settings {
+    /// Defaults, overridden by `file` (if given) and then by `SEATMETER_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder().add_source(config::Config::try_from(&Self::default())?);
+        if let Some(file) = file {
+            builder =
+                builder.add_source(config::File::from(file).format(config::FileFormat::Toml).required(true));
+        }
+        // Only the settings' own keys: other SEATMETER_* variables (SEATMETER_LOG,
+        // SEATMETER_CONFIG, …) belong to other parts and are not settings.
+        for key in KEYS {
+            if let Ok(value) = std::env::var(format!("SEATMETER_{}", key.to_uppercase()))
+                && !value.is_empty()
+            {
+                builder = builder.set_override(key, value)?;
+            }
+        }
+        Ok(builder.build()?.try_deserialize()?)
+    }
+
+    /// The database to open: the PostgreSQL URL, or the SQLite file in `data_dir`.
+    pub fn database(&self) -> DatabaseLocation {
+        match &self.database_url {
+            Some(url) => DatabaseLocation::Postgres(url.clone()),
+            None => DatabaseLocation::Sqlite(self.data_dir.join("seatmeter.db")),
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// An SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl std::fmt::Display for DatabaseLocation {
+    /// Says where, never printing a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "SQLite at {}", path.display()),
+            Self::Postgres(url) => write!(f, "PostgreSQL at {}", redact_url(url)),
+        }
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("seatmeter.toml");
+        std::fs::write(&file, EXAMPLE).unwrap();
+        assert_eq!(Settings::load(Some(&file)).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\ndatabase_url = \"postgres://u:pw@h/db\"\n")
+            .unwrap();
+        let settings = Settings::load(Some(&file)).unwrap();
+        assert_eq!(settings.listen.port(), 9999);
+        assert_eq!(settings.database().to_string(), "PostgreSQL at postgres://u:***@h/db");
+        std::fs::write(&file, "listne = \"127.0.0.1:9999\"\n").unwrap();
+        let error = Settings::load(Some(&file)).unwrap_err().to_string();
+        assert!(error.contains("listne"), "{error}");
+    }
+}

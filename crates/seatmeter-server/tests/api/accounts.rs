@@ -1,0 +1,81 @@
+//! Creating an account, authenticating with its token, and seeing only it.
+
+use seatmeter_server::secrets::token_hash;
+
+use crate::support::apps;
+
+#[tokio::test]
+async fn a_new_account_answers_to_its_administrators_token() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "Admin@Example.com").await;
+        assert!(created.token.starts_with("smt_"));
+
+        let account = app.get("/v1/account", Some(&created.token)).await;
+        assert_eq!(account.status(), 200, "{}", app.backend());
+        let account: serde_json::Value = account.json().await.unwrap();
+        assert_eq!(account["id"], created.account.id.as_str());
+        assert_eq!(account["name"], "Example Corp");
+
+        let me: serde_json::Value = app.get("/v1/me", Some(&created.token)).await.json().await.unwrap();
+        assert_eq!(me["email"], "Admin@Example.com");
+        assert_eq!(me["role"], "administrator");
+        assert_eq!(me["areas"], serde_json::json!([]));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_valid_token_nothing_is_shown() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        for token in [None, Some("smt_0000"), Some(token_hash(&created.token).as_str())] {
+            let response = app.get("/v1/account", token).await;
+            assert_eq!(response.status(), 401, "{token:?} on {}", app.backend());
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "unauthorized");
+            assert!(body["message"].as_str().unwrap().contains("token"));
+        }
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn each_token_sees_its_own_account_only() {
+    for app in apps().await {
+        let first = app.create_account("First", "a@first.example").await;
+        let second = app.create_account("Second", "a@second.example").await;
+        let seen: serde_json::Value = app.get("/v1/account", Some(&second.token)).await.json().await.unwrap();
+        assert_eq!(seen["id"], second.account.id.as_str());
+        let seen: serde_json::Value = app.get("/v1/account", Some(&first.token)).await.json().await.unwrap();
+        assert_eq!(seen["id"], first.account.id.as_str());
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_stored_hashed_and_creation_is_recorded() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let (stored, actions): (Vec<String>, Vec<String>) = match &app.db {
+            seatmeter_server::Db::Sqlite(pool) => (
+                sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_all(pool).await.unwrap(),
+                sqlx::query_scalar("SELECT action FROM activities ORDER BY action")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap(),
+            ),
+            seatmeter_server::Db::Postgres(pool) => (
+                sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_all(pool).await.unwrap(),
+                sqlx::query_scalar("SELECT action FROM activities ORDER BY action")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap(),
+            ),
+        };
+        assert_eq!(stored, vec![token_hash(&created.token)]);
+        assert!(!stored[0].contains(&created.token[4..]), "the token itself is never stored");
+        assert_eq!(actions, vec!["account.created", "token.created", "user.created"]);
+        app.finish().await;
+    }
+}

@@ -1,0 +1,11 @@
+//! The server's API, exercised over HTTP against a real server on a
+//! loopback port and a real database: a fresh SQLite file always, and a
+//! fresh PostgreSQL database as well when `SEATMETER_TEST_DATABASE_URL`
+//! names a server (`.ci/run` sets it).
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its line.
+
+mod accounts;
+mod operations;
+mod schema;
+mod support;

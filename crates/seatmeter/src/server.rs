@@ -1,0 +1,183 @@
+//! The server's commands: `serve`, `account create` and `config example`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use seatmeter_core::people::Email;
+use seatmeter_server::{Db, Settings, store};
+
+/// Where the settings and the data are (shared by the server's commands).
+#[derive(clap::Args, Debug)]
+pub struct Place {
+    /// A TOML settings file (see `seatmeter config example`).
+    #[arg(long, value_name = "FILE", env = "SEATMETER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded SQLite database [default: seatmeter-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of SQLite: postgres://user@host:5432/db.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl Place {
+    /// Defaults, then the file, then `SEATMETER_*` variables, then these flags.
+    fn settings(&self) -> Result<Settings> {
+        let mut settings = Settings::load(self.config.as_deref())?;
+        if let Some(dir) = &self.data_dir {
+            settings.data_dir = dir.clone();
+        }
+        if let Some(url) = &self.database_url {
+            settings.database_url = Some(url.clone());
+        }
+        Ok(settings)
+    }
+}
+
+/// Options of `seatmeter serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    place: Place,
+    /// Address and port to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+}
+
+/// `seatmeter account …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Create an account and its first administrator; prints the administrator's API token, once.
+    Create(CreateAccountArgs),
+}
+
+/// Options of `seatmeter account create`.
+#[derive(clap::Args, Debug)]
+pub struct CreateAccountArgs {
+    #[command(flatten)]
+    place: Place,
+    /// The account's name (the customer organisation).
+    #[arg(long)]
+    name: String,
+    /// E-mail address of the first administrator.
+    #[arg(long, value_name = "EMAIL")]
+    admin_email: String,
+    /// Name of the first administrator.
+    #[arg(long, value_name = "NAME", default_value = "Administrator")]
+    admin_name: String,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEATMETER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs `seatmeter serve`.
+pub fn serve(args: ServeArgs) -> Result<()> {
+    init_logging();
+    let mut settings = args.place.settings()?;
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
+    runtime()?.block_on(async move {
+        let location = settings.database();
+        let db = Db::open(&location).await?;
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (in use? try --listen 127.0.0.1:8081)", settings.listen))?;
+        let address = listener.local_addr()?;
+        eprintln!("Seatmeter is listening on http://{address} (database: {location}); API browser at http://{address}/docs");
+        if store::count_accounts(&db).await? == 0 {
+            eprintln!(
+                "There is no account yet. Create the first one (it prints the administrator's API token, once):\n  \
+                 seatmeter account create --name \"Example Corp\" --admin-email admin@example.com{}",
+                place_flags(&args.place)
+            );
+        }
+        seatmeter_server::serve(listener, db, &settings, shutdown_signal())
+            .await
+            .context("the server stopped with an error")?;
+        eprintln!("Seatmeter stopped.");
+        Ok(())
+    })
+}
+
+/// The flags that point another command at the same data.
+fn place_flags(place: &Place) -> String {
+    let mut flags = String::new();
+    if let Some(config) = &place.config {
+        flags.push_str(&format!(" --config {}", config.display()));
+    }
+    if let Some(dir) = &place.data_dir {
+        flags.push_str(&format!(" --data-dir {}", dir.display()));
+    }
+    if place.database_url.is_some() {
+        flags.push_str(" --database-url …");
+    }
+    flags
+}
+
+/// Resolves on Ctrl-C or SIGTERM: in-flight requests finish, then the server stops.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+/// Runs `seatmeter account …`.
+pub fn account(command: AccountCommand) -> Result<()> {
+    match command {
+        AccountCommand::Create(args) => create_account(args),
+    }
+}
+
+fn create_account(args: CreateAccountArgs) -> Result<()> {
+    let email = match Email::parse(&args.admin_email) {
+        Ok(email) => email,
+        Err(e) => bail!("--admin-email {:?} {e}", args.admin_email),
+    };
+    let settings = args.place.settings()?;
+    runtime()?.block_on(async move {
+        let db = Db::open(&settings.database()).await?;
+        let now = jiff::Timestamp::now().as_millisecond();
+        let created = store::create_account(&db, &args.name, &email, &args.admin_name, now).await?;
+        println!("Account created: {} ({})", created.account.name, created.account.id);
+        println!("Administrator:   {} ({})", created.admin.email, created.admin.id);
+        println!();
+        println!("API token (shown only this once; store it safely):");
+        println!("  {}", created.token);
+        println!();
+        println!(
+            "Try it: curl -H 'Authorization: Bearer {}' http://{}/v1/account",
+            created.token, settings.listen
+        );
+        Ok(())
+    })
+}
+
+/// Runs `seatmeter config example`.
+pub fn config_example() -> Result<()> {
+    print!("{}", seatmeter_server::settings::EXAMPLE);
+    Ok(())
+}
