@@ -115,3 +115,103 @@ mod tests {
         assert_eq!(Role::parse("owner"), None);
     }
 }
+
+/// An area an administrator may be limited to. An administrator limited to
+/// none is unrestricted and has them all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AdminArea {
+    /// Users and their licenses.
+    UsersLicenses,
+    /// Billing and license purchases.
+    Billing,
+    /// Security settings.
+    Security,
+    /// Privacy, including erasing a person's activities.
+    Privacy,
+    /// Branding of pages and notifications.
+    Branding,
+    /// Reports.
+    Reports,
+}
+
+impl AdminArea {
+    /// Every area.
+    pub const ALL: [AdminArea; 6] = [
+        AdminArea::UsersLicenses,
+        AdminArea::Billing,
+        AdminArea::Security,
+        AdminArea::Privacy,
+        AdminArea::Branding,
+        AdminArea::Reports,
+    ];
+
+    /// The stored and API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminArea::UsersLicenses => "users_licenses",
+            AdminArea::Billing => "billing",
+            AdminArea::Security => "security",
+            AdminArea::Privacy => "privacy",
+            AdminArea::Branding => "branding",
+            AdminArea::Reports => "reports",
+        }
+    }
+
+    /// Parses the stored and API name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+/// A kind of license.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LicenseKind {
+    /// Assigned: lets its holder own an enabled booking page.
+    ScheduledMeetings,
+    /// Assigned: lets its holder take live chats and instant calls.
+    LiveEngagement,
+    /// Metered by usage, not assigned.
+    Host,
+}
+
+impl LicenseKind {
+    /// Every kind.
+    pub const ALL: [LicenseKind; 3] =
+        [LicenseKind::ScheduledMeetings, LicenseKind::LiveEngagement, LicenseKind::Host];
+
+    /// The stored and API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LicenseKind::ScheduledMeetings => "scheduled_meetings",
+            LicenseKind::LiveEngagement => "live_engagement",
+            LicenseKind::Host => "host",
+        }
+    }
+
+    /// Parses the stored and API name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether licenses of this kind are assigned to users (host licenses are metered).
+    pub fn is_assigned(self) -> bool {
+        self != LicenseKind::Host
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn areas_and_kinds_round_trip() {
+        for area in AdminArea::ALL {
+            assert_eq!(AdminArea::parse(area.as_str()), Some(area));
+        }
+        for kind in LicenseKind::ALL {
+            assert_eq!(LicenseKind::parse(kind.as_str()), Some(kind));
+        }
+        assert!(!LicenseKind::Host.is_assigned());
+        assert_eq!(LicenseKind::parse("seats"), None);
+    }
+}

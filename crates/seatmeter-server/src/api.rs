@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::db::{Db, DbError};
-use crate::store::{self, Principal};
+use crate::store::{self, Principal, StoreError, UserRow};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -50,6 +50,17 @@ pub enum ApiError {
     /// Nothing with that id in the caller's account.
     #[error("{0}")]
     NotFound(String),
+    /// The caller's role or areas do not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request conflicts with the current state.
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts and what to do.
+        message: String,
+        /// The field concerned.
+        field: Option<String>,
+    },
     /// The request is malformed or a field is invalid.
     #[error("{message}")]
     Invalid {
@@ -68,6 +79,8 @@ impl IntoResponse for ApiError {
         let (status, code, message, field) = match self {
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string(), None),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
+            ApiError::Conflict { message, field } => (StatusCode::CONFLICT, "conflict", message, field),
             ApiError::Invalid { message, field } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field)
             }
@@ -88,6 +101,34 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(m) => ApiError::NotFound(m),
+            StoreError::Forbidden(m) => ApiError::Forbidden(m),
+            StoreError::Conflict { message, field } => {
+                ApiError::Conflict { message, field: field.map(str::to_string) }
+            }
+            StoreError::Db(e) => ApiError::Db(e),
+        }
+    }
+}
+
+/// A JSON request body; a malformed one, or one with unknown fields, is a
+/// 422 saying what is wrong rather than axum's plain-text rejection.
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(ApiError::Invalid { message: rejection.body_text(), field: None }),
+        }
     }
 }
 
@@ -189,6 +230,19 @@ pub struct UserView {
     pub disabled: bool,
 }
 
+impl From<UserRow> for UserView {
+    fn from(user: UserRow) -> Self {
+        UserView {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            role: user.role,
+            areas: user.areas.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect(),
+            disabled: user.disabled_ms.is_some(),
+        }
+    }
+}
+
 /// The user the caller's token acts for.
 #[utoipa::path(get, path = "/v1/me", tag = "users", security(("token" = [])),
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
@@ -196,14 +250,7 @@ pub async fn get_me(State(state): State<AppState>, principal: Principal) -> Resu
     let user = store::user(&state.db, &principal.account_id, &principal.user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("the user no longer exists".into()))?;
-    Ok(Json(UserView {
-        id: user.id,
-        email: user.email,
-        name: user.name,
-        role: user.role,
-        areas: user.areas.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect(),
-        disabled: user.disabled_ms.is_some(),
-    }))
+    Ok(Json(UserView::from(user)))
 }
 
 #[derive(OpenApi)]
@@ -235,6 +282,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(metrics))
         .routes(routes!(get_account))
         .routes(routes!(get_me))
+        .routes(routes!(crate::users::list_users, crate::users::create_user))
+        .routes(routes!(crate::users::get_user, crate::users::update_user))
+        .routes(routes!(crate::licenses::list_pools))
+        .routes(routes!(crate::licenses::assign))
+        .routes(routes!(crate::licenses::unassign))
         .split_for_parts()
 }
 

@@ -3,9 +3,11 @@
 
 pub mod api;
 pub mod db;
+pub mod licenses;
 pub mod secrets;
 pub mod settings;
 pub mod store;
+pub mod users;
 
 use std::sync::OnceLock;
 use std::time::Instant;

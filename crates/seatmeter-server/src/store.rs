@@ -2,7 +2,7 @@
 //! records every change in the same transaction as the change.
 
 use sea_query::{Expr, ExprTrait, Query};
-use seatmeter_core::people::{Email, Role};
+use seatmeter_core::people::{AdminArea, Email, Role};
 use serde_json::json;
 
 use crate::db::{Db, DbError, Tx};
@@ -55,6 +55,16 @@ pub struct Principal {
     pub user_id: String,
     /// The user's role.
     pub role: String,
+    /// The user's admin areas, comma-separated (empty: all, for an administrator).
+    pub areas: String,
+}
+
+impl Principal {
+    /// Whether the caller administers `area`.
+    pub fn administers(&self, area: AdminArea) -> bool {
+        self.role == Role::Administrator.as_str()
+            && (self.areas.is_empty() || self.areas.split(',').any(|a| a == area.as_str()))
+    }
 }
 
 /// A new account with its first administrator and their API token.
@@ -66,6 +76,33 @@ pub struct CreatedAccount {
     pub admin: UserRow,
     /// The administrator's API token, shown once and never stored.
     pub token: String,
+}
+
+/// Why a change to stored data was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Nothing with that id in the account.
+    #[error("{0}")]
+    NotFound(String),
+    /// The change conflicts with the current state (a duplicate, no free license, …).
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts and what to do.
+        message: String,
+        /// The request field concerned.
+        field: Option<&'static str>,
+    },
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Whether `error` is a unique-constraint violation.
+pub fn is_unique_violation(error: &DbError) -> bool {
+    matches!(error, DbError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
 }
 
 /// Why an account could not be created.
@@ -252,6 +289,7 @@ pub async fn authenticate(db: &Db, token: &str, now_ms: i64) -> Result<Option<Pr
                 .expr_as(Expr::col(("t", "account_id")), "account_id")
                 .expr_as(Expr::col(("t", "user_id")), "user_id")
                 .expr_as(Expr::col(("u", "role")), "role")
+                .expr_as(Expr::col(("u", "areas")), "areas")
                 .from_as("api_tokens", "t")
                 .join_as(
                     sea_query::JoinType::InnerJoin,
@@ -299,4 +337,66 @@ pub async fn user(db: &Db, account_id: &str, user_id: &str) -> Result<Option<Use
             .and_where(Expr::col("id").eq(user_id)),
     )
     .await
+}
+
+/// The user `user_id` of account `account_id`, inside a transaction.
+pub async fn user_in_tx(tx: &mut Tx, account_id: &str, user_id: &str) -> Result<Option<UserRow>, DbError> {
+    tx.fetch_optional(
+        Query::select()
+            .columns(["id", "account_id", "email", "name", "role", "areas", "disabled_ms", "created_ms"])
+            .from("users")
+            .and_where(Expr::col("account_id").eq(account_id))
+            .and_where(Expr::col("id").eq(user_id)),
+    )
+    .await
+}
+
+/// A token just issued: shown once.
+#[derive(Debug)]
+pub struct IssuedToken {
+    /// The token's id (to list and revoke it).
+    pub id: String,
+    /// The token itself; only its hash is stored.
+    pub token: String,
+}
+
+/// Issues a new API token for user `user_id` of `account_id`.
+pub async fn issue_token(
+    db: &Db,
+    account_id: &str,
+    user_id: &str,
+    name: &str,
+    now_ms: i64,
+) -> Result<IssuedToken, StoreError> {
+    let mut tx = db.begin().await?;
+    if user_in_tx(&mut tx, account_id, user_id).await?.is_none() {
+        return Err(StoreError::NotFound(format!("no user {user_id:?} in your account")));
+    }
+    let issued = IssuedToken { id: new_id("tok"), token: new_token() };
+    tx.execute(
+        Query::insert()
+            .into_table("api_tokens")
+            .columns(["id", "account_id", "user_id", "name", "token_hash", "created_ms"])
+            .values_panic([
+                issued.id.clone().into(),
+                account_id.into(),
+                user_id.into(),
+                name.into(),
+                token_hash(&issued.token).into(),
+                now_ms.into(),
+            ]),
+    )
+    .await?;
+    record_activity(
+        &mut tx,
+        account_id,
+        now_ms,
+        Some(user_id),
+        "token.created",
+        ("api_token", &issued.id),
+        json!({"name": name}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(issued)
 }

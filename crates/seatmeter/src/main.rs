@@ -83,6 +83,10 @@ enum Command {
     #[command(subcommand)]
     Account(server::AccountCommand),
 
+    /// Manage license pools.
+    #[command(subcommand)]
+    Licenses(server::LicensesCommand),
+
     /// Settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
         Command::GenerateLog(args) => generate::run(args),
         Command::Serve(args) => server::serve(args),
         Command::Account(command) => server::account(command),
+        Command::Licenses(command) => server::licenses(command),
         Command::Config(ConfigCommand::Example) => server::config_example(),
     };
     match result {

@@ -68,6 +68,57 @@ pub struct CreateAccountArgs {
     admin_name: String,
 }
 
+/// `seatmeter licenses …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum LicensesCommand {
+    /// Set how many licenses of a kind an account has installed (until
+    /// license files are installed, this is how pool sizes are set).
+    Set(SetLicensesArgs),
+}
+
+/// Options of `seatmeter licenses set`.
+#[derive(clap::Args, Debug)]
+pub struct SetLicensesArgs {
+    #[command(flatten)]
+    place: Place,
+    /// The account's id (acc_…), as printed by `seatmeter account create`.
+    #[arg(long)]
+    account: String,
+    /// scheduled_meetings, live_engagement or host.
+    #[arg(long)]
+    kind: String,
+    /// Licenses installed.
+    #[arg(long)]
+    installed: i64,
+}
+
+/// Runs `seatmeter licenses …`.
+pub fn licenses(command: LicensesCommand) -> Result<()> {
+    let LicensesCommand::Set(args) = command;
+    let Some(kind) = seatmeter_core::people::LicenseKind::parse(&args.kind) else {
+        bail!(
+            "--kind {:?} is not a license kind: use scheduled_meetings, live_engagement or host",
+            args.kind
+        );
+    };
+    let settings = args.place.settings()?;
+    runtime()?.block_on(async move {
+        let db = Db::open(&settings.database()).await?;
+        if store::account(&db, &args.account).await?.is_none() {
+            bail!("no account {:?} in {}", args.account, settings.database());
+        }
+        let now = jiff::Timestamp::now().as_millisecond();
+        seatmeter_server::licenses::set_installed(&db, &args.account, kind, args.installed, now).await?;
+        for pool in seatmeter_server::licenses::pools(&db, &args.account).await? {
+            println!(
+                "{:<20} installed {:>6}  assigned {:>6}  free {:>6}",
+                pool.kind, pool.installed, pool.assigned, pool.free
+            );
+        }
+        Ok(())
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its line.
 
 mod accounts;
+mod licenses;
 mod operations;
 mod schema;
 mod support;
+mod users;

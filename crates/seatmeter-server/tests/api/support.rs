@@ -8,6 +8,8 @@ use seatmeter_server::{Db, Settings};
 /// A running server with its own database.
 pub struct TestApp {
     pub base: String,
+    location: DatabaseLocation,
+    others: Vec<tokio::sync::oneshot::Sender<()>>,
     pub db: Db,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -64,6 +66,8 @@ async fn spawn(postgres: Option<String>) -> TestApp {
     });
     TestApp {
         base,
+        location,
+        others: Vec::new(),
         db,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
@@ -104,10 +108,56 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// `method path` with `token` and a JSON `body`; returns the status and the JSON answer (null when empty).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json =
+            if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap() };
+        (status, json)
+    }
+
+    /// Sets the account's installed licenses of `kind`.
+    pub async fn install(&self, account_id: &str, kind: seatmeter_core::people::LicenseKind, installed: i64) {
+        let now = jiff::Timestamp::now().as_millisecond();
+        seatmeter_server::licenses::set_installed(&self.db, account_id, kind, installed, now).await.unwrap();
+    }
+
+    /// Starts another server, with its own connection pool, on the same
+    /// database (as a second replica would); returns its base URL.
+    pub async fn second_server(&mut self) -> String {
+        let db = Db::open(&self.location).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            seatmeter_server::serve(listener, db, &Settings::default(), async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        self.others.push(tx);
+        base
+    }
+
     /// Stops the server gracefully and drops its PostgreSQL database.
     pub async fn finish(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        for other in self.others.drain(..) {
+            let _ = other.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
@@ -123,4 +173,10 @@ impl TestApp {
                 .unwrap();
         }
     }
+}
+
+/// A new API token for user `user_id` of account `account_id`.
+pub async fn token_for(app: &TestApp, account_id: &str, user_id: &str) -> String {
+    let now = jiff::Timestamp::now().as_millisecond();
+    seatmeter_server::store::issue_token(&app.db, account_id, user_id, "test", now).await.unwrap().token
 }

@@ -1,0 +1,321 @@
+//! Users: adding them, listing, changing their role, areas and name,
+//! disabling them. Members see only themselves; administrators of the
+//! "users & licenses" area see and change everyone in their account. The
+//! last unrestricted administrator of an account cannot be demoted,
+//! restricted or disabled, so an account never becomes unmanageable.
+
+use axum::Json;
+use axum::extract::{Path, Query as QueryParams, State};
+use axum::http::StatusCode;
+use sea_query::{Expr, ExprTrait, Order, Query};
+use seatmeter_core::people::{AdminArea, Email, Role};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::{ApiError, AppState, Body, UserView, now_ms};
+use crate::db::{Db, DbError, Tx};
+use crate::secrets::new_id;
+use crate::store::{Principal, StoreError, UserRow, is_unique_violation, record_activity, user_in_tx};
+
+const USER_COLUMNS: [&str; 8] =
+    ["id", "account_id", "email", "name", "role", "areas", "disabled_ms", "created_ms"];
+
+/// A new user.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// E-mail address (unique in the account, compared without case).
+    pub email: String,
+    /// Display name (1 to 200 characters).
+    pub name: String,
+    /// `member` (default) or `administrator`.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// For an administrator: the areas they are limited to; none means all.
+    #[serde(default)]
+    pub areas: Vec<String>,
+}
+
+/// Changes to a user; fields left out are unchanged.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChanges {
+    /// New display name.
+    pub name: Option<String>,
+    /// New role.
+    pub role: Option<String>,
+    /// New admin areas (none: unrestricted).
+    pub areas: Option<Vec<String>>,
+    /// Disable (true) or enable (false) the user.
+    pub disabled: Option<bool>,
+}
+
+/// Filters of the user list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// Part of the e-mail address or name, without case.
+    pub q: Option<String>,
+}
+
+fn invalid(message: impl Into<String>, field: &str) -> ApiError {
+    ApiError::Invalid { message: message.into(), field: Some(field.to_string()) }
+}
+
+fn parse_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(invalid("the name must be 1 to 200 characters", "name"));
+    }
+    Ok(name.to_string())
+}
+
+fn parse_role(role: &str) -> Result<Role, ApiError> {
+    Role::parse(role)
+        .ok_or_else(|| invalid(format!("unknown role {role:?}: use member or administrator"), "role"))
+}
+
+fn parse_areas(role: Role, areas: &[String]) -> Result<String, ApiError> {
+    let mut parsed = Vec::new();
+    for area in areas {
+        let known = AdminArea::parse(area).ok_or_else(|| {
+            let all: Vec<&str> = AdminArea::ALL.iter().map(|a| a.as_str()).collect();
+            invalid(format!("unknown area {area:?}: use one of {}", all.join(", ")), "areas")
+        })?;
+        parsed.push(known);
+    }
+    if role == Role::Member && !parsed.is_empty() {
+        return Err(invalid("only administrators have areas", "areas"));
+    }
+    parsed.sort();
+    parsed.dedup();
+    Ok(parsed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","))
+}
+
+/// How many enabled, unrestricted administrators `account_id` has besides `except`.
+async fn other_unrestricted_admins(tx: &mut Tx, account_id: &str, except: &str) -> Result<i64, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Count {
+        n: i64,
+    }
+    let row: Option<Count> = tx
+        .fetch_optional(
+            Query::select()
+                .expr_as(Expr::col("id").count(), "n")
+                .from("users")
+                .and_where(Expr::col("account_id").eq(account_id))
+                .and_where(Expr::col("role").eq(Role::Administrator.as_str()))
+                .and_where(Expr::col("areas").eq(""))
+                .and_where(Expr::col("disabled_ms").is_null())
+                .and_where(Expr::col("id").ne(except)),
+        )
+        .await?;
+    Ok(row.map_or(0, |r| r.n))
+}
+
+/// Lists the users `principal` may see.
+pub async fn list(db: &Db, principal: &Principal, q: Option<&str>) -> Result<Vec<UserRow>, DbError> {
+    let mut select = Query::select();
+    select
+        .columns(USER_COLUMNS)
+        .from("users")
+        .and_where(Expr::col("account_id").eq(principal.account_id.as_str()));
+    if !principal.administers(AdminArea::UsersLicenses) {
+        select.and_where(Expr::col("id").eq(principal.user_id.as_str()));
+    }
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern =
+            format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        select.and_where(
+            Expr::col("email_key")
+                .like(sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+                .or(Expr::expr(sea_query::Func::lower(Expr::col("name")))
+                    .like(sea_query::LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    select.order_by("email_key", Order::Asc);
+    db.fetch_all(&select).await
+}
+
+/// Lists users: all of the account for user administrators, else only the caller.
+#[utoipa::path(get, path = "/v1/users", tag = "users", security(("token" = [])), params(UserFilter),
+    responses((status = 200, body = [UserView]), (status = 401, body = crate::api::ErrorBody)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryParams(filter): QueryParams<UserFilter>,
+) -> Result<Json<Vec<UserView>>, ApiError> {
+    let users = list(&state.db, &principal, filter.q.as_deref()).await?;
+    Ok(Json(users.into_iter().map(UserView::from).collect()))
+}
+
+/// One user: any of the account for user administrators, else only the caller.
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("token" = [])),
+    responses((status = 200, body = UserView), (status = 404, body = crate::api::ErrorBody)))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    if id != principal.user_id && !principal.administers(AdminArea::UsersLicenses) {
+        return Err(ApiError::NotFound(format!("no user {id:?} in your account")));
+    }
+    crate::store::user(&state.db, &principal.account_id, &id)
+        .await?
+        .map(|u| Json(UserView::from(u)))
+        .ok_or_else(|| ApiError::NotFound(format!("no user {id:?} in your account")))
+}
+
+/// Adds a user (user administrators only).
+#[utoipa::path(post, path = "/v1/users", tag = "users", security(("token" = [])), request_body = NewUser,
+    responses((status = 201, body = UserView), (status = 409, body = crate::api::ErrorBody),
+        (status = 422, body = crate::api::ErrorBody)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Body(new): Body<NewUser>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    if !principal.administers(AdminArea::UsersLicenses) {
+        return Err(ApiError::Forbidden("adding users needs an administrator of users & licenses".into()));
+    }
+    let email = Email::parse(&new.email).map_err(|e| invalid(format!("the e-mail address {e}"), "email"))?;
+    let name = parse_name(&new.name)?;
+    let role = parse_role(new.role.as_deref().unwrap_or("member"))?;
+    let areas = parse_areas(role, &new.areas)?;
+    let now = now_ms();
+    let user = UserRow {
+        id: new_id("usr"),
+        account_id: principal.account_id.clone(),
+        email: email.as_str().to_string(),
+        name,
+        role: role.as_str().to_string(),
+        areas,
+        disabled_ms: None,
+        created_ms: now,
+    };
+    let mut tx = state.db.begin().await?;
+    let inserted = tx
+        .execute(
+            Query::insert()
+                .into_table("users")
+                .columns(["id", "account_id", "email", "email_key", "name", "role", "areas", "created_ms"])
+                .values_panic([
+                    user.id.clone().into(),
+                    user.account_id.clone().into(),
+                    user.email.clone().into(),
+                    email.key().into(),
+                    user.name.clone().into(),
+                    user.role.clone().into(),
+                    user.areas.clone().into(),
+                    now.into(),
+                ]),
+        )
+        .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict {
+                message: format!("a user with the e-mail address {email} already exists in this account"),
+                field: Some("email"),
+            }
+            .into());
+        }
+        other => other?,
+    };
+    record_activity(
+        &mut tx,
+        &principal.account_id,
+        now,
+        Some(&principal.user_id),
+        "user.created",
+        ("user", &user.id),
+        json!({"email": user.email, "role": user.role, "areas": user.areas}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(user))))
+}
+
+/// Changes a user's name, role, areas or enabled state (user administrators
+/// only; members may change their own name).
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", security(("token" = [])), request_body = UserChanges,
+    responses((status = 200, body = UserView), (status = 404, body = crate::api::ErrorBody),
+        (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Body(changes): Body<UserChanges>,
+) -> Result<Json<UserView>, ApiError> {
+    let is_admin = principal.administers(AdminArea::UsersLicenses);
+    let not_found = || ApiError::NotFound(format!("no user {id:?} in your account"));
+    if !is_admin && id != principal.user_id {
+        return Err(not_found());
+    }
+    if !is_admin && (changes.role.is_some() || changes.areas.is_some() || changes.disabled.is_some()) {
+        return Err(ApiError::Forbidden(
+            "only an administrator of users & licenses changes roles, areas or access".into(),
+        ));
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let mut user = user_in_tx(&mut tx, &principal.account_id, &id).await?.ok_or_else(not_found)?;
+    let was_unrestricted_admin =
+        user.role == Role::Administrator.as_str() && user.areas.is_empty() && user.disabled_ms.is_none();
+    if let Some(name) = &changes.name {
+        user.name = parse_name(name)?;
+    }
+    let role = match &changes.role {
+        Some(role) => parse_role(role)?,
+        None => parse_role(&user.role)?,
+    };
+    user.role = role.as_str().to_string();
+    if let Some(areas) = &changes.areas {
+        user.areas = parse_areas(role, areas)?;
+    } else if role == Role::Member {
+        user.areas.clear();
+    }
+    match changes.disabled {
+        Some(true) if user.disabled_ms.is_none() => user.disabled_ms = Some(now),
+        Some(false) => user.disabled_ms = None,
+        _ => {}
+    }
+    let still_unrestricted_admin =
+        user.role == Role::Administrator.as_str() && user.areas.is_empty() && user.disabled_ms.is_none();
+    if was_unrestricted_admin
+        && !still_unrestricted_admin
+        && other_unrestricted_admins(&mut tx, &principal.account_id, &id).await? == 0
+    {
+        return Err(StoreError::Conflict {
+            message:
+                "this is the account's last unrestricted administrator: make another user an unrestricted \
+                      administrator first"
+                    .into(),
+            field: None,
+        }
+        .into());
+    }
+    tx.execute(
+        Query::update()
+            .table("users")
+            .value("name", user.name.clone())
+            .value("role", user.role.clone())
+            .value("areas", user.areas.clone())
+            .value("disabled_ms", user.disabled_ms)
+            .and_where(Expr::col("account_id").eq(principal.account_id.as_str()))
+            .and_where(Expr::col("id").eq(id.as_str())),
+    )
+    .await?;
+    record_activity(
+        &mut tx,
+        &principal.account_id,
+        now,
+        Some(&principal.user_id),
+        "user.updated",
+        ("user", &id),
+        json!({"name": user.name, "role": user.role, "areas": user.areas, "disabled": user.disabled_ms.is_some()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(UserView::from(user)))
+}

@@ -1,0 +1,140 @@
+//! License pools: assign, unassign, never over-assign, only within the account.
+
+use reqwest::Method;
+use seatmeter_core::people::LicenseKind;
+use serde_json::json;
+
+use crate::support::apps;
+
+async fn add_user(app: &crate::support::TestApp, admin: &str, email: &str) -> String {
+    let (status, user) =
+        app.call(Method::POST, "/v1/users", admin, Some(json!({"email": email, "name": email}))).await;
+    assert_eq!(status, 201, "{user}");
+    user["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn assigning_and_unassigning_moves_licenses_between_free_and_assigned() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = created.token.as_str();
+        app.install(&created.account.id, LicenseKind::ScheduledMeetings, 2).await;
+        let alice = add_user(&app, admin, "alice@example.com").await;
+
+        let (status, assigned) = app
+            .call(
+                Method::POST,
+                "/v1/licenses/scheduled_meetings/assignments",
+                admin,
+                Some(json!({"user_id": alice})),
+            )
+            .await;
+        assert_eq!(status, 201, "{assigned} on {}", app.backend());
+        let (_, pools) = app.call(Method::GET, "/v1/licenses", admin, None).await;
+        assert_eq!(
+            pools[0],
+            json!({"kind": "scheduled_meetings", "installed": 2, "assigned": 1, "free": 1}),
+            "{pools}"
+        );
+        let (status, again) = app
+            .call(
+                Method::POST,
+                "/v1/licenses/scheduled_meetings/assignments",
+                admin,
+                Some(json!({"user_id": alice})),
+            )
+            .await;
+        assert_eq!(status, 409, "{again}");
+
+        let path = format!("/v1/licenses/scheduled_meetings/assignments/{alice}");
+        assert_eq!(app.call(Method::DELETE, &path, admin, None).await.0, 204);
+        assert_eq!(app.call(Method::DELETE, &path, admin, None).await.0, 404);
+        let (_, pools) = app.call(Method::GET, "/v1/licenses", admin, None).await;
+        assert_eq!(pools[0]["free"], 2);
+
+        let (status, error) = app
+            .call(Method::POST, "/v1/licenses/host/assignments", admin, Some(json!({"user_id": alice})))
+            .await;
+        assert_eq!(status, 422, "{error}");
+        let (status, _) = app
+            .call(Method::POST, "/v1/licenses/seats/assignments", admin, Some(json!({"user_id": alice})))
+            .await;
+        assert_eq!(status, 404);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn when_none_is_free_the_answer_says_so() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let alice = add_user(&app, &created.token, "alice@example.com").await;
+        let (status, error) = app
+            .call(
+                Method::POST,
+                "/v1/licenses/live_engagement/assignments",
+                &created.token,
+                Some(json!({"user_id": alice})),
+            )
+            .await;
+        assert_eq!(status, 409);
+        assert!(error["message"].as_str().unwrap().contains("no live_engagement license is free"), "{error}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn another_accounts_users_cannot_be_given_licenses() {
+    for app in apps().await {
+        let first = app.create_account("First", "admin@first.example").await;
+        let second = app.create_account("Second", "admin@second.example").await;
+        app.install(&first.account.id, LicenseKind::ScheduledMeetings, 5).await;
+        let outsider = add_user(&app, &second.token, "someone@second.example").await;
+        let (status, error) = app
+            .call(
+                Method::POST,
+                "/v1/licenses/scheduled_meetings/assignments",
+                &first.token,
+                Some(json!({"user_id": outsider})),
+            )
+            .await;
+        assert_eq!(status, 404, "{error}");
+        assert_eq!(app.call(Method::GET, &format!("/v1/users/{outsider}"), &first.token, None).await.0, 404);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_assignments_of_ten_free_licenses_through_two_servers() {
+    for mut app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        app.install(&created.account.id, LicenseKind::ScheduledMeetings, 10).await;
+        let mut users = Vec::new();
+        for i in 0..50 {
+            users.push(add_user(&app, &created.token, &format!("user{i}@example.com")).await);
+        }
+        // A second server with its own connection pool on the same database.
+        let other = app.second_server().await;
+        let mut requests = Vec::new();
+        for (i, user) in users.iter().enumerate() {
+            let base = if i % 2 == 0 { app.base.clone() } else { other.clone() };
+            let request = app
+                .client
+                .post(format!("{base}/v1/licenses/scheduled_meetings/assignments"))
+                .bearer_auth(&created.token)
+                .json(&json!({"user_id": user}))
+                .send();
+            requests.push(tokio::spawn(request));
+        }
+        let mut statuses = Vec::new();
+        for request in requests {
+            statuses.push(request.await.unwrap().unwrap().status().as_u16());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10, "{statuses:?} on {}", app.backend());
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 40, "{statuses:?}");
+        let (_, pools) = app.call(Method::GET, "/v1/licenses", &created.token, None).await;
+        assert_eq!(pools[0]["assigned"], 10);
+        assert_eq!(pools[0]["free"], 0);
+        app.finish().await;
+    }
+}

@@ -1,0 +1,185 @@
+//! Adding users, roles and areas, and who may see and change whom.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::apps;
+
+#[tokio::test]
+async fn an_administrator_adds_members_and_restricted_administrators() {
+    for app in apps().await {
+        let admin = app.create_account("Example Corp", "admin@example.com").await.token;
+        let (status, alice) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &admin,
+                Some(json!({"email": "Alice@Example.com", "name": "Alice"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{alice} on {}", app.backend());
+        assert_eq!(alice["role"], "member");
+        let (status, billing) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &admin,
+                Some(json!({"email": "bob@example.com", "name": "Bob", "role": "administrator", "areas": ["billing"]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{billing}");
+        assert_eq!(billing["areas"], json!(["billing"]));
+
+        let (status, list) = app.call(Method::GET, "/v1/users?q=EXAMPLE.COM", &admin, None).await;
+        assert_eq!(status, 200);
+        let emails: Vec<&str> =
+            list.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+        assert_eq!(emails, vec!["admin@example.com", "Alice@Example.com", "bob@example.com"]);
+        let (_, found) = app.call(Method::GET, "/v1/users?q=ali", &admin, None).await;
+        assert_eq!(found.as_array().unwrap().len(), 1);
+        let (_, none) = app.call(Method::GET, "/v1/users?q=%25", &admin, None).await;
+        assert_eq!(none.as_array().unwrap().len(), 0, "% is searched for, not a wildcard");
+
+        let (status, duplicate) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &admin,
+                Some(json!({"email": "ALICE@example.com", "name": "Alice 2"})),
+            )
+            .await;
+        assert_eq!(status, 409);
+        assert_eq!(duplicate["field"], "email");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_user_input_is_named() {
+    for app in apps().await {
+        let admin = app.create_account("Example Corp", "admin@example.com").await.token;
+        let cases = [
+            (json!({"email": "nope", "name": "X"}), "email"),
+            (json!({"email": "x@example.com", "name": ""}), "name"),
+            (json!({"email": "x@example.com", "name": "X", "role": "owner"}), "role"),
+            (
+                json!({"email": "x@example.com", "name": "X", "role": "administrator", "areas": ["all"]}),
+                "areas",
+            ),
+            (json!({"email": "x@example.com", "name": "X", "areas": ["billing"]}), "areas"),
+        ];
+        for (body, field) in cases {
+            let (status, error) = app.call(Method::POST, "/v1/users", &admin, Some(body.clone())).await;
+            assert_eq!(status, 422, "{body}");
+            assert_eq!(error["code"], "invalid");
+            assert_eq!(error["field"], field, "{error}");
+        }
+        let (status, error) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &admin,
+                Some(json!({"email": "x@example.com", "name": "X", "admin": true})),
+            )
+            .await;
+        assert_eq!(status, 422);
+        assert!(error["message"].as_str().unwrap().contains("unknown field `admin`"), "{error}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn members_see_and_change_only_themselves() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = created.token;
+        let (_, alice) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &admin,
+                Some(json!({"email": "alice@example.com", "name": "Alice"})),
+            )
+            .await;
+        let (_, bob) = app
+            .call(Method::POST, "/v1/users", &admin, Some(json!({"email": "bob@example.com", "name": "Bob"})))
+            .await;
+        let alice_token =
+            crate::support::token_for(&app, &created.account.id, alice["id"].as_str().unwrap()).await;
+
+        let (_, list) = app.call(Method::GET, "/v1/users", &alice_token, None).await;
+        assert_eq!(list.as_array().unwrap().len(), 1, "a member lists only themself");
+        let bob_path = format!("/v1/users/{}", bob["id"].as_str().unwrap());
+        assert_eq!(app.call(Method::GET, &bob_path, &alice_token, None).await.0, 404);
+        assert_eq!(app.call(Method::PATCH, &bob_path, &alice_token, Some(json!({"name": "B"}))).await.0, 404);
+        let alice_path = format!("/v1/users/{}", alice["id"].as_str().unwrap());
+        let (status, renamed) =
+            app.call(Method::PATCH, &alice_path, &alice_token, Some(json!({"name": "Alice A."}))).await;
+        assert_eq!((status, renamed["name"].as_str()), (200, Some("Alice A.")));
+        let (status, _) =
+            app.call(Method::PATCH, &alice_path, &alice_token, Some(json!({"role": "administrator"}))).await;
+        assert_eq!(status, 403, "a member cannot promote themself");
+        let (status, _) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &alice_token,
+                Some(json!({"email": "c@example.com", "name": "C"})),
+            )
+            .await;
+        assert_eq!(status, 403);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_last_unrestricted_administrator_stays() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin_path = format!("/v1/users/{}", created.admin.id);
+        for change in [json!({"role": "member"}), json!({"areas": ["billing"]}), json!({"disabled": true})] {
+            let (status, error) =
+                app.call(Method::PATCH, &admin_path, &created.token, Some(change.clone())).await;
+            assert_eq!(status, 409, "{change} on {}", app.backend());
+            assert!(error["message"].as_str().unwrap().contains("last unrestricted administrator"));
+        }
+        // With a second unrestricted administrator, the first may step down.
+        let (_, second) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &created.token,
+                Some(json!({"email": "second@example.com", "name": "Second", "role": "administrator"})),
+            )
+            .await;
+        let (status, demoted) =
+            app.call(Method::PATCH, &admin_path, &created.token, Some(json!({"role": "member"}))).await;
+        assert_eq!((status, demoted["role"].as_str()), (200, Some("member")));
+        assert_eq!(second["role"], "administrator");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_users_tokens_stop_working() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = created.token;
+        let (_, alice) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &admin,
+                Some(json!({"email": "alice@example.com", "name": "Alice"})),
+            )
+            .await;
+        let token = crate::support::token_for(&app, &created.account.id, alice["id"].as_str().unwrap()).await;
+        assert_eq!(app.call(Method::GET, "/v1/me", &token, None).await.0, 200);
+        let path = format!("/v1/users/{}", alice["id"].as_str().unwrap());
+        let (status, disabled) =
+            app.call(Method::PATCH, &path, &admin, Some(json!({"disabled": true}))).await;
+        assert_eq!((status, disabled["disabled"].as_bool()), (200, Some(true)));
+        assert_eq!(app.call(Method::GET, "/v1/me", &token, None).await.0, 401);
+        app.finish().await;
+    }
+}
