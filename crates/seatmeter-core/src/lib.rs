@@ -3,10 +3,12 @@
 //! - [`time`]: instants as UTC nanoseconds, RFC 3339 parsing and formatting;
 //! - [`usage`]: the host-license usage engine (batch and incremental);
 //! - [`log`]: the meeting-log record format (header, fields, validation);
-//! - [`people`]: e-mail addresses and roles, checked where they enter.
+//! - [`people`]: e-mail addresses, roles, admin areas and license kinds;
+//! - [`availability`]: booking-page hours, checked where they enter.
 //!
 //! Everything that depends on the current time takes it as an argument.
 
+pub mod availability;
 pub mod log;
 pub mod people;
 pub mod time;

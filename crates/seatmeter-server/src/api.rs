@@ -32,7 +32,8 @@ pub struct AppState {
 /// The one error body of the API.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// A stable, machine-readable code: `unauthorized`, `not_found`, `invalid`, `conflict`, `internal`.
+    /// A stable, machine-readable code: `unauthorized`, `forbidden`, `not_found`, `invalid`,
+    /// `conflict`, `too_large`, `unsupported_media_type`, `internal`.
     pub code: &'static str,
     /// What was wrong and what to do, for people.
     pub message: String,
@@ -69,6 +70,16 @@ pub enum ApiError {
         /// Which field.
         field: Option<String>,
     },
+    /// The request as a whole was refused (too large, wrong content type).
+    #[error("{message}")]
+    Refused {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The error code.
+        code: &'static str,
+        /// What to do.
+        message: String,
+    },
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -84,6 +95,7 @@ impl IntoResponse for ApiError {
             ApiError::Invalid { message, field } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field)
             }
+            ApiError::Refused { status, code, message } => (status, code, message, None),
             ApiError::Db(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 (
@@ -127,6 +139,32 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::Refused {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    code: "too_large",
+                    message: "the request body is larger than the server accepts (max_body_bytes)".into(),
+                },
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::Refused {
+                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    code: "unsupported_media_type",
+                    message: "send JSON, with `Content-Type: application/json`".into(),
+                },
+                _ => ApiError::Invalid { message: rejection.body_text(), field: None },
+            }),
+        }
+    }
+}
+
+/// Query parameters; bad ones are a 422 saying what is wrong.
+pub struct Params<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Params(value)),
             Err(rejection) => Err(ApiError::Invalid { message: rejection.body_text(), field: None }),
         }
     }
@@ -287,6 +325,16 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::licenses::list_pools))
         .routes(routes!(crate::licenses::assign))
         .routes(routes!(crate::licenses::unassign))
+        .routes(routes!(crate::booking::list_pages, crate::booking::create_page))
+        .routes(routes!(crate::booking::get_page, crate::booking::update_page))
+        .routes(routes!(crate::booking::enable_page))
+        .routes(routes!(crate::booking::disable_page))
+        .routes(routes!(crate::booking::transfer_page))
+        .routes(routes!(crate::booking::set_editors))
+        .routes(routes!(crate::privileges::list_privileges, crate::privileges::grant))
+        .routes(routes!(crate::privileges::revoke))
+        .routes(routes!(crate::activities::list_activities))
+        .routes(routes!(crate::activities::export_activities))
         .split_for_parts()
 }
 

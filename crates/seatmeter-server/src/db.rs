@@ -221,6 +221,13 @@ impl Tx {
         }))
     }
 
+    /// All rows of `stmt`.
+    pub async fn fetch_all<T: Row>(&mut self, stmt: &impl SqlxBinder) -> Result<Vec<T>, DbError> {
+        Ok(on_backend!(self.target(), stmt, |sql, values, conn| {
+            sqlx::query_as_with(sql, values).fetch_all(&mut *conn).await?
+        }))
+    }
+
     /// Makes the transaction's changes durable.
     pub async fn commit(self) -> Result<(), DbError> {
         match self {

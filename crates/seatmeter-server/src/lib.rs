@@ -1,9 +1,12 @@
 //! Seatmeter's server: settings, storage on SQLite or PostgreSQL, and the
 //! JSON API with its OpenAPI description.
 
+pub mod activities;
 pub mod api;
+pub mod booking;
 pub mod db;
 pub mod licenses;
+pub mod privileges;
 pub mod secrets;
 pub mod settings;
 pub mod store;

@@ -250,15 +250,28 @@ pub async fn assign(
     Ok((StatusCode::CREATED, Json(AssignmentView { kind: kind.as_str().into(), user_id: request.user_id })))
 }
 
-/// Takes a license of `kind` back from a user (administrators of users & licenses).
+/// What unassigning did.
+#[derive(Serialize, ToSchema)]
+pub struct Unassigned {
+    /// The license kind.
+    pub kind: String,
+    /// The user who held it.
+    pub user_id: String,
+    /// The booking pages the user owns that were disabled with it (scheduled_meetings only).
+    pub disabled_booking_pages: Vec<String>,
+}
+
+/// Takes a license of `kind` back from a user (administrators of users &
+/// licenses). Taking a scheduled_meetings license disables, in the same
+/// transaction, every booking page the user owns; the answer lists them.
 #[utoipa::path(delete, path = "/v1/licenses/{kind}/assignments/{user_id}", tag = "licenses",
     security(("token" = [])),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Unassigned), (status = 404, body = ErrorBody)))]
 pub async fn unassign(
     State(state): State<AppState>,
     principal: Principal,
     Path((kind, user_id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<Unassigned>, ApiError> {
     let kind = parse_kind(&kind)?;
     if !principal.administers(AdminArea::UsersLicenses) {
         return Err(ApiError::Forbidden(
@@ -297,6 +310,12 @@ pub async fn unassign(
         json!({"kind": kind.as_str()}),
     )
     .await?;
+    let disabled_booking_pages = if kind == LicenseKind::ScheduledMeetings {
+        crate::booking::disable_pages_of(&mut tx, &principal.account_id, &principal.user_id, &user_id, now)
+            .await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(Unassigned { kind: kind.as_str().into(), user_id, disabled_booking_pages }))
 }

@@ -5,7 +5,7 @@
 //! restricted or disabled, so an account never becomes unmanageable.
 
 use axum::Json;
-use axum::extract::{Path, Query as QueryParams, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sea_query::{Expr, ExprTrait, Order, Query};
 use seatmeter_core::people::{AdminArea, Email, Role};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{ApiError, AppState, Body, UserView, now_ms};
+use crate::api::{ApiError, AppState, Body, Params, UserView, now_ms};
 use crate::db::{Db, DbError, Tx};
 use crate::secrets::new_id;
 use crate::store::{Principal, StoreError, UserRow, is_unique_violation, record_activity, user_in_tx};
@@ -144,7 +144,7 @@ pub async fn list(db: &Db, principal: &Principal, q: Option<&str>) -> Result<Vec
 pub async fn list_users(
     State(state): State<AppState>,
     principal: Principal,
-    QueryParams(filter): QueryParams<UserFilter>,
+    Params(filter): Params<UserFilter>,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
     let users = list(&state.db, &principal, filter.q.as_deref()).await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))

@@ -6,8 +6,11 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its line.
 
 mod accounts;
+mod activities;
+mod booking_pages;
 mod licenses;
 mod operations;
+mod privileges;
 mod schema;
 mod support;
 mod users;

@@ -30,3 +30,40 @@ async fn health_metrics_and_the_api_description() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn bad_requests_get_the_error_shape_never_a_500() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let url = format!("{}/v1/users", app.base);
+        let send = |body: reqwest::Body, content_type: &'static str| {
+            app.client
+                .post(&url)
+                .bearer_auth(&created.token)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+        };
+        let cases = [
+            (reqwest::Body::from("{not json"), "application/json", 422),
+            (reqwest::Body::from("[]"), "application/json", 422),
+            (reqwest::Body::from("{}"), "application/json", 422),
+            (reqwest::Body::from("email=x"), "application/x-www-form-urlencoded", 415),
+            (reqwest::Body::from(vec![b'x'; 2 << 20]), "application/json", 413),
+        ];
+        for (body, content_type, expected) in cases {
+            let response = send(body, content_type).await.unwrap();
+            let status = response.status().as_u16();
+            assert_eq!(status, expected, "{} on {}", response.text().await.unwrap(), app.backend());
+            let error: serde_json::Value = response.json().await.unwrap();
+            let code = match status {
+                413 => "too_large",
+                415 => "unsupported_media_type",
+                _ => "invalid",
+            };
+            assert_eq!(error["code"], code);
+            assert!(!error["message"].as_str().unwrap().is_empty());
+        }
+        app.finish().await;
+    }
+}

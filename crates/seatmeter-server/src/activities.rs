@@ -1,0 +1,223 @@
+//! The activity stream: every change, recorded with the change (see
+//! [`crate::store::record_activity`]); filtered, paged by cursor, exported
+//! as CSV. Administrators see their account's whole stream; members see the
+//! activities they did and those about them.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use seatmeter_core::people::Role;
+use seatmeter_core::time::parse_date_or_rfc3339;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::{ApiError, AppState, ErrorBody, Params};
+use crate::store::Principal;
+
+const DEFAULT_LIMIT: u64 = 100;
+const MAX_LIMIT: u64 = 1000;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+struct ActivityRow {
+    id: String,
+    at_ms: i64,
+    actor_user_id: Option<String>,
+    action: String,
+    subject_type: String,
+    subject_id: String,
+    details: String,
+}
+
+/// One activity.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityView {
+    /// Its id.
+    pub id: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Who did it (none for the system or the command line).
+    pub actor_user_id: Option<String>,
+    /// What: `user.created`, `license.assigned`, `booking_page.disabled`, …
+    pub action: String,
+    /// The kind of thing it concerns: `user`, `booking_page`, …
+    pub subject_type: String,
+    /// The thing's id.
+    pub subject_id: String,
+    /// Details of the change.
+    pub details: serde_json::Value,
+}
+
+/// A page of activities, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityPage {
+    /// The activities.
+    pub items: Vec<ActivityView>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of the activity stream.
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// An action (`license.assigned`) or a type of action (`license`).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The user who acted.
+    pub actor: Option<String>,
+    /// The id of the thing concerned.
+    pub subject: Option<String>,
+    /// Activities about this booking page.
+    pub booking_page: Option<String>,
+    /// From this instant (RFC 3339 or YYYY-MM-DD), inclusive.
+    pub since: Option<String>,
+    /// Until this instant (RFC 3339 or YYYY-MM-DD), exclusive.
+    pub until: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// How many (default 100, at most 1000).
+    pub limit: Option<u64>,
+}
+
+fn invalid(message: String, field: &str) -> ApiError {
+    ApiError::Invalid { message, field: Some(field.to_string()) }
+}
+
+fn instant_ms(text: &str, field: &str) -> Result<i64, ApiError> {
+    parse_date_or_rfc3339(text.as_bytes())
+        .map(|t| t.0.div_euclid(1_000_000))
+        .map_err(|e| invalid(format!("{text:?} {e}"), field))
+}
+
+/// The query for `filter`, scoped to the caller's account and rights.
+fn select(principal: &Principal, filter: &Filter) -> Result<SelectStatement, ApiError> {
+    let mut query = Query::select();
+    query
+        .columns(["id", "at_ms", "actor_user_id", "action", "subject_type", "subject_id", "details"])
+        .from("activities")
+        .and_where(Expr::col("account_id").eq(principal.account_id.as_str()));
+    if principal.role != Role::Administrator.as_str() {
+        query.cond_where(Cond::any().add(Expr::col("actor_user_id").eq(principal.user_id.as_str())).add(
+            Expr::col("subject_type").eq("user").and(Expr::col("subject_id").eq(principal.user_id.as_str())),
+        ));
+    }
+    if let Some(kind) = &filter.kind {
+        if kind.contains('.') {
+            query.and_where(Expr::col("action").eq(kind.as_str()));
+        } else {
+            let prefix = format!("{}.%", kind.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            query.and_where(Expr::col("action").like(sea_query::LikeExpr::new(prefix).escape('\\')));
+        }
+    }
+    if let Some(actor) = &filter.actor {
+        query.and_where(Expr::col("actor_user_id").eq(actor.as_str()));
+    }
+    if let Some(subject) = &filter.subject {
+        query.and_where(Expr::col("subject_id").eq(subject.as_str()));
+    }
+    if let Some(page) = &filter.booking_page {
+        query
+            .and_where(Expr::col("subject_type").eq("booking_page"))
+            .and_where(Expr::col("subject_id").eq(page.as_str()));
+    }
+    if let Some(since) = &filter.since {
+        query.and_where(Expr::col("at_ms").gte(instant_ms(since, "since")?));
+    }
+    if let Some(until) = &filter.until {
+        query.and_where(Expr::col("at_ms").lt(instant_ms(until, "until")?));
+    }
+    if let Some(cursor) = &filter.cursor {
+        let (at, id) = cursor
+            .split_once('.')
+            .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
+            .ok_or_else(|| invalid("the cursor is not one this server gave".into(), "cursor"))?;
+        query.cond_where(
+            Cond::any()
+                .add(Expr::col("at_ms").lt(at))
+                .add(Expr::col("at_ms").eq(at).and(Expr::col("id").lt(id))),
+        );
+    }
+    query.order_by("at_ms", Order::Desc).order_by("id", Order::Desc);
+    Ok(query)
+}
+
+fn view(row: ActivityRow) -> ActivityView {
+    ActivityView {
+        at: jiff::Timestamp::from_millisecond(row.at_ms)
+            .map_or_else(|_| row.at_ms.to_string(), |t| t.to_string()),
+        id: row.id,
+        actor_user_id: row.actor_user_id,
+        action: row.action,
+        subject_type: row.subject_type,
+        subject_id: row.subject_id,
+        details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// The activity stream, newest first, filtered and paged.
+#[utoipa::path(get, path = "/v1/activities", tag = "activities", security(("token" = [])), params(Filter),
+    responses((status = 200, body = ActivityPage), (status = 422, body = ErrorBody)))]
+pub async fn list_activities(
+    State(state): State<AppState>,
+    principal: Principal,
+    Params(filter): Params<Filter>,
+) -> Result<Json<ActivityPage>, ApiError> {
+    let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(invalid(format!("limit must be 1 to {MAX_LIMIT}"), "limit"));
+    }
+    let mut query = select(&principal, &filter)?;
+    query.limit(limit + 1);
+    let mut rows: Vec<ActivityRow> = state.db.fetch_all(&query).await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| format!("{}.{}", r.at_ms, r.id))
+    } else {
+        None
+    };
+    Ok(Json(ActivityPage { items: rows.into_iter().map(view).collect(), next_cursor }))
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The activity stream as CSV (the same filters; every match, newest first).
+#[utoipa::path(get, path = "/v1/activities/export", tag = "activities", security(("token" = [])), params(Filter),
+    responses((status = 200, description = "CSV: at,actor_user_id,action,subject_type,subject_id,details", content_type = "text/csv"),
+        (status = 422, body = ErrorBody)))]
+pub async fn export_activities(
+    State(state): State<AppState>,
+    principal: Principal,
+    Params(filter): Params<Filter>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rows: Vec<ActivityRow> = state.db.fetch_all(&select(&principal, &filter)?).await?;
+    let mut csv = String::from("at,actor_user_id,action,subject_type,subject_id,details\n");
+    for row in rows {
+        let activity = view(row);
+        let fields = [
+            activity.at,
+            activity.actor_user_id.unwrap_or_default(),
+            activity.action,
+            activity.subject_type,
+            activity.subject_id,
+            activity.details.to_string(),
+        ];
+        csv.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        csv.push('\n');
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"activities.csv\""),
+        ],
+        csv,
+    ))
+}
