@@ -10,6 +10,7 @@ pub mod privileges;
 pub mod secrets;
 pub mod settings;
 pub mod store;
+pub mod tokens;
 pub mod users;
 
 use std::sync::OnceLock;

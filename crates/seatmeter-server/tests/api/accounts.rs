@@ -79,3 +79,32 @@ async fn tokens_are_stored_hashed_and_creation_is_recorded() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn tokens_are_issued_listed_with_last_use_and_revoked() {
+    use reqwest::Method;
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let (status, issued) = app
+            .call(Method::POST, "/v1/tokens", &created.token, Some(serde_json::json!({"name": "CI"})))
+            .await;
+        assert_eq!(status, 201, "{issued}");
+        let second = issued["token"].as_str().unwrap().to_string();
+        assert_eq!(app.get("/v1/me", Some(&second)).await.status(), 200);
+
+        let (_, tokens) = app.call(Method::GET, "/v1/tokens", &created.token, None).await;
+        let tokens = tokens.as_array().unwrap();
+        assert_eq!(tokens.len(), 2);
+        assert!(tokens.iter().all(|t| t.get("token").is_none()), "secrets are never listed");
+        let ci = tokens.iter().find(|t| t["name"] == "CI").unwrap();
+        assert!(ci["last_used_at"].is_string(), "{ci}");
+
+        let path = format!("/v1/tokens/{}", issued["id"].as_str().unwrap());
+        let other = app.create_account("Other", "admin@other.example").await;
+        assert_eq!(app.call(Method::DELETE, &path, &other.token, None).await.0, 404, "not another account's");
+        assert_eq!(app.call(Method::DELETE, &path, &second, None).await.0, 204);
+        assert_eq!(app.get("/v1/me", Some(&second)).await.status(), 401);
+        assert_eq!(app.call(Method::DELETE, &path, &created.token, None).await.0, 404, "already revoked");
+        app.finish().await;
+    }
+}

@@ -66,3 +66,20 @@ async fn a_secretary_may_schedule_for_those_who_said_so() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn privileges_stay_inside_their_account() {
+    for app in apps().await {
+        let first = app.create_account("First", "admin@first.example").await;
+        let second = app.create_account("Second", "admin@second.example").await;
+        let grant = json!({"scheduler_user_id": second.admin.id, "host_user_id": first.admin.id});
+        let (status, error) =
+            app.call(Method::POST, "/v1/scheduling-privileges", &first.token, Some(grant)).await;
+        assert_eq!((status, error["field"].as_str()), (422, Some("scheduler_user_id")), "{error}");
+        let theirs = format!("/v1/scheduling-privileges?user_id={}", second.admin.id);
+        let (status, seen) = app.call(Method::GET, &theirs, &first.token, None).await;
+        assert_eq!(status, 200, "an administrator may ask about any id…");
+        assert_eq!(seen["may_schedule_for"], json!([]), "…but sees nothing of another account");
+        app.finish().await;
+    }
+}
