@@ -4,12 +4,14 @@
 //! - [`usage`]: the host-license usage engine (batch and incremental);
 //! - [`log`]: the meeting-log record format (header, fields, validation);
 //! - [`people`]: e-mail addresses, roles, admin areas and license kinds;
-//! - [`availability`]: booking-page hours, checked where they enter.
+//! - [`availability`]: booking-page hours, checked where they enter;
+//! - [`meeting`]: a meeting's facts from its events in any order, and admission.
 //!
 //! Everything that depends on the current time takes it as an argument.
 
 pub mod availability;
 pub mod log;
+pub mod meeting;
 pub mod people;
 pub mod time;
 pub mod usage;

@@ -470,5 +470,48 @@ pub fn explain(windows: &Windows, meetings: &[ExplainedMeeting]) -> Vec<WindowEx
         .collect()
 }
 
+/// The normative usage CSV: `window_start,window_end,host,licenses`, times
+/// as `YYYY-MM-DDTHH:MM:SSZ`. One definition serves `seatmeter usage` and
+/// the server's `GET /v1/usage?format=csv`, so the two agree byte for byte.
+pub mod csv {
+    use std::borrow::Cow;
+
+    use super::{WindowIndex, Windows};
+    use crate::time::format_utc_seconds;
+
+    /// The header line.
+    pub const HEADER: &[u8] = b"window_start,window_end,host,licenses\n";
+
+    /// Quotes a field when it needs it (RFC 4180).
+    pub fn field(text: &str) -> Cow<'_, str> {
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\"")).into()
+        } else {
+            text.into()
+        }
+    }
+
+    /// The `window_start,window_end,` prefix of the rows of window `k`.
+    pub fn row_prefix(windows: &Windows, k: WindowIndex) -> String {
+        format!("{},{},", format_utc_seconds(windows.start(k)), format_utc_seconds(windows.end(k)))
+    }
+
+    /// The whole CSV of `rows` (sorted by window, then host in byte order).
+    pub fn render<'a>(
+        windows: &Windows,
+        rows: impl IntoIterator<Item = (WindowIndex, &'a str, u32)>,
+    ) -> String {
+        let mut out = String::from_utf8_lossy(HEADER).into_owned();
+        for (window, host, licenses) in rows {
+            out.push_str(&row_prefix(windows, window));
+            out.push_str(&field(host));
+            out.push(',');
+            out.push_str(&licenses.to_string());
+            out.push('\n');
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests;

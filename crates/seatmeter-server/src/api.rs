@@ -27,13 +27,16 @@ pub struct AppState {
     pub db: Db,
     /// Renders the Prometheus metrics.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Live host-license usage of the accounts this server has answered for.
+    pub usage: crate::live::UsageCache,
 }
 
 /// The one error body of the API.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable, machine-readable code: `unauthorized`, `forbidden`, `not_found`, `invalid`,
-    /// `conflict`, `too_large`, `unsupported_media_type`, `internal`.
+    /// `conflict`, `too_large`, `unsupported_media_type`, `method_not_allowed`, `unavailable`,
+    /// `internal`.
     pub code: &'static str,
     /// What was wrong and what to do, for people.
     pub message: String,
@@ -137,8 +140,19 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
+        match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => {
+                if let Some(field) = field_with_nul(&value, "") {
+                    return Err(ApiError::Invalid {
+                        message: "text may not contain the NUL character (\\u0000)".into(),
+                        field: Some(field),
+                    });
+                }
+                serde_json::from_value::<T>(value).map(Body).map_err(|e| ApiError::Invalid {
+                    message: format!("invalid request body: {e}"),
+                    field: None,
+                })
+            }
             Err(rejection) => Err(match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::Refused {
                     status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -153,6 +167,27 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
                 _ => ApiError::Invalid { message: rejection.body_text(), field: None },
             }),
         }
+    }
+}
+
+/// The path of the first string in `value` that holds a NUL character
+/// (which no database column accepts), if any.
+fn field_with_nul(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { "body".into() } else { path.into() })
+        }
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, v)| field_with_nul(v, &format!("{path}[{i}]")))
+        }
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(path.to_string());
+            }
+            field_with_nul(v, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") })
+        }),
+        _ => None,
     }
 }
 
@@ -200,9 +235,16 @@ pub struct Health {
 
 /// Is the server up and its database reachable?
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.db.ping().await?;
+    if let Err(cause) = state.db.ping().await {
+        tracing::error!(error = %cause, "health check: the database does not answer");
+        return Err(ApiError::Refused {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: "the database does not answer".into(),
+        });
+    }
     Ok(Json(Health { status: "ok", database: state.db.backend() }))
 }
 
@@ -266,6 +308,9 @@ pub struct UserView {
     pub areas: Vec<String>,
     /// Whether the user is disabled.
     pub disabled: bool,
+    /// How many meetings the user may host at once; absent: the account's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<i64>,
 }
 
 impl From<UserRow> for UserView {
@@ -277,6 +322,7 @@ impl From<UserRow> for UserView {
             role: user.role,
             areas: user.areas.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect(),
             disabled: user.disabled_ms.is_some(),
+            concurrency_limit: user.concurrency_limit,
         }
     }
 }
@@ -337,12 +383,72 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::activities::export_activities))
         .routes(routes!(crate::tokens::list_tokens, crate::tokens::create_token))
         .routes(routes!(crate::tokens::revoke_token))
+        .routes(routes!(crate::meetings::list_meetings, crate::meetings::schedule))
+        .routes(routes!(crate::live::export_meetings))
+        .routes(routes!(crate::meetings::get_meeting))
+        .routes(routes!(crate::meetings::admission))
+        .routes(routes!(crate::meetings::start))
+        .routes(routes!(crate::events::post_meeting_event))
+        .routes(routes!(crate::events::post_events))
+        .routes(routes!(crate::live::get_usage))
+        .routes(routes!(crate::meetings::get_rules, crate::meetings::update_rules))
         .split_for_parts()
 }
 
 /// The API description, as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().1
+}
+
+/// Refuses a request whose path or query encodes a NUL character before
+/// any handler sees it: such text can name nothing stored.
+pub async fn refuse_nul(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri = request.uri();
+    let has_nul = |s: &str| s.as_bytes().windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
+    if has_nul(uri.path()) {
+        return ApiError::NotFound("no such resource: the path holds a NUL character".into()).into_response();
+    }
+    if uri.query().is_some_and(has_nul) {
+        return ApiError::Invalid { message: "the query holds a NUL character".into(), field: None }
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Gives the API's JSON error shape to the client errors that the routing
+/// layer answers in plain text (a method the path does not allow, a path
+/// parameter that does not decode), so that clients parse one shape.
+pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "invalid",
+    };
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this path does not take that method; see /openapi.json".to_string()
+        }
+        _ => String::from_utf8_lossy(&text).trim().to_string(),
+    };
+    let mut fixed = (status, Json(ErrorBody { code, message, field: None })).into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        fixed.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    fixed
 }
 
 /// Answers requests nothing else matched.

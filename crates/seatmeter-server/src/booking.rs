@@ -156,6 +156,14 @@ fn check_title(title: &str) -> Result<String, ApiError> {
     Ok(title.to_string())
 }
 
+fn check_theme(theme: &str) -> Result<String, ApiError> {
+    let theme = theme.trim();
+    if theme.is_empty() || theme.chars().count() > 100 {
+        return Err(invalid("the theme must be 1 to 100 characters", "theme"));
+    }
+    Ok(theme.to_string())
+}
+
 fn normalize_day(hours: &DayHours, field: &str) -> Result<DayHours, ApiError> {
     let pairs: Vec<(String, String)> = hours.iter().map(|[a, b]| (a.clone(), b.clone())).collect();
     let ranges = parse_day(&pairs).map_err(|e| invalid(e.0, field))?;
@@ -200,26 +208,11 @@ async fn holds_license(
                 .from("license_assignments")
                 .and_where(Expr::col("account_id").eq(account_id))
                 .and_where(Expr::col("user_id").eq(user_id))
-                .and_where(Expr::col("kind").eq(kind.as_str())),
-        )
-        .await?;
-    Ok(found.is_some())
-}
-
-async fn has_privilege(tx: &mut Tx, account_id: &str, scheduler: &str, host: &str) -> Result<bool, DbError> {
-    #[derive(sqlx::FromRow)]
-    struct Found {
-        #[allow(dead_code)]
-        host_user_id: String,
-    }
-    let found: Option<Found> = tx
-        .fetch_optional(
-            Query::select()
-                .column("host_user_id")
-                .from("scheduling_privileges")
-                .and_where(Expr::col("account_id").eq(account_id))
-                .and_where(Expr::col("scheduler_user_id").eq(scheduler))
-                .and_where(Expr::col("host_user_id").eq(host)),
+                .and_where(Expr::col("kind").eq(kind.as_str()))
+                // On PostgreSQL an unassignment racing with this transaction
+                // waits for it (or this one sees the row gone): a page is
+                // never left enabled without its owner's license.
+                .lock_shared(),
         )
         .await?;
     Ok(found.is_some())
@@ -295,7 +288,9 @@ async fn access(tx: &mut Tx, principal: &Principal, page: &PageRow) -> Result<Ac
     let owner = page.owner_user_id == principal.user_id;
     let editor =
         editors_of(tx, &principal.account_id, &page.id).await?.iter().any(|e| e.user_id == principal.user_id);
-    let assistant = has_privilege(tx, &principal.account_id, &principal.user_id, &page.owner_user_id).await?;
+    let assistant =
+        crate::privileges::has_privilege(tx, &principal.account_id, &principal.user_id, &page.owner_user_id)
+            .await?;
     Ok(Access {
         see: admin || owner || editor || assistant,
         edit: admin || owner || editor,
@@ -437,6 +432,7 @@ pub async fn create_page(
     Body(new): Body<NewPage>,
 ) -> Result<(StatusCode, Json<PageView>), ApiError> {
     let title = check_title(&new.title)?;
+    let theme = check_theme(new.theme.as_deref().unwrap_or("default"))?;
     let weekly_hours = normalize_week(&new.weekly_hours)?;
     let owner = new.owner_user_id.unwrap_or_else(|| principal.user_id.clone());
     if owner != principal.user_id && !principal.administers(AdminArea::UsersLicenses) {
@@ -472,7 +468,7 @@ pub async fn create_page(
                 principal.account_id.clone().into(),
                 owner.clone().into(),
                 title.into(),
-                new.theme.unwrap_or_else(|| "default".into()).into(),
+                theme.into(),
                 i64::from(new.enabled).into(),
                 weekly_hours.into(),
                 now.into(),
@@ -520,7 +516,7 @@ pub async fn update_page(
         page.title = check_title(title)?;
     }
     if let Some(theme) = &changes.theme {
-        page.theme = theme.trim().to_string();
+        page.theme = check_theme(theme)?;
     }
     if let Some(week) = &changes.weekly_hours {
         page.weekly_hours = normalize_week(week)?;

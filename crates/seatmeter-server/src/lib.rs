@@ -5,7 +5,10 @@ pub mod activities;
 pub mod api;
 pub mod booking;
 pub mod db;
+pub mod events;
 pub mod licenses;
+pub mod live;
+pub mod meetings;
 pub mod privileges;
 pub mod secrets;
 pub mod settings;
@@ -57,10 +60,12 @@ async fn count_requests(request: Request, next: Next) -> Response {
 /// time), request metrics and the body size limit.
 pub fn app(db: Db, settings: &Settings) -> Router {
     let (api, openapi) = api::routes();
-    let state = AppState { db, metrics: metrics_handle() };
+    let state = AppState { db, metrics: metrics_handle(), usage: live::UsageCache::default() };
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(api::json_errors))
+        .layer(axum::middleware::from_fn(api::refuse_nul))
         .layer(axum::middleware::from_fn(count_requests))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
 }
@@ -73,5 +78,23 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(db, settings)).with_graceful_shutdown(shutdown).await
+    let sweeper = tokio::spawn(sweep_overdue_meetings(db.clone()));
+    let served = axum::serve(listener, app(db, settings)).with_graceful_shutdown(shutdown).await;
+    sweeper.abort();
+    served
+}
+
+/// Once a minute, ends automatically the meetings running past their
+/// account's maximum duration (see [`live::settle_overdue`]).
+async fn sweep_overdue_meetings(db: Db) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match live::settle_overdue(&db, None, api::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(meetings = n, "ended meetings running past their maximum duration"),
+            Err(error) => tracing::warn!(%error, "could not end overdue meetings; will try again"),
+        }
+    }
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{ApiError, AppState, Body, ErrorBody, Params, now_ms};
+use crate::db::{DbError, Tx};
 use crate::store::{Principal, is_unique_violation, record_activity, user_in_tx};
 
 /// A privilege: `scheduler_user_id` may schedule for `host_user_id`.
@@ -38,6 +39,7 @@ pub struct UserPrivileges {
 /// Whose privileges to list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct Whose {
     /// The user (default: the caller; others for user administrators).
     pub user_id: Option<String>,
@@ -57,6 +59,9 @@ pub async fn list_privileges(
 ) -> Result<Json<UserPrivileges>, ApiError> {
     let user_id = whose.user_id.unwrap_or_else(|| principal.user_id.clone());
     if user_id != principal.user_id && !principal.administers(AdminArea::UsersLicenses) {
+        return Err(ApiError::NotFound(format!("no user {user_id:?} in your account")));
+    }
+    if crate::store::user(&state.db, &principal.account_id, &user_id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no user {user_id:?} in your account")));
     }
     let rows: Vec<Privilege> = state
@@ -195,4 +200,29 @@ pub async fn revoke(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether `scheduler` may schedule meetings for `host` in `account_id`.
+pub async fn has_privilege(
+    tx: &mut Tx,
+    account_id: &str,
+    scheduler: &str,
+    host: &str,
+) -> Result<bool, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        #[allow(dead_code)]
+        host_user_id: String,
+    }
+    let found: Option<Found> = tx
+        .fetch_optional(
+            Query::select()
+                .column("host_user_id")
+                .from("scheduling_privileges")
+                .and_where(Expr::col("account_id").eq(account_id))
+                .and_where(Expr::col("scheduler_user_id").eq(scheduler))
+                .and_where(Expr::col("host_user_id").eq(host)),
+        )
+        .await?;
+    Ok(found.is_some())
 }

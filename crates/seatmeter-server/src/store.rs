@@ -40,6 +40,8 @@ pub struct UserRow {
     pub areas: String,
     /// When it was disabled, if it is.
     pub disabled_ms: Option<i64>,
+    /// How many meetings the user may host at once, when not the account's default.
+    pub concurrency_limit: Option<i64>,
     /// When it was created (ms).
     pub created_ms: i64,
 }
@@ -57,6 +59,8 @@ pub struct Principal {
     pub role: String,
     /// The user's admin areas, comma-separated (empty: all, for an administrator).
     pub areas: String,
+    /// When the token was last used, to the minute.
+    pub last_used_ms: Option<i64>,
 }
 
 impl Principal {
@@ -64,6 +68,13 @@ impl Principal {
     pub fn administers(&self, area: AdminArea) -> bool {
         self.role == Role::Administrator.as_str()
             && (self.areas.is_empty() || self.areas.split(',').any(|a| a == area.as_str()))
+    }
+
+    /// Whether the caller is an administrator of every area. Only such an
+    /// administrator hands out administrator rights, so that nobody can
+    /// widen their own.
+    pub fn is_unrestricted_admin(&self) -> bool {
+        self.role == Role::Administrator.as_str() && self.areas.is_empty()
     }
 }
 
@@ -154,6 +165,28 @@ pub async fn record_activity(
     Ok(())
 }
 
+/// Locks account `account_id` until the end of `tx`, to serialise changes
+/// whose checks read several rows (such as "another unrestricted
+/// administrator remains"). On PostgreSQL this is a row lock; SQLite's write
+/// transactions hold the database's write lock from their start already.
+pub async fn lock_account(tx: &mut Tx, account_id: &str) -> Result<(), DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Locked {
+        #[allow(dead_code)]
+        id: String,
+    }
+    let _locked: Option<Locked> = tx
+        .fetch_optional(
+            Query::select()
+                .column("id")
+                .from("accounts")
+                .and_where(Expr::col("id").eq(account_id))
+                .lock_exclusive(),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Creates an account, its first administrator and their API token, in one transaction.
 pub async fn create_account(
     db: &Db,
@@ -184,6 +217,7 @@ pub async fn create_account(
         role: Role::Administrator.as_str().to_string(),
         areas: String::new(),
         disabled_ms: None,
+        concurrency_limit: None,
         created_ms: now_ms,
     };
     let token = new_token();
@@ -279,8 +313,13 @@ pub async fn count_accounts(db: &Db) -> Result<i64, DbError> {
     Ok(row.map_or(0, |r| r.n))
 }
 
+/// How precisely a token's last use is kept: a request writes it only when
+/// the stored time is older than this, so that busy tokens (a platform
+/// asking for admission thousands of times a second) cost no write each.
+pub const LAST_USED_PRECISION_MS: i64 = 60_000;
+
 /// The user behind `token`, if it is a valid, unrevoked token of an enabled
-/// user; records when it was last used.
+/// user; records when it was last used (to the minute).
 pub async fn authenticate(db: &Db, token: &str, now_ms: i64) -> Result<Option<Principal>, DbError> {
     let principal: Option<Principal> = db
         .fetch_optional(
@@ -290,6 +329,7 @@ pub async fn authenticate(db: &Db, token: &str, now_ms: i64) -> Result<Option<Pr
                 .expr_as(Expr::col(("t", "user_id")), "user_id")
                 .expr_as(Expr::col(("u", "role")), "role")
                 .expr_as(Expr::col(("u", "areas")), "areas")
+                .expr_as(Expr::col(("t", "last_used_ms")), "last_used_ms")
                 .from_as("api_tokens", "t")
                 .join_as(
                     sea_query::JoinType::InnerJoin,
@@ -304,7 +344,9 @@ pub async fn authenticate(db: &Db, token: &str, now_ms: i64) -> Result<Option<Pr
                 .and_where(Expr::col(("u", "disabled_ms")).is_null()),
         )
         .await?;
-    if let Some(p) = &principal {
+    if let Some(p) = &principal
+        && p.last_used_ms.is_none_or(|last| now_ms - last >= LAST_USED_PRECISION_MS)
+    {
         db.execute(
             Query::update()
                 .table("api_tokens")
@@ -331,7 +373,7 @@ pub async fn account(db: &Db, account_id: &str) -> Result<Option<AccountRow>, Db
 pub async fn user(db: &Db, account_id: &str, user_id: &str) -> Result<Option<UserRow>, DbError> {
     db.fetch_optional(
         Query::select()
-            .columns(["id", "account_id", "email", "name", "role", "areas", "disabled_ms", "created_ms"])
+            .columns(crate::users::USER_COLUMNS)
             .from("users")
             .and_where(Expr::col("account_id").eq(account_id))
             .and_where(Expr::col("id").eq(user_id)),
@@ -343,7 +385,7 @@ pub async fn user(db: &Db, account_id: &str, user_id: &str) -> Result<Option<Use
 pub async fn user_in_tx(tx: &mut Tx, account_id: &str, user_id: &str) -> Result<Option<UserRow>, DbError> {
     tx.fetch_optional(
         Query::select()
-            .columns(["id", "account_id", "email", "name", "role", "areas", "disabled_ms", "created_ms"])
+            .columns(crate::users::USER_COLUMNS)
             .from("users")
             .and_where(Expr::col("account_id").eq(account_id))
             .and_where(Expr::col("id").eq(user_id)),

@@ -18,8 +18,9 @@ use crate::db::{Db, DbError, Tx};
 use crate::secrets::new_id;
 use crate::store::{Principal, StoreError, UserRow, is_unique_violation, record_activity, user_in_tx};
 
-const USER_COLUMNS: [&str; 8] =
-    ["id", "account_id", "email", "name", "role", "areas", "disabled_ms", "created_ms"];
+/// The columns of [`UserRow`].
+pub const USER_COLUMNS: [&str; 9] =
+    ["id", "account_id", "email", "name", "role", "areas", "disabled_ms", "concurrency_limit", "created_ms"];
 
 /// A new user.
 #[derive(Deserialize, ToSchema)]
@@ -49,11 +50,26 @@ pub struct UserChanges {
     pub areas: Option<Vec<String>>,
     /// Disable (true) or enable (false) the user.
     pub disabled: Option<bool>,
+    /// How many meetings the user may host at once (1 to 1,000); `null`
+    /// returns to the account's default.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub concurrency_limit: Option<Option<i64>>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Filters of the user list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct UserFilter {
     /// Part of the e-mail address or name, without case.
     pub q: Option<String>,
@@ -183,6 +199,9 @@ pub async fn create_user(
     let name = parse_name(&new.name)?;
     let role = parse_role(new.role.as_deref().unwrap_or("member"))?;
     let areas = parse_areas(role, &new.areas)?;
+    if role == Role::Administrator && !principal.is_unrestricted_admin() {
+        return Err(ApiError::Forbidden("only an unrestricted administrator adds administrators".into()));
+    }
     let now = now_ms();
     let user = UserRow {
         id: new_id("usr"),
@@ -192,6 +211,7 @@ pub async fn create_user(
         role: role.as_str().to_string(),
         areas,
         disabled_ms: None,
+        concurrency_limit: None,
         created_ms: now,
     };
     let mut tx = state.db.begin().await?;
@@ -252,16 +272,28 @@ pub async fn update_user(
     if !is_admin && id != principal.user_id {
         return Err(not_found());
     }
-    if !is_admin && (changes.role.is_some() || changes.areas.is_some() || changes.disabled.is_some()) {
+    if !is_admin
+        && (changes.role.is_some()
+            || changes.areas.is_some()
+            || changes.disabled.is_some()
+            || changes.concurrency_limit.is_some())
+    {
         return Err(ApiError::Forbidden(
-            "only an administrator of users & licenses changes roles, areas or access".into(),
+            "only an administrator of users & licenses changes roles, areas, access or concurrency limits"
+                .into(),
         ));
+    }
+    if let Some(Some(limit)) = changes.concurrency_limit
+        && !(1..=1000).contains(&limit)
+    {
+        return Err(invalid("the concurrency limit must be 1 to 1000", "concurrency_limit"));
     }
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     let mut user = user_in_tx(&mut tx, &principal.account_id, &id).await?.ok_or_else(not_found)?;
     let was_unrestricted_admin =
         user.role == Role::Administrator.as_str() && user.areas.is_empty() && user.disabled_ms.is_none();
+    let (old_role, old_areas) = (user.role.clone(), user.areas.clone());
     if let Some(name) = &changes.name {
         user.name = parse_name(name)?;
     }
@@ -275,13 +307,28 @@ pub async fn update_user(
     } else if role == Role::Member {
         user.areas.clear();
     }
+    if let Some(limit) = changes.concurrency_limit {
+        user.concurrency_limit = limit;
+    }
     match changes.disabled {
         Some(true) if user.disabled_ms.is_none() => user.disabled_ms = Some(now),
         Some(false) => user.disabled_ms = None,
         _ => {}
     }
+    let rights_changed = user.role != old_role || user.areas != old_areas;
+    let touches_an_administrator =
+        old_role == Role::Administrator.as_str() && (rights_changed || changes.disabled.is_some());
+    if (rights_changed || touches_an_administrator) && !principal.is_unrestricted_admin() {
+        return Err(ApiError::Forbidden(
+            "only an unrestricted administrator changes roles and areas, or disables an administrator".into(),
+        ));
+    }
     let still_unrestricted_admin =
         user.role == Role::Administrator.as_str() && user.areas.is_empty() && user.disabled_ms.is_none();
+    if was_unrestricted_admin && !still_unrestricted_admin {
+        // Two administrators demoting each other at once must not both succeed.
+        crate::store::lock_account(&mut tx, &principal.account_id).await?;
+    }
     if was_unrestricted_admin
         && !still_unrestricted_admin
         && other_unrestricted_admins(&mut tx, &principal.account_id, &id).await? == 0
@@ -302,6 +349,7 @@ pub async fn update_user(
             .value("role", user.role.clone())
             .value("areas", user.areas.clone())
             .value("disabled_ms", user.disabled_ms)
+            .value("concurrency_limit", user.concurrency_limit)
             .and_where(Expr::col("account_id").eq(principal.account_id.as_str()))
             .and_where(Expr::col("id").eq(id.as_str())),
     )
@@ -313,7 +361,8 @@ pub async fn update_user(
         Some(&principal.user_id),
         "user.updated",
         ("user", &id),
-        json!({"name": user.name, "role": user.role, "areas": user.areas, "disabled": user.disabled_ms.is_some()}),
+        json!({"name": user.name, "role": user.role, "areas": user.areas, "disabled": user.disabled_ms.is_some(),
+               "concurrency_limit": user.concurrency_limit}),
     )
     .await?;
     tx.commit().await?;

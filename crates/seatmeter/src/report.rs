@@ -222,22 +222,7 @@ fn by_window(parts: Vec<Vec<Cell>>) -> Vec<Cell> {
     out
 }
 
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\"")).into()
-    } else {
-        text.into()
-    }
-}
-
-/// The header of the normative CSV.
-pub const CSV_HEADER: &[u8] = b"window_start,window_end,host,licenses\n";
-
-/// The `window_start,window_end,` prefix of rows of window `k`.
-fn row_prefix(windows: &Windows, k: WindowIndex) -> String {
-    format!("{},{},", format_utc_seconds(windows.start(k)), format_utc_seconds(windows.end(k)))
-}
+pub use seatmeter_core::usage::csv::{HEADER as CSV_HEADER, field as csv_field, row_prefix};
 
 /// Exact length in bytes of the CSV rows of `cells` (to place pieces written in parallel).
 pub fn csv_rows_len(cells: &[Cell], windows: &Windows, hosts: &[String]) -> u64 {

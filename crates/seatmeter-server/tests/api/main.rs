@@ -8,7 +8,9 @@
 mod accounts;
 mod activities;
 mod booking_pages;
+mod isolation;
 mod licenses;
+mod meetings;
 mod operations;
 mod privileges;
 mod schema;

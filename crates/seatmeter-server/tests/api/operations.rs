@@ -38,10 +38,19 @@ async fn health_metrics_and_the_api_description() {
             "/v1/activities/export",
             "/v1/tokens",
             "/v1/tokens/{id}",
+            "/v1/account/meeting-rules",
+            "/v1/meetings",
+            "/v1/meetings/export",
+            "/v1/meetings/{id}",
+            "/v1/meetings/{id}/admission",
+            "/v1/meetings/{id}/start",
+            "/v1/meetings/{id}/events",
+            "/v1/events",
+            "/v1/usage",
         ] {
             assert!(described.contains(&path), "{path} is described: {described:?}");
         }
-        assert_eq!(described.len(), 21, "every endpoint, and only those: {described:?}");
+        assert_eq!(described.len(), 30, "every endpoint, and only those: {described:?}");
         assert_eq!(openapi["components"]["securitySchemes"]["token"]["scheme"], "bearer");
         let docs = app.get("/docs/", None).await;
         assert_eq!(docs.status(), 200);
@@ -88,6 +97,51 @@ async fn bad_requests_get_the_error_shape_never_a_500() {
             assert_eq!(error["code"], code);
             assert!(!error["message"].as_str().unwrap().is_empty());
         }
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn nul_characters_and_wrong_methods_get_the_error_shape() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let token = &created.token;
+        let (status, error) = app
+            .call(
+                reqwest::Method::POST,
+                "/v1/users",
+                token,
+                Some(serde_json::json!({"email": "a@example.com", "name": "A\u{0}"})),
+            )
+            .await;
+        assert_eq!(status, 422, "{error} on {}", app.backend());
+        assert_eq!(error["field"], "name");
+        let (status, error) = app
+            .call(
+                reqwest::Method::POST,
+                "/v1/booking-pages",
+                token,
+                Some(serde_json::json!({"title": "Office hours", "theme": "x\u{0}"})),
+            )
+            .await;
+        assert_eq!((status, error["field"].as_str()), (422, Some("theme")), "{error}");
+        let (status, error) = app
+            .call(
+                reqwest::Method::POST,
+                "/v1/booking-pages",
+                token,
+                Some(serde_json::json!({"title": "Office hours", "theme": "t".repeat(101)})),
+            )
+            .await;
+        assert_eq!((status, error["field"].as_str()), (422, Some("theme")), "{error}");
+        for path in ["/v1/users/usr%00x", "/v1/booking-pages/%00", "/v1/activities?actor=%00"] {
+            let (status, error) = app.call(reqwest::Method::GET, path, token, None).await;
+            assert!(status == 404 || status == 422, "{path}: {status} {error} on {}", app.backend());
+            assert!(error["code"].is_string(), "{path}: {error}");
+        }
+        let (status, error) = app.call(reqwest::Method::PUT, "/v1/licenses", token, None).await;
+        assert_eq!(status, 405);
+        assert_eq!(error["code"], "method_not_allowed");
         app.finish().await;
     }
 }

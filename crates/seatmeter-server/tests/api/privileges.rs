@@ -78,8 +78,10 @@ async fn privileges_stay_inside_their_account() {
         assert_eq!((status, error["field"].as_str()), (422, Some("scheduler_user_id")), "{error}");
         let theirs = format!("/v1/scheduling-privileges?user_id={}", second.admin.id);
         let (status, seen) = app.call(Method::GET, &theirs, &first.token, None).await;
-        assert_eq!(status, 200, "an administrator may ask about any id…");
-        assert_eq!(seen["may_schedule_for"], json!([]), "…but sees nothing of another account");
+        assert_eq!(status, 404, "another account's user is not found: {seen}");
+        let (status, _) =
+            app.call(Method::GET, "/v1/scheduling-privileges?user_id=usr_nobody", &first.token, None).await;
+        assert_eq!(status, 404, "just like a user that exists nowhere");
         app.finish().await;
     }
 }

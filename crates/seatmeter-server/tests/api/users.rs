@@ -183,3 +183,71 @@ async fn a_disabled_users_tokens_stop_working() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_restricted_administrator_cannot_widen_anyones_rights() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = &created.token;
+        let (_, clerk) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                admin,
+                Some(json!({"email": "clerk@example.com", "name": "Clerk", "role": "administrator",
+                            "areas": ["users_licenses"]})),
+            )
+            .await;
+        let clerk_id = clerk["id"].as_str().unwrap().to_string();
+        let clerk_token = crate::support::token_for(&app, &created.account.id, &clerk_id).await;
+
+        let (status, _) = app
+            .call(Method::PATCH, &format!("/v1/users/{clerk_id}"), &clerk_token, Some(json!({"areas": []})))
+            .await;
+        assert_eq!(status, 403, "no administrator makes themselves unrestricted ({})", app.backend());
+        let (status, _) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &clerk_token,
+                Some(json!({"email": "accomplice@example.com", "name": "A", "role": "administrator"})),
+            )
+            .await;
+        assert_eq!(status, 403, "nor adds an unrestricted administrator");
+        let (status, _) = app
+            .call(
+                Method::PATCH,
+                &format!("/v1/users/{}", created.admin.id),
+                &clerk_token,
+                Some(json!({"disabled": true})),
+            )
+            .await;
+        assert_eq!(status, 403, "nor disables an administrator");
+        let (_, seen) = app.call(Method::GET, &format!("/v1/users/{clerk_id}"), admin, None).await;
+        assert_eq!(seen["areas"], json!(["users_licenses"]));
+
+        let (status, member) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                &clerk_token,
+                Some(json!({"email": "m@example.com", "name": "M"})),
+            )
+            .await;
+        assert_eq!(status, 201, "members are theirs to add");
+        let (status, _) = app
+            .call(
+                Method::PATCH,
+                &format!("/v1/users/{}", member["id"].as_str().unwrap()),
+                &clerk_token,
+                Some(json!({"disabled": true, "name": "Former member"})),
+            )
+            .await;
+        assert_eq!(status, 200, "and to disable");
+        let (status, _) = app
+            .call(Method::PATCH, &format!("/v1/users/{clerk_id}"), admin, Some(json!({"areas": []})))
+            .await;
+        assert_eq!(status, 200, "an unrestricted administrator widens rights");
+        app.finish().await;
+    }
+}

@@ -1,0 +1,526 @@
+//! Meeting lifecycle events: one at a time or in batches (a JSON array, or
+//! NDJSON: one object a line), each with its own time and an idempotency
+//! key.
+//!
+//! The same key with the same event is accepted again without effect; with
+//! another event it is refused as a conflict. A meeting's state is an
+//! order-independent summary of its events (see
+//! [`seatmeter_core::meeting`]), so late and out-of-order events give the
+//! same result as events in order.
+//!
+//! A batch is one transaction, committed before the answer: its events are
+//! stored with a few multi-row statements (events, new attendees), then
+//! each meeting it touched is updated once, and its live-usage interval
+//! re-settled (see [`crate::live`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use seatmeter_core::meeting::{Event, EventKind, Portion};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::api::{ApiError, AppState, ErrorBody, now_ms};
+use crate::db::{DbError, Tx};
+use crate::meetings::{MEETING_COLUMNS, MeetingRow, may_act_on, parse_time_ms, rules_in_tx};
+use crate::store::Principal;
+
+/// Most events in one request.
+pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
+/// Largest batch body, in bytes (10,000 events need about 3 MiB).
+pub const MAX_BATCH_BYTES: usize = 32 << 20;
+
+/// An event as sent.
+#[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct EventIn {
+    /// Chosen by the sender, unique per event in the account (1 to 200
+    /// characters): sending the same event again with it changes nothing.
+    pub idempotency_key: String,
+    /// The meeting (`mtg_…`). In `POST /v1/meetings/{id}/events` it may be
+    /// left out, and must match the path if given.
+    #[serde(default)]
+    pub meeting_id: Option<String>,
+    /// `started`, `attendee_joined`, `attendee_left`, `host_rights_passed` or `ended`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it happened: RFC 3339 with an offset.
+    pub at: String,
+    /// Who joined or left (`attendee_joined`, `attendee_left`): an e-mail,
+    /// a phone number or a session id, 1 to 320 characters.
+    #[serde(default)]
+    pub attendee: Option<String>,
+    /// `web` or `phone` (`attendee_joined`, `attendee_left`).
+    #[serde(default)]
+    pub portion: Option<String>,
+    /// The attendee joined before the host (`attendee_joined`).
+    #[serde(default)]
+    pub join_before_host: Option<bool>,
+    /// Who received host rights (`host_rights_passed`).
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// One event, checked.
+#[derive(Clone, Debug)]
+struct Checked {
+    key: String,
+    meeting_id: String,
+    event: Event,
+    hash: String,
+}
+
+/// Why one event of a batch was not applied.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct EventOutcome {
+    /// Its position in the request, from 0.
+    pub index: usize,
+    /// Its idempotency key.
+    pub idempotency_key: String,
+    /// `duplicate` (already applied: nothing to do), `conflict` (the key
+    /// belongs to another event) or `unknown_meeting`.
+    pub status: &'static str,
+    /// In words.
+    pub message: String,
+}
+
+/// What a batch did.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct BatchResult {
+    /// Events in the request.
+    pub received: usize,
+    /// Events applied now.
+    pub applied: usize,
+    /// Events already applied before (same key, same event).
+    pub duplicates: usize,
+    /// Events refused (conflicting key or unknown meeting).
+    pub refused: usize,
+    /// Each event not applied now, with why.
+    pub not_applied: Vec<EventOutcome>,
+}
+
+fn invalid_at(index: Option<usize>, field: &str, message: String) -> ApiError {
+    let field = match index {
+        Some(i) => format!("events[{i}].{field}"),
+        None => field.to_string(),
+    };
+    ApiError::Invalid { message, field: Some(field) }
+}
+
+fn text_field<'a>(
+    value: &'a Option<String>,
+    index: Option<usize>,
+    field: &str,
+    kind: &str,
+) -> Result<&'a str, ApiError> {
+    match value.as_deref() {
+        Some(v) if !v.is_empty() && v.chars().count() <= 320 && !v.contains('\0') => Ok(v),
+        Some(_) => Err(invalid_at(index, field, format!("{field} must be 1 to 320 characters"))),
+        None => Err(invalid_at(index, field, format!("a {kind} event needs {field}"))),
+    }
+}
+
+fn check(input: &EventIn, index: Option<usize>, path_meeting: Option<&str>) -> Result<Checked, ApiError> {
+    let key = input.idempotency_key.as_str();
+    if key.is_empty() || key.chars().count() > 200 || key.contains('\0') {
+        return Err(invalid_at(
+            index,
+            "idempotency_key",
+            "the idempotency key must be 1 to 200 characters".into(),
+        ));
+    }
+    let meeting_id = match (input.meeting_id.as_deref(), path_meeting) {
+        (Some(m), Some(p)) if m != p => {
+            return Err(invalid_at(
+                index,
+                "meeting_id",
+                format!("meeting_id {m:?} is not the meeting of the path"),
+            ));
+        }
+        (Some(m), _) | (None, Some(m)) => m,
+        (None, None) => return Err(invalid_at(index, "meeting_id", "every event needs meeting_id".into())),
+    };
+    if meeting_id.is_empty() || meeting_id.len() > 200 || meeting_id.contains('\0') {
+        return Err(invalid_at(index, "meeting_id", "meeting_id must be 1 to 200 characters".into()));
+    }
+    let at_ms = parse_time_ms(&input.at, "at").map_err(|e| match e {
+        ApiError::Invalid { message, .. } => invalid_at(index, "at", message),
+        other => other,
+    })?;
+    let portion = |name: &str| -> Result<Portion, ApiError> {
+        let text = text_field(&input.portion, index, "portion", name)?;
+        Portion::parse(text).ok_or_else(|| {
+            invalid_at(index, "portion", format!("unknown portion {text:?}: use web or phone"))
+        })
+    };
+    let name = input.kind.as_str();
+    let kind = match name {
+        "started" => EventKind::Started,
+        "ended" => EventKind::Ended,
+        "attendee_joined" => EventKind::AttendeeJoined {
+            attendee: text_field(&input.attendee, index, "attendee", name)?.to_string(),
+            portion: portion(name)?,
+            join_before_host: input.join_before_host.unwrap_or(false),
+        },
+        "attendee_left" => EventKind::AttendeeLeft {
+            attendee: text_field(&input.attendee, index, "attendee", name)?.to_string(),
+            portion: portion(name)?,
+        },
+        "host_rights_passed" => {
+            EventKind::HostRightsPassed { to: text_field(&input.to, index, "to", name)?.to_string() }
+        }
+        other => {
+            return Err(invalid_at(
+                index,
+                "type",
+                format!(
+                    "unknown event type {other:?}: use started, attendee_joined, attendee_left, host_rights_passed or ended"
+                ),
+            ));
+        }
+    };
+    let event = Event { at_ms, kind };
+    let hash = event_hash(meeting_id, &event);
+    Ok(Checked { key: key.to_string(), meeting_id: meeting_id.to_string(), event, hash })
+}
+
+/// The event's details as stored, and as its canonical form for the hash.
+fn details(event: &Event) -> serde_json::Value {
+    match &event.kind {
+        EventKind::Started | EventKind::Ended => serde_json::json!({}),
+        EventKind::AttendeeJoined { attendee, portion, join_before_host } => serde_json::json!({
+            "attendee": attendee, "portion": portion.as_str(), "join_before_host": join_before_host
+        }),
+        EventKind::AttendeeLeft { attendee, portion } => {
+            serde_json::json!({"attendee": attendee, "portion": portion.as_str()})
+        }
+        EventKind::HostRightsPassed { to } => serde_json::json!({"to": to}),
+    }
+}
+
+/// SHA-256 of the event's canonical form: the same event sent twice, in
+/// whatever JSON spelling (key order, offsets), hashes the same.
+fn event_hash(meeting_id: &str, event: &Event) -> String {
+    let canonical =
+        serde_json::json!([meeting_id, event.kind.name(), event.at_ms, details(event)]).to_string();
+    Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Records the `started` event of a start through the admission endpoint
+/// (its key is `start:<meeting id>`), unless one is recorded already.
+pub async fn record_start(tx: &mut Tx, meeting: &MeetingRow, event: &Event, now: i64) -> Result<(), DbError> {
+    let key = format!("start:{}", meeting.id);
+    tx.execute(
+        Query::insert()
+            .into_table("meeting_events")
+            .columns([
+                "account_id",
+                "idempotency_key",
+                "meeting_id",
+                "kind",
+                "at_ms",
+                "body_hash",
+                "details",
+                "received_ms",
+            ])
+            .values_panic([
+                meeting.account_id.clone().into(),
+                key.into(),
+                meeting.id.clone().into(),
+                event.kind.name().into(),
+                event.at_ms.into(),
+                event_hash(&meeting.id, event).into(),
+                details(event).to_string().into(),
+                now.into(),
+            ])
+            .on_conflict(OnConflict::columns(["account_id", "idempotency_key"]).do_nothing().to_owned()),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct KnownKey {
+    idempotency_key: String,
+    body_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct NewAttendee {
+    meeting_id: String,
+    portion: String,
+}
+
+/// Applies checked events of `principal`'s account in one transaction.
+async fn ingest(
+    state: &AppState,
+    principal: &Principal,
+    events: Vec<Checked>,
+) -> Result<BatchResult, ApiError> {
+    let now = now_ms();
+    let received = events.len();
+    let account = principal.account_id.as_str();
+    let mut not_applied = Vec::new();
+    let mut tx = state.db.begin().await?;
+
+    // The meetings, locked in id order (so two batches never deadlock).
+    let ids: BTreeSet<&str> = events.iter().map(|e| e.meeting_id.as_str()).collect();
+    let mut meetings: BTreeMap<String, MeetingRow> = BTreeMap::new();
+    for chunk in ids.iter().copied().collect::<Vec<_>>().chunks(1000) {
+        let rows: Vec<MeetingRow> = tx
+            .fetch_all(
+                Query::select()
+                    .columns(MEETING_COLUMNS)
+                    .from("meetings")
+                    .and_where(Expr::col("account_id").eq(account))
+                    .and_where(Expr::col("id").is_in(chunk.iter().copied()))
+                    .order_by("id", Order::Asc)
+                    .lock_exclusive(),
+            )
+            .await?;
+        meetings.extend(rows.into_iter().filter(|m| may_act_on(principal, m)).map(|m| (m.id.clone(), m)));
+    }
+
+    // Keys seen before, in this account or earlier in this request.
+    let keys: BTreeSet<&str> = events.iter().map(|e| e.key.as_str()).collect();
+    let mut known: HashMap<String, String> = HashMap::new();
+    for chunk in keys.iter().copied().collect::<Vec<_>>().chunks(1000) {
+        let rows: Vec<KnownKey> = tx
+            .fetch_all(
+                Query::select()
+                    .columns(["idempotency_key", "body_hash"])
+                    .from("meeting_events")
+                    .and_where(Expr::col("account_id").eq(account))
+                    .and_where(Expr::col("idempotency_key").is_in(chunk.iter().copied())),
+            )
+            .await?;
+        known.extend(rows.into_iter().map(|k| (k.idempotency_key, k.body_hash)));
+    }
+    let mut fresh: Vec<Checked> = Vec::with_capacity(events.len());
+    let mut duplicates = 0;
+    for (index, checked) in events.into_iter().enumerate() {
+        let outcome = match known.get(&checked.key) {
+            Some(hash) if *hash == checked.hash => {
+                duplicates += 1;
+                Some(("duplicate", "this event was applied before: nothing to do".to_string()))
+            }
+            Some(_) => Some((
+                "conflict",
+                "this idempotency key belongs to another event: use a new key for a new event".to_string(),
+            )),
+            None if !meetings.contains_key(&checked.meeting_id) => {
+                Some(("unknown_meeting", format!("no meeting {:?} in your account", checked.meeting_id)))
+            }
+            None => None,
+        };
+        match outcome {
+            Some((status, message)) => {
+                not_applied.push(EventOutcome { index, idempotency_key: checked.key, status, message })
+            }
+            None => {
+                known.insert(checked.key.clone(), checked.hash.clone());
+                fresh.push(checked);
+            }
+        }
+    }
+
+    for chunk in fresh.chunks(500) {
+        let mut insert = Query::insert();
+        insert.into_table("meeting_events").columns([
+            "account_id",
+            "idempotency_key",
+            "meeting_id",
+            "kind",
+            "at_ms",
+            "body_hash",
+            "details",
+            "received_ms",
+        ]);
+        for c in chunk {
+            insert.values_panic([
+                account.into(),
+                c.key.clone().into(),
+                c.meeting_id.clone().into(),
+                c.event.kind.name().into(),
+                c.event.at_ms.into(),
+                c.hash.clone().into(),
+                details(&c.event).to_string().into(),
+                now.into(),
+            ]);
+        }
+        tx.execute(&insert).await?;
+    }
+
+    // Attendees joining a portion for the first time.
+    let joins: BTreeSet<(&str, &'static str, &str)> = fresh
+        .iter()
+        .filter_map(|c| match &c.event.kind {
+            EventKind::AttendeeJoined { attendee, portion, .. } => {
+                Some((c.meeting_id.as_str(), portion.as_str(), attendee.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut new_attendees: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for chunk in joins.iter().collect::<Vec<_>>().chunks(1000) {
+        let mut insert = Query::insert();
+        insert
+            .into_table("meeting_attendees")
+            .columns(["account_id", "meeting_id", "portion", "attendee"])
+            .on_conflict(OnConflict::columns(["meeting_id", "portion", "attendee"]).do_nothing().to_owned())
+            .returning(Query::returning().columns(["meeting_id", "portion"]));
+        for (meeting, portion, attendee) in chunk {
+            insert.values_panic([account.into(), (*meeting).into(), (*portion).into(), (*attendee).into()]);
+        }
+        let inserted: Vec<NewAttendee> = tx.fetch_all(&insert).await?;
+        for row in inserted {
+            let counts = new_attendees.entry(row.meeting_id).or_default();
+            match Portion::parse(&row.portion) {
+                Some(Portion::Web) => counts.0 += 1,
+                Some(Portion::Phone) => counts.1 += 1,
+                None => {}
+            }
+        }
+    }
+
+    // Each meeting's facts, then its row and its live usage, once.
+    let mut touched: BTreeSet<&str> = BTreeSet::new();
+    for c in &fresh {
+        let Some(meeting) = meetings.get_mut(&c.meeting_id) else { continue };
+        let mut facts = meeting.facts();
+        // Attendee counts are added below from the rows actually inserted.
+        facts.apply(&c.event, false);
+        meeting.set_facts(&facts);
+        touched.insert(c.meeting_id.as_str());
+    }
+    let rules = rules_in_tx(&mut tx, account).await?;
+    let mut changed = Vec::new();
+    for id in touched {
+        let Some(meeting) = meetings.get_mut(id) else { continue };
+        if let Some((web, phone)) = new_attendees.get(id) {
+            meeting.web_attendees += i64::try_from(*web).unwrap_or(0);
+            meeting.phone_attendees += i64::try_from(*phone).unwrap_or(0);
+        }
+        changed.push(meeting.clone());
+    }
+    crate::live::store_settled(&mut tx, &rules, &mut changed, now).await?;
+    tx.commit().await?;
+    let refused = not_applied.len() - duplicates;
+    Ok(BatchResult { received, applied: fresh.len(), duplicates, refused, not_applied })
+}
+
+/// Reads a batch: a JSON array (or one object), or NDJSON when the content type says so.
+fn parse_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<EventIn>, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ndjson =
+        content_type.starts_with("application/x-ndjson") || content_type.starts_with("application/jsonl");
+    let events: Vec<EventIn> = if ndjson {
+        let mut events = Vec::new();
+        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            events.push(serde_json::from_slice(line).map_err(|e| ApiError::Invalid {
+                message: format!("line {}: {e}", i + 1),
+                field: Some(format!("events[{}]", events.len())),
+            })?);
+        }
+        events
+    } else if content_type.starts_with("application/json") {
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        let parsed = if first == Some(&b'[') {
+            serde_json::from_slice::<Vec<EventIn>>(body)
+        } else {
+            serde_json::from_slice::<EventIn>(body).map(|e| vec![e])
+        };
+        parsed.map_err(|e| ApiError::Invalid { message: format!("invalid events: {e}"), field: None })?
+    } else {
+        return Err(ApiError::Refused {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            message:
+                "send a JSON array (`Content-Type: application/json`) or NDJSON (`application/x-ndjson`)"
+                    .into(),
+        });
+    };
+    if events.is_empty() {
+        return Err(ApiError::Invalid { message: "the request holds no event".into(), field: None });
+    }
+    if events.len() > MAX_EVENTS_PER_REQUEST {
+        return Err(ApiError::Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "too_large",
+            message: format!(
+                "{} events in one request; send at most {MAX_EVENTS_PER_REQUEST} at a time",
+                events.len()
+            ),
+        });
+    }
+    Ok(events)
+}
+
+/// Reports meeting events in a batch: a JSON array, or NDJSON
+/// (`Content-Type: application/x-ndjson`), up to 10,000 events, each with
+/// its `meeting_id`. The batch is validated as a whole (a malformed event
+/// is a 422 naming it, and nothing is applied), then applied in one
+/// transaction, committed before the answer. Events already applied are
+/// counted as duplicates; a key reused for another event, or an unknown
+/// meeting, is listed in `not_applied` while the others are applied.
+#[utoipa::path(post, path = "/v1/events", tag = "meetings", security(("token" = [])),
+    request_body(content = [EventIn], description = "A JSON array of events, or NDJSON (application/x-ndjson)"),
+    responses((status = 200, body = BatchResult), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn post_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Json<BatchResult>, ApiError> {
+    let body = axum::body::to_bytes(body, MAX_BATCH_BYTES).await.map_err(|_| ApiError::Refused {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too_large",
+        message: format!(
+            "a batch of events may hold at most {} MiB: send fewer events at a time",
+            MAX_BATCH_BYTES >> 20
+        ),
+    })?;
+    let events = parse_batch(&headers, &body)?;
+    let checked =
+        events.iter().enumerate().map(|(i, e)| check(e, Some(i), None)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(ingest(&state, &principal, checked).await?))
+}
+
+/// What happened to one event.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct EventResult {
+    /// `applied`, or `duplicate` when this event was applied before.
+    pub status: &'static str,
+}
+
+/// Reports one event of a meeting. 201 when applied, 200 when the same
+/// event (same key, same content) was applied before, 409 when the key
+/// belongs to another event.
+#[utoipa::path(post, path = "/v1/meetings/{id}/events", tag = "meetings", security(("token" = [])),
+    request_body = EventIn,
+    responses((status = 201, body = EventResult), (status = 200, body = EventResult), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn post_meeting_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    crate::api::Body(input): crate::api::Body<EventIn>,
+) -> Result<(StatusCode, Json<EventResult>), ApiError> {
+    let checked = check(&input, None, Some(&id))?;
+    let result = ingest(&state, &principal, vec![checked]).await?;
+    match result.not_applied.first() {
+        None => Ok((StatusCode::CREATED, Json(EventResult { status: "applied" }))),
+        Some(o) if o.status == "duplicate" => Ok((StatusCode::OK, Json(EventResult { status: "duplicate" }))),
+        Some(o) if o.status == "unknown_meeting" => Err(ApiError::NotFound(o.message.clone())),
+        Some(o) => {
+            Err(ApiError::Conflict { message: o.message.clone(), field: Some("idempotency_key".into()) })
+        }
+    }
+}
