@@ -1,7 +1,9 @@
 //! Two `seatmeter serve` processes sharing one database never over-assign a
-//! license pool: 50 concurrent assignments at 10 free licenses, exactly 10
-//! succeed. On SQLite always, and on PostgreSQL when
-//! `SEATMETER_TEST_DATABASE_URL` names a server.
+//! license pool (50 concurrent assignments at 10 free licenses: exactly 10
+//! succeed) and never let a host run more meetings than its limit (20
+//! concurrent starts for one host with limit 2: exactly 2 start). On SQLite
+//! always, and on PostgreSQL when `SEATMETER_TEST_DATABASE_URL` names a
+//! server.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -61,11 +63,40 @@ fn seatmeter(args: &[&str], place: &[String]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn race(place: &[String]) {
+/// Creates an account; returns its id and the administrator's token.
+fn account(place: &[String]) -> (String, String) {
     let created =
         seatmeter(&["account", "create", "--name", "Race", "--admin-email", "admin@example.com"], place);
     let token = created.split_whitespace().find(|w| w.starts_with("smt_")).unwrap().to_string();
     let account = created.split(['(', ')']).nth(1).unwrap().to_string();
+    (account, token)
+}
+
+/// The value of the first `"id"` in a JSON answer.
+fn id_of(body: &str) -> String {
+    body.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
+
+/// Sends each request from its own thread, alternating between the servers.
+fn all_at_once(
+    servers: [&Server; 2],
+    token: &str,
+    requests: Vec<(&'static str, String, String)>,
+) -> Vec<(u16, String)> {
+    let threads: Vec<_> = requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, (method, path, body))| {
+            let address = servers[i % 2].address.clone();
+            let token = token.to_string();
+            std::thread::spawn(move || http(&address, method, &path, &token, &body))
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+fn race(place: &[String]) {
+    let (account, token) = account(place);
     seatmeter(
         &["licenses", "set", "--account", &account, "--kind", "scheduled_meetings", "--installed", "10"],
         place,
@@ -82,27 +113,19 @@ fn race(place: &[String]) {
             &format!(r#"{{"email":"u{i}@example.com","name":"U{i}"}}"#),
         );
         assert_eq!(status, 201, "{body}");
-        let id = body.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-        users.push(id);
+        users.push(id_of(&body));
     }
-    let threads: Vec<_> = users
+    let requests = users
         .into_iter()
-        .enumerate()
-        .map(|(i, user)| {
-            let address = if i % 2 == 0 { a.address.clone() } else { b.address.clone() };
-            let token = token.clone();
-            std::thread::spawn(move || {
-                http(
-                    &address,
-                    "POST",
-                    "/v1/licenses/scheduled_meetings/assignments",
-                    &token,
-                    &format!(r#"{{"user_id":"{user}"}}"#),
-                )
-            })
+        .map(|user| {
+            (
+                "POST",
+                "/v1/licenses/scheduled_meetings/assignments".to_string(),
+                format!(r#"{{"user_id":"{user}"}}"#),
+            )
         })
         .collect();
-    let results: Vec<(u16, String)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let results = all_at_once([&a, &b], &token, requests);
     let ok = results.iter().filter(|(s, _)| *s == 201).count();
     let refused: Vec<&String> = results.iter().filter(|(s, _)| *s == 409).map(|(_, b)| b).collect();
     assert_eq!(ok, 10, "{results:?}");
@@ -115,6 +138,35 @@ fn race(place: &[String]) {
     );
 }
 
+fn start_race(place: &[String]) {
+    let (_, token) = account(place);
+    let (a, b) = (start(place), start(place));
+    let (status, body) =
+        http(&a.address, "POST", "/v1/users", &token, r#"{"email":"alice@example.com","name":"Alice"}"#);
+    assert_eq!(status, 201, "{body}");
+    let alice = id_of(&body);
+    let (status, body) =
+        http(&b.address, "PATCH", &format!("/v1/users/{alice}"), &token, r#"{"concurrency_limit":2}"#);
+    assert_eq!(status, 200, "{body}");
+    let mut meetings = Vec::new();
+    for i in 0..20 {
+        let meeting = format!(r#"{{"title":"Meeting {i}","host_user_id":"{alice}"}}"#);
+        let (status, body) = http(&a.address, "POST", "/v1/meetings", &token, &meeting);
+        assert_eq!(status, 201, "{body}");
+        meetings.push(id_of(&body));
+    }
+    let requests =
+        meetings.iter().map(|m| ("POST", format!("/v1/meetings/{m}/start"), String::new())).collect();
+    let results = all_at_once([&a, &b], &token, requests);
+    let started = results.iter().filter(|(s, _)| *s == 200).count();
+    let refused: Vec<&String> = results.iter().filter(|(s, _)| *s == 409).map(|(_, b)| b).collect();
+    assert_eq!(started, 2, "{results:?}");
+    assert_eq!(refused.len(), 18, "{results:?}");
+    assert!(refused.iter().all(|b| b.contains("concurrency_limit")), "{refused:?}");
+    let (_, running) = http(&b.address, "GET", "/v1/meetings?state=running", &token, "");
+    assert_eq!(running.matches("\"state\":\"running\"").count(), 2, "{running}");
+}
+
 #[test]
 fn two_servers_on_one_sqlite_file_never_over_assign() {
     let dir = Dir::new();
@@ -122,11 +174,28 @@ fn two_servers_on_one_sqlite_file_never_over_assign() {
 }
 
 #[test]
+fn two_servers_on_one_sqlite_file_never_start_more_than_the_limit() {
+    let dir = Dir::new();
+    start_race(&["--data-dir".to_string(), dir.path("data").display().to_string()]);
+}
+
+#[test]
 fn two_servers_on_one_postgresql_never_over_assign() {
+    on_a_new_postgresql_database("race", race);
+}
+
+#[test]
+fn two_servers_on_one_postgresql_never_start_more_than_the_limit() {
+    on_a_new_postgresql_database("start", start_race);
+}
+
+/// Runs `scenario` on a new database of the PostgreSQL server of
+/// `SEATMETER_TEST_DATABASE_URL`, if one is named.
+fn on_a_new_postgresql_database(label: &str, scenario: fn(&[String])) {
     let Some(admin_url) = std::env::var("SEATMETER_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
         return;
     };
-    let name = format!("seatmeter_race_{}", std::process::id());
+    let name = format!("seatmeter_{label}_{}", std::process::id());
     let psql = |sql: &str| {
         let status = Command::new("psql").args([admin_url.as_str(), "-qc", sql]).status().unwrap();
         assert!(status.success(), "psql {sql}");
@@ -135,6 +204,6 @@ fn two_servers_on_one_postgresql_never_over_assign() {
     psql(&format!("CREATE DATABASE {name}"));
     let base = admin_url.split('?').next().unwrap();
     let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-    race(&["--database-url".to_string(), url]);
+    scenario(&["--database-url".to_string(), url]);
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }
