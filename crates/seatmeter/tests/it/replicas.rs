@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 
 use crate::support::Dir;
 
-fn http(address: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+pub(crate) fn http(address: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(
         stream,
@@ -26,9 +26,9 @@ fn http(address: &str, method: &str, path: &str, token: &str, body: &str) -> (u1
     (status, response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Drop for Server {
@@ -38,7 +38,7 @@ impl Drop for Server {
     }
 }
 
-fn start(place: &[String]) -> Server {
+pub(crate) fn start(place: &[String]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_seatmeter"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(place)
@@ -64,7 +64,7 @@ fn seatmeter(args: &[&str], place: &[String]) -> String {
 }
 
 /// Creates an account; returns its id and the administrator's token.
-fn account(place: &[String]) -> (String, String) {
+pub(crate) fn account(place: &[String]) -> (String, String) {
     let created =
         seatmeter(&["account", "create", "--name", "Race", "--admin-email", "admin@example.com"], place);
     let token = created.split_whitespace().find(|w| w.starts_with("smt_")).unwrap().to_string();
@@ -73,7 +73,7 @@ fn account(place: &[String]) -> (String, String) {
 }
 
 /// The value of the first `"id"` in a JSON answer.
-fn id_of(body: &str) -> String {
+pub(crate) fn id_of(body: &str) -> String {
     body.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_string()
 }
 
@@ -191,7 +191,7 @@ fn two_servers_on_one_postgresql_never_start_more_than_the_limit() {
 
 /// Runs `scenario` on a new database of the PostgreSQL server of
 /// `SEATMETER_TEST_DATABASE_URL`, if one is named.
-fn on_a_new_postgresql_database(label: &str, scenario: fn(&[String])) {
+pub(crate) fn on_a_new_postgresql_database(label: &str, scenario: fn(&[String])) {
     let Some(admin_url) = std::env::var("SEATMETER_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
         return;
     };
