@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
-use seatmeter_core::people::Role;
+use seatmeter_core::people::AdminArea;
 use seatmeter_core::time::parse_date_or_rfc3339;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -92,6 +92,12 @@ fn instant_ms(text: &str, field: &str) -> Result<i64, ApiError> {
         .map_err(|e| invalid(format!("{text:?} {e}"), field))
 }
 
+/// Administrators of reports or security see every activity of the
+/// account; everyone else what they did and what was done to them.
+fn sees_the_whole_stream(principal: &Principal) -> bool {
+    principal.administers(AdminArea::Reports) || principal.administers(AdminArea::Security)
+}
+
 /// The query for `filter`, scoped to the caller's account and rights.
 fn select(principal: &Principal, filter: &Filter) -> Result<SelectStatement, ApiError> {
     let mut query = Query::select();
@@ -99,7 +105,7 @@ fn select(principal: &Principal, filter: &Filter) -> Result<SelectStatement, Api
         .columns(["id", "at_ms", "actor_user_id", "action", "subject_type", "subject_id", "details"])
         .from("activities")
         .and_where(Expr::col("account_id").eq(principal.account_id.as_str()));
-    if principal.role != Role::Administrator.as_str() {
+    if !sees_the_whole_stream(principal) {
         query.cond_where(Cond::any().add(Expr::col("actor_user_id").eq(principal.user_id.as_str())).add(
             Expr::col("subject_type").eq("user").and(Expr::col("subject_id").eq(principal.user_id.as_str())),
         ));
@@ -181,12 +187,16 @@ pub async fn list_activities(
     Ok(Json(ActivityPage { items: rows.into_iter().map(view).collect(), next_cursor }))
 }
 
+/// A CSV field that a spreadsheet will not run as a formula: text that
+/// starts like one (`=`, `+`, `-`, `@`, tab or carriage return) gets a
+/// leading `'`, as OWASP recommends for exports people open in spreadsheets.
 fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
+    let safe = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
     } else {
         text.to_string()
-    }
+    };
+    seatmeter_core::usage::csv::field(&safe).into_owned()
 }
 
 /// The activity stream as CSV (the same filters; every match, newest first).

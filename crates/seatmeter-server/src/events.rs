@@ -34,6 +34,10 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
 /// Largest batch body, in bytes (10,000 events need about 3 MiB).
 pub const MAX_BATCH_BYTES: usize = 32 << 20;
 
+/// The columns of a stored event.
+const EVENT_COLUMNS: [&str; 8] =
+    ["account_id", "idempotency_key", "meeting_id", "kind", "at_ms", "body_hash", "details", "received_ms"];
+
 /// An event as sent.
 #[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
 #[serde(deny_unknown_fields)]
@@ -217,16 +221,7 @@ pub async fn record_start(tx: &mut Tx, meeting: &MeetingRow, event: &Event, now:
     tx.execute(
         Query::insert()
             .into_table("meeting_events")
-            .columns([
-                "account_id",
-                "idempotency_key",
-                "meeting_id",
-                "kind",
-                "at_ms",
-                "body_hash",
-                "details",
-                "received_ms",
-            ])
+            .columns(EVENT_COLUMNS)
             .values_panic([
                 meeting.account_id.clone().into(),
                 key.into(),
@@ -330,16 +325,7 @@ async fn ingest(
 
     for chunk in fresh.chunks(500) {
         let mut insert = Query::insert();
-        insert.into_table("meeting_events").columns([
-            "account_id",
-            "idempotency_key",
-            "meeting_id",
-            "kind",
-            "at_ms",
-            "body_hash",
-            "details",
-            "received_ms",
-        ]);
+        insert.into_table("meeting_events").columns(EVENT_COLUMNS);
         for c in chunk {
             insert.values_panic([
                 account.into(),

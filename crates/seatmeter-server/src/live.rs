@@ -32,7 +32,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{ApiError, AppState, ErrorBody, Params, now_ms};
 use crate::db::{Db, DbError, Tx};
-use crate::meetings::{MEETING_COLUMNS, MeetingRow, MeetingRules, rfc3339_ms, rules_query};
+use crate::meetings::{MEETING_COLUMNS, MeetingRow, MeetingRules, account_rules, rfc3339_ms, rules_query};
 use crate::store::{Principal, record_activity};
 
 const NANOS_PER_MS: i64 = 1_000_000;
@@ -410,12 +410,6 @@ fn may_read_reports(principal: &Principal) -> Result<(), ApiError> {
     } else {
         Err(ApiError::Forbidden("usage and meeting exports need an administrator of reports".into()))
     }
-}
-
-async fn account_rules(db: &Db, account_id: &str) -> Result<MeetingRules, ApiError> {
-    db.fetch_optional(&rules_query(account_id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))
 }
 
 /// Host-license usage per 30-day window on the account's anchor, kept

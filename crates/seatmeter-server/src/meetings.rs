@@ -279,6 +279,13 @@ pub struct NewMeeting {
     pub external_id: Option<String>,
 }
 
+/// Fetches the account's rules.
+pub async fn account_rules(db: &crate::db::Db, account_id: &str) -> Result<MeetingRules, ApiError> {
+    db.fetch_optional(&rules_query(account_id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))
+}
+
 /// Fetches the account's rules inside `tx`.
 pub async fn rules_in_tx(tx: &mut Tx, account_id: &str) -> Result<MeetingRules, ApiError> {
     tx.fetch_optional(&rules_query(account_id))
@@ -459,11 +466,7 @@ pub async fn list_meetings(
         return Err(invalid("limit must be 1 to 1000", "limit"));
     }
     let now = now_ms();
-    let rules: MeetingRules = state
-        .db
-        .fetch_optional(&rules_query(&principal.account_id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))?;
+    let rules = account_rules(&state.db, &principal.account_id).await?;
     let mut select = Query::select();
     select
         .columns(MEETING_COLUMNS)
@@ -522,11 +525,7 @@ pub async fn get_meeting(
         .await?
         .filter(|m| may_act_on(&principal, m))
         .ok_or_else(|| not_found(&id))?;
-    let rules: MeetingRules = state
-        .db
-        .fetch_optional(&rules_query(&principal.account_id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))?;
+    let rules = account_rules(&state.db, &principal.account_id).await?;
     Ok(Json(MeetingView::of(row, &rules, now)))
 }
 
@@ -626,10 +625,7 @@ pub async fn admission(
         .await?
         .filter(|m| may_act_on(&principal, m))
         .ok_or_else(|| not_found(&id))?;
-    let rules: MeetingRules = db
-        .fetch_optional(&rules_query(&principal.account_id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))?;
+    let rules = account_rules(db, &principal.account_id).await?;
     let host: HostRow = db
         .fetch_optional(&host_query(&principal.account_id, &meeting.host_user_id))
         .await?
@@ -747,11 +743,7 @@ pub async fn get_rules(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<MeetingRulesView>, ApiError> {
-    let rules: MeetingRules = state
-        .db
-        .fetch_optional(&rules_query(&principal.account_id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))?;
+    let rules = account_rules(&state.db, &principal.account_id).await?;
     Ok(Json(MeetingRulesView::from(&rules)))
 }
 

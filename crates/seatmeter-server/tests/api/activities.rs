@@ -93,3 +93,39 @@ async fn members_see_only_what_they_did_or_what_concerns_them_and_accounts_see_o
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_whole_stream_is_for_administrators_of_reports_or_security() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = &created.token;
+        let mut tokens = Vec::new();
+        for (email, areas) in
+            [("billing@example.com", json!(["billing"])), ("reports@example.com", json!(["reports"]))]
+        {
+            let (status, user) = app
+                .call(
+                    Method::POST,
+                    "/v1/users",
+                    admin,
+                    Some(json!({"email": email, "name": email, "role": "administrator", "areas": areas})),
+                )
+                .await;
+            assert_eq!(status, 201, "{user}");
+            tokens.push(token_for(&app, &created.account.id, user["id"].as_str().unwrap()).await);
+        }
+        let (_, everything) = app.call(Method::GET, "/v1/activities", admin, None).await;
+        let (_, billing) = app.call(Method::GET, "/v1/activities", &tokens[0], None).await;
+        let (_, reports) = app.call(Method::GET, "/v1/activities", &tokens[1], None).await;
+        assert_eq!(reports["items"], everything["items"], "reports sees it all on {}", app.backend());
+        let seen = billing["items"].as_array().unwrap();
+        assert!(seen.len() < everything["items"].as_array().unwrap().len(), "billing sees less: {billing}");
+        assert!(!seen.is_empty(), "but what concerns them: {billing}");
+        assert!(
+            seen.iter()
+                .all(|a| a["subject_id"] != created.admin.id.as_str() || a["actor_user_id"].is_string()),
+            "{billing}"
+        );
+        app.finish().await;
+    }
+}
