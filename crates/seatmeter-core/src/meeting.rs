@@ -10,8 +10,10 @@
 //!
 //! A meeting whose end never arrives is over anyway once it has run for
 //! the account's maximum duration: it is then *ended automatically* at
-//! `start + max`. An end reported later than that is capped the same way,
-//! so the result is the same whether the sweep or the event came first.
+//! `start + max`, so that a lost `ended` event neither blocks its host nor
+//! keeps the meeting out of usage. That end is provisional: an `ended`
+//! event that arrives later is what happened, and replaces it, so the
+//! result is the same whether the sweep or the event came first.
 
 use std::collections::BTreeSet;
 
@@ -154,15 +156,15 @@ impl MeetingFacts {
         }
     }
 
-    /// The meeting's interval once it is over (at `now_ms`), with its end
-    /// capped at `start + max_duration_ms`; `None` while it has not started
-    /// or is still running, and when it ended before it started.
+    /// The meeting's interval once it is over (at `now_ms`): to its
+    /// reported end, or, with none reported, to `start + max_duration_ms`
+    /// once that has passed. `None` while it has not started or is still
+    /// running, and when it ended before it started.
     pub fn run(&self, now_ms: i64, max_duration_ms: i64) -> Option<Run> {
         let start = self.started_ms?;
         let cap = start.saturating_add(max_duration_ms);
         let (end, auto_ended) = match self.ended_ms {
-            Some(end) if end <= cap => (end, false),
-            Some(_) => (cap, true),
+            Some(end) => (end, false),
             None if now_ms >= cap => (cap, true),
             None => return None,
         };

@@ -50,9 +50,45 @@ pub struct UsageChange {
     pub sign: i64,
 }
 
-/// Settles `meetings` (already changed in memory) at `now`: works out the
-/// interval each adds to usage now and whether it was ended automatically,
-/// writes each row once, and appends the usage changes.
+/// Settles one meeting (already changed in memory) at `now`: works out the
+/// interval it adds to usage now and whether it was ended automatically,
+/// and returns the usage changes that follow. Changes only `meeting`.
+pub fn settle(rules: &MeetingRules, meeting: &mut MeetingRow, now: i64) -> Vec<UsageChange> {
+    let mut changes = Vec::new();
+    let max = rules.max_duration_ms();
+    let facts = meeting.facts();
+    let run = facts.run(now, max);
+    let counted = facts.counted_run(rules.policy(), now, max).map(|r| (r.start_ms, r.end_ms));
+    let before = meeting.usage_interval();
+    if before != counted {
+        if let Some((start_ms, end_ms)) = before {
+            changes.push(UsageChange {
+                host_user_id: meeting.host_user_id.clone(),
+                start_ms,
+                end_ms,
+                sign: -1,
+            });
+        }
+        if let Some((start_ms, end_ms)) = counted {
+            changes.push(UsageChange {
+                host_user_id: meeting.host_user_id.clone(),
+                start_ms,
+                end_ms,
+                sign: 1,
+            });
+        }
+    }
+    meeting.usage_start_ms = counted.map(|c| c.0);
+    meeting.usage_end_ms = counted.map(|c| c.1);
+    meeting.auto_ended_ms = match run {
+        Some(r) if r.auto_ended => meeting.auto_ended_ms.or(Some(now)),
+        _ => None,
+    };
+    changes
+}
+
+/// Settles `meetings` (already changed in memory) at `now` (see
+/// [`settle`]), writes each row once, and appends the usage changes.
 pub async fn store_settled(
     tx: &mut Tx,
     rules: &MeetingRules,
@@ -60,36 +96,8 @@ pub async fn store_settled(
     now: i64,
 ) -> Result<Vec<UsageChange>, DbError> {
     let mut changes = Vec::new();
-    let max = rules.max_duration_ms();
     for meeting in meetings.iter_mut() {
-        let facts = meeting.facts();
-        let run = facts.run(now, max);
-        let counted = facts.counted_run(rules.policy(), now, max).map(|r| (r.start_ms, r.end_ms));
-        let before = meeting.usage_interval();
-        if before != counted {
-            if let Some((start_ms, end_ms)) = before {
-                changes.push(UsageChange {
-                    host_user_id: meeting.host_user_id.clone(),
-                    start_ms,
-                    end_ms,
-                    sign: -1,
-                });
-            }
-            if let Some((start_ms, end_ms)) = counted {
-                changes.push(UsageChange {
-                    host_user_id: meeting.host_user_id.clone(),
-                    start_ms,
-                    end_ms,
-                    sign: 1,
-                });
-            }
-        }
-        meeting.usage_start_ms = counted.map(|c| c.0);
-        meeting.usage_end_ms = counted.map(|c| c.1);
-        meeting.auto_ended_ms = match run {
-            Some(r) if r.auto_ended => meeting.auto_ended_ms.or(Some(now)),
-            _ => None,
-        };
+        changes.extend(settle(rules, meeting, now));
         tx.execute(
             Query::update()
                 .table("meetings")

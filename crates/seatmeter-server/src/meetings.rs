@@ -825,3 +825,24 @@ pub async fn update_rules(
     tx.commit().await?;
     Ok(Json(MeetingRulesView::from(&rules)))
 }
+
+/// The external ids of the account's meetings (a log's `meeting_id` for imported ones).
+pub async fn external_ids(
+    db: &crate::db::Db,
+    account_id: &str,
+) -> Result<std::collections::HashSet<String>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct ExternalId {
+        external_id: String,
+    }
+    let rows: Vec<ExternalId> = db
+        .fetch_all(
+            Query::select()
+                .column("external_id")
+                .from("meetings")
+                .and_where(Expr::col("account_id").eq(account_id))
+                .and_where(Expr::col("external_id").is_not_null()),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| r.external_id).collect())
+}

@@ -187,6 +187,26 @@ pub async fn lock_account(tx: &mut Tx, account_id: &str) -> Result<(), DbError> 
     Ok(())
 }
 
+/// Inserts `user` (whose address is `email`) inside `tx`.
+pub async fn insert_user(tx: &mut Tx, user: &UserRow, email: &Email) -> Result<u64, DbError> {
+    tx.execute(
+        Query::insert()
+            .into_table("users")
+            .columns(["id", "account_id", "email", "email_key", "name", "role", "areas", "created_ms"])
+            .values_panic([
+                user.id.clone().into(),
+                user.account_id.clone().into(),
+                user.email.clone().into(),
+                email.key().into(),
+                user.name.clone().into(),
+                user.role.clone().into(),
+                user.areas.clone().into(),
+                user.created_ms.into(),
+            ]),
+    )
+    .await
+}
+
 /// Creates an account, its first administrator and their API token, in one transaction.
 pub async fn create_account(
     db: &Db,
@@ -237,22 +257,7 @@ pub async fn create_account(
             ]),
     )
     .await?;
-    tx.execute(
-        Query::insert()
-            .into_table("users")
-            .columns(["id", "account_id", "email", "email_key", "name", "role", "areas", "created_ms"])
-            .values_panic([
-                admin.id.clone().into(),
-                admin.account_id.clone().into(),
-                admin.email.clone().into(),
-                admin_email.key().into(),
-                admin.name.clone().into(),
-                admin.role.clone().into(),
-                admin.areas.clone().into(),
-                now_ms.into(),
-            ]),
-    )
-    .await?;
+    insert_user(&mut tx, &admin, admin_email).await?;
     tx.execute(
         Query::insert()
             .into_table("api_tokens")

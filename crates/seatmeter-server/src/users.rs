@@ -215,23 +215,7 @@ pub async fn create_user(
         created_ms: now,
     };
     let mut tx = state.db.begin().await?;
-    let inserted = tx
-        .execute(
-            Query::insert()
-                .into_table("users")
-                .columns(["id", "account_id", "email", "email_key", "name", "role", "areas", "created_ms"])
-                .values_panic([
-                    user.id.clone().into(),
-                    user.account_id.clone().into(),
-                    user.email.clone().into(),
-                    email.key().into(),
-                    user.name.clone().into(),
-                    user.role.clone().into(),
-                    user.areas.clone().into(),
-                    now.into(),
-                ]),
-        )
-        .await;
+    let inserted = crate::store::insert_user(&mut tx, &user, &email).await;
     match inserted {
         Err(e) if is_unique_violation(&e) => {
             return Err(StoreError::Conflict {
@@ -367,4 +351,63 @@ pub async fn update_user(
     .await?;
     tx.commit().await?;
     Ok(Json(UserView::from(user)))
+}
+
+/// Adds members with these e-mail addresses (names are their addresses),
+/// recording each as created by `via` (for example `import`), inside `tx`.
+pub async fn add_members(
+    tx: &mut Tx,
+    account_id: &str,
+    emails: &[Email],
+    via: &str,
+    now: i64,
+) -> Result<Vec<UserRow>, DbError> {
+    let mut added = Vec::with_capacity(emails.len());
+    for email in emails {
+        let user = UserRow {
+            id: new_id("usr"),
+            account_id: account_id.to_string(),
+            email: email.as_str().to_string(),
+            name: email.as_str().to_string(),
+            role: Role::Member.as_str().to_string(),
+            areas: String::new(),
+            disabled_ms: None,
+            concurrency_limit: None,
+            created_ms: now,
+        };
+        crate::store::insert_user(tx, &user, email).await?;
+        record_activity(
+            tx,
+            account_id,
+            now,
+            None,
+            "user.created",
+            ("user", &user.id),
+            json!({"email": user.email, "role": user.role, "via": via}),
+        )
+        .await?;
+        added.push(user);
+    }
+    Ok(added)
+}
+
+/// The account's users' ids by e-mail key (addresses compared without case).
+pub async fn ids_by_email(
+    db: &Db,
+    account_id: &str,
+) -> Result<std::collections::HashMap<String, String>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct UserKey {
+        id: String,
+        email_key: String,
+    }
+    let rows: Vec<UserKey> = db
+        .fetch_all(
+            Query::select()
+                .columns(["id", "email_key"])
+                .from("users")
+                .and_where(Expr::col("account_id").eq(account_id)),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|u| (u.email_key, u.id)).collect())
 }

@@ -7,6 +7,7 @@
 mod blocks;
 mod generate;
 mod ids;
+mod import;
 mod input;
 mod intern;
 mod jsonl;
@@ -82,6 +83,21 @@ enum Command {
     /// Manage accounts (tenants).
     #[command(subcommand)]
     Account(server::AccountCommand),
+
+    /// Load a historical meeting log into an account.
+    ///
+    /// The log is read and checked exactly as `seatmeter usage` reads it
+    /// (same formats, same messages; an invalid log imports nothing unless
+    /// --skip-invalid). Hosts are the account's users, by e-mail address;
+    /// hosts that are not users yet are listed, or added as members with
+    /// --create-users. Each meeting keeps its `meeting_id` (as the
+    /// meeting's external id): meetings already in the account are skipped,
+    /// so running the same import again imports only what is missing.
+    /// Times are kept to the millisecond. Live usage includes the imported
+    /// meetings at once.
+    #[command(after_help = "Example:\n  \
+        seatmeter import --account acc_… --meetings meetings-2025.csv.gz --create-users")]
+    Import(import::ImportArgs),
 
     /// Manage license pools.
     #[command(subcommand)]
@@ -169,6 +185,7 @@ fn main() -> ExitCode {
         Command::GenerateLog(args) => generate::run(args),
         Command::Serve(args) => server::serve(args),
         Command::Account(command) => server::account(command),
+        Command::Import(args) => import::run(args),
         Command::Licenses(command) => server::licenses(command),
         Command::Config(ConfigCommand::Example) => server::config_example(),
     };
@@ -182,7 +199,7 @@ fn main() -> ExitCode {
 }
 
 /// A progress bar on standard error when it is a terminal and the input is large.
-fn progress_bar(raw_len: Option<u64>, quiet: bool) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(raw_len: Option<u64>, quiet: bool) -> indicatif::ProgressBar {
     const LARGE: u64 = 32 << 20;
     if quiet || !std::io::stderr().is_terminal() || raw_len.is_some_and(|n| n < LARGE) {
         return indicatif::ProgressBar::hidden();
@@ -220,6 +237,7 @@ fn run_usage(args: UsageArgs) -> Result<()> {
         skip_invalid: args.skip_invalid,
         policy,
         explain_host: args.explain.clone(),
+        keep_all: false,
         threads,
     };
     let scanned = scan::scan(opened, &options, &|bytes| bar.set_position(bytes));

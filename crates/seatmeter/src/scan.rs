@@ -31,6 +31,8 @@ pub struct ScanOptions {
     pub policy: CountPolicy,
     /// Keep every meeting of this host, for `--explain`.
     pub explain_host: Option<String>,
+    /// Keep every meeting of every host, for `seatmeter import`.
+    pub keep_all: bool,
     /// Worker threads (at least 1).
     pub threads: usize,
 }
@@ -85,13 +87,15 @@ impl Stats {
     }
 }
 
-/// One meeting of the `--explain` host, with what the explanation prints.
+/// One meeting kept whole: of the `--explain` host, or of any host for `seatmeter import`.
 #[derive(Clone, Debug)]
 pub struct KeptMeeting {
     /// Line of the record.
     pub line: u64,
     /// The meeting id.
     pub meeting_id: String,
+    /// Its host.
+    pub host: String,
     /// Start (ns since the epoch).
     pub start: i64,
     /// End (exclusive).
@@ -132,7 +136,7 @@ pub struct ScannedLog {
     pub earliest_start: Option<i64>,
     /// Records skipped, in line order (with `skip_invalid`).
     pub skipped: Vec<Problem>,
-    /// The `--explain` host's meetings, in line order.
+    /// The meetings kept whole (the `--explain` host's, or all with `keep_all`), in line order.
     pub explain: Vec<KeptMeeting>,
 }
 
@@ -305,10 +309,12 @@ impl Worker {
         self.stats.count(attendance, 1);
         self.earliest_start = Some(self.earliest_start.map_or(p.start, |e| e.min(p.start)));
         self.ids.push(meeting_id, p.line, attendance);
-        if shared.options.explain_host.as_deref().map(str::as_bytes) == Some(host) {
+        if shared.options.keep_all || shared.options.explain_host.as_deref().map(str::as_bytes) == Some(host)
+        {
             self.explain.push(KeptMeeting {
                 line: p.line,
                 meeting_id: String::from_utf8_lossy(meeting_id).into_owned(),
+                host: String::from_utf8_lossy(host).into_owned(),
                 start: p.start,
                 end: p.end,
                 web_attendees: p.web_attendees,

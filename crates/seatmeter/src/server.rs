@@ -23,7 +23,7 @@ pub struct Place {
 
 impl Place {
     /// Defaults, then the file, then `SEATMETER_*` variables, then these flags.
-    fn settings(&self) -> Result<Settings> {
+    pub(crate) fn settings(&self) -> Result<Settings> {
         let mut settings = Settings::load(self.config.as_deref())?;
         if let Some(dir) = &self.data_dir {
             settings.data_dir = dir.clone();
@@ -119,7 +119,7 @@ pub fn licenses(command: LicensesCommand) -> Result<()> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 

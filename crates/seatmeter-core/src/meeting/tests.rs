@@ -47,8 +47,14 @@ fn a_meeting_whose_end_never_comes_is_ended_at_the_maximum_duration() {
     let run = facts.run(2 * HOUR, 2 * HOUR).unwrap();
     assert_eq!((run.start_ms, run.end_ms, run.auto_ended), (0, 2 * HOUR, true));
 
-    let late = fold(&[at(0, EventKind::Started), at(5 * HOUR, EventKind::Ended)]);
-    assert_eq!(late.run(6 * HOUR, 2 * HOUR).unwrap().end_ms, 2 * HOUR, "a later end is capped the same way");
+    let late =
+        fold(&[at(0, EventKind::Started), joined(1, "a", Portion::Web), at(5 * HOUR, EventKind::Ended)]);
+    let run = late.run(6 * HOUR, 2 * HOUR).unwrap();
+    assert_eq!(
+        (run.end_ms, run.auto_ended),
+        (5 * HOUR, false),
+        "an end reported later replaces the automatic one"
+    );
 }
 
 #[test]

@@ -1,0 +1,196 @@
+//! `seatmeter import`: loads a historical meeting log into an account.
+//!
+//! The log is read and checked by the same reader as `seatmeter usage`, so
+//! it is refused with the same messages, and nothing is imported from an
+//! invalid log. Hosts are the account's users, by e-mail address. Meetings
+//! are written a thousand per transaction, each transaction with its share
+//! of live-usage changes and an activity; a meeting whose `meeting_id` the
+//! account has already is skipped, so running the same import again (after
+//! a crash, say) imports only what is missing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use seatmeter_core::people::Email;
+use seatmeter_server::Db;
+use seatmeter_server::meetings::{MeetingRow, MeetingRules, external_ids, insert_meetings, rules_query};
+use seatmeter_server::secrets::new_id;
+use serde_json::json;
+
+use crate::scan::{KeptMeeting, ScanOptions};
+use crate::server::Place;
+
+/// Options of `seatmeter import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    place: Place,
+    /// The account's id (acc_…), as printed by `seatmeter account create`.
+    #[arg(long)]
+    account: String,
+    /// The meeting log: CSV or JSON Lines, optionally .gz or .zst; `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    meetings: PathBuf,
+    /// Report invalid records on standard error and import the rest.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Add hosts that are not yet users of the account, as members
+    /// (otherwise they are listed and nothing is imported).
+    #[arg(long)]
+    create_users: bool,
+    /// No progress bars and no summary.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Meetings written per transaction.
+const CHUNK: usize = 1000;
+
+/// Runs `seatmeter import`.
+pub fn run(args: ImportArgs) -> Result<()> {
+    let settings = args.place.settings()?;
+    let opened = crate::input::open(&args.meetings)?;
+    let source = opened.display_name.clone();
+    let bar = crate::progress_bar(opened.raw_len, args.quiet);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let options =
+        ScanOptions { skip_invalid: args.skip_invalid, keep_all: true, threads, ..ScanOptions::default() };
+    let scanned = crate::scan::scan(opened, &options, &|bytes| bar.set_position(bytes));
+    bar.finish_and_clear();
+    let log = match scanned {
+        Ok(log) => log,
+        Err(e) => bail!("{source}: {e}"),
+    };
+    if !args.quiet {
+        for problem in &log.skipped {
+            eprintln!("skipped: {source}: {problem}");
+        }
+    }
+    let meetings = log.explain;
+
+    // Each host's address, checked, with the line of its first meeting.
+    let mut hosts: BTreeMap<String, (Email, u64)> = BTreeMap::new();
+    for m in &meetings {
+        if !hosts.contains_key(m.host.as_str()) {
+            let email = Email::parse(&m.host).map_err(|e| {
+                anyhow::anyhow!(
+                    "{source}: line {}: the host {:?} is not an e-mail address ({e}); hosts are the account's users, by e-mail",
+                    m.line,
+                    m.host
+                )
+            })?;
+            hosts.insert(m.host.clone(), (email, m.line));
+        }
+    }
+
+    crate::server::runtime()?.block_on(async move {
+        let db = Db::open(&settings.database()).await?;
+        let Some(rules) = db.fetch_optional::<MeetingRules>(&rules_query(&args.account)).await? else {
+            bail!("no account {:?} in {}", args.account, settings.database());
+        };
+        let now = jiff::Timestamp::now().as_millisecond();
+        let mut by_key = seatmeter_server::users::ids_by_email(&db, &args.account).await?;
+        let missing: Vec<&Email> =
+            hosts.values().map(|(email, _)| email).filter(|e| !by_key.contains_key(&e.key())).collect();
+        if !missing.is_empty() && !args.create_users {
+            let shown: Vec<String> = missing.iter().take(5).map(|e| e.as_str().to_string()).collect();
+            bail!(
+                "{} host{} of the log {} not users of the account: {}{}; add them first, or pass --create-users",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                if missing.len() == 1 { "is" } else { "are" },
+                shown.join(", "),
+                if missing.len() > 5 { ", …" } else { "" }
+            );
+        }
+        let created = if missing.is_empty() {
+            Vec::new()
+        } else {
+            let emails: Vec<Email> = missing.into_iter().cloned().collect();
+            let mut tx = db.begin().await?;
+            let added = seatmeter_server::users::add_members(&mut tx, &args.account, &emails, "import", now).await?;
+            tx.commit().await?;
+            added
+        };
+        by_key.extend(created.iter().filter_map(|u| Email::parse(&u.email).ok().map(|e| (e.key(), u.id.clone()))));
+
+        let present = external_ids(&db, &args.account).await?;
+        let new: Vec<&KeptMeeting> = meetings.iter().filter(|m| !present.contains(&m.meeting_id)).collect();
+        let progress = if args.quiet || new.len() < 10 * CHUNK || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(new.len() as u64).with_style(
+                indicatif::ProgressStyle::with_template("{spinner} importing {pos}/{len} meetings [{wide_bar}] {per_sec}, {eta} left")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            )
+        };
+        let mut changes = 0usize;
+        for chunk in new.chunks(CHUNK) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            let mut usage = Vec::new();
+            for m in chunk {
+                let key = hosts.get(m.host.as_str()).map(|(e, _)| e.key()).unwrap_or_default();
+                let host = by_key.get(&key).with_context(|| format!("line {}: host {:?} has no user", m.line, m.host))?;
+                let mut row = imported(&args.account, host, m, now);
+                usage.extend(seatmeter_server::live::settle(&rules, &mut row, now));
+                rows.push(row);
+            }
+            let mut tx = db.begin().await?;
+            insert_meetings(&mut tx, &rows).await?;
+            seatmeter_server::live::append_changes(&mut tx, &args.account, &usage).await?;
+            seatmeter_server::store::record_activity(
+                &mut tx,
+                &args.account,
+                now,
+                None,
+                "meetings.imported",
+                ("account", &args.account),
+                json!({"source": source, "meetings": rows.len(), "first_line": chunk[0].line,
+                       "last_line": chunk[chunk.len() - 1].line}),
+            )
+            .await?;
+            tx.commit().await?;
+            changes += usage.len();
+            progress.inc(chunk.len() as u64);
+        }
+        progress.finish_and_clear();
+        if !args.quiet {
+            eprintln!(
+                "{source}: {} meetings imported into {}, {} already there, {} skipped as invalid; {} hosts ({} added as members); {} usage changes",
+                new.len(),
+                args.account,
+                meetings.len() - new.len(),
+                log.stats.skipped,
+                hosts.len(),
+                created.len(),
+                changes
+            );
+        }
+        Ok(())
+    })
+}
+
+/// A meeting row for a log record: held from `start` to `end` (kept to the
+/// millisecond) with the log's attendee counts.
+fn imported(account: &str, host: &str, m: &KeptMeeting, now: i64) -> MeetingRow {
+    const NANOS_PER_MS: i64 = 1_000_000;
+    MeetingRow {
+        id: new_id("mtg"),
+        account_id: account.to_string(),
+        external_id: Some(m.meeting_id.clone()),
+        host_user_id: host.to_string(),
+        scheduled_by_user_id: None,
+        title: m.meeting_id.clone(),
+        scheduled_start_ms: None,
+        scheduled_end_ms: None,
+        started_ms: Some(m.start.div_euclid(NANOS_PER_MS)),
+        ended_ms: Some(m.end.div_euclid(NANOS_PER_MS)),
+        web_attendees: i64::try_from(m.web_attendees).unwrap_or(i64::MAX),
+        phone_attendees: i64::try_from(m.phone_attendees).unwrap_or(i64::MAX),
+        usage_start_ms: None,
+        usage_end_ms: None,
+        auto_ended_ms: None,
+        created_ms: now,
+    }
+}
