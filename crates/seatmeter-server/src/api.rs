@@ -29,6 +29,10 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Live host-license usage of the accounts this server has answered for.
     pub usage: crate::live::UsageCache,
+    /// Who recent tokens belong to, by token hash (see [`crate::recent`]).
+    pub tokens: std::sync::Arc<crate::recent::Recent<String, Principal>>,
+    /// What recent admission checks read, by account and meeting.
+    pub admissions: std::sync::Arc<crate::recent::Recent<(String, String), crate::meetings::AdmissionInputs>>,
 }
 
 /// The one error body of the API.
@@ -218,9 +222,16 @@ impl FromRequestParts<AppState> for Principal {
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
             return Err(ApiError::Unauthorized("send an API token: `Authorization: Bearer smt_…`"));
         };
-        store::authenticate(&state.db, token.trim(), now_ms())
+        let key = crate::secrets::token_hash(token.trim());
+        if let Some(principal) = state.tokens.get(&key) {
+            return Ok(principal);
+        }
+        let loaded = std::time::Instant::now();
+        let principal = store::authenticate(&state.db, token.trim(), now_ms())
             .await?
-            .ok_or(ApiError::Unauthorized("the API token is unknown, revoked, or its user is disabled"))
+            .ok_or(ApiError::Unauthorized("the API token is unknown, revoked, or its user is disabled"))?;
+        state.tokens.put(key, &principal.user_id, principal.clone(), loaded);
+        Ok(principal)
     }
 }
 
@@ -246,6 +257,13 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiE
         });
     }
     Ok(Json(Health { status: "ok", database: state.db.backend() }))
+}
+
+/// Is the process alive? Answers at once, touching nothing (a liveness
+/// probe; `/healthz` also checks the database).
+#[utoipa::path(get, path = "/livez", tag = "operations", responses((status = 200, description = "`ok`", content_type = "text/plain")))]
+pub async fn livez() -> &'static str {
+    "ok"
 }
 
 /// Prometheus metrics, in the text exposition format.
@@ -363,6 +381,7 @@ impl utoipa::Modify for TokenScheme {
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
+        .routes(routes!(livez))
         .routes(routes!(metrics))
         .routes(routes!(get_account))
         .routes(routes!(get_me))

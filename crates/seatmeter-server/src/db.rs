@@ -47,15 +47,30 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 #[derive(Clone, Debug)]
 pub enum Db {
     /// The embedded SQLite file.
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     /// A PostgreSQL server.
     Postgres(PgPool),
 }
 
+/// The embedded SQLite database: its pool, and the lock that makes this
+/// process's writers take turns.
+///
+/// SQLite lets one writer in at a time. Without this lock, writers that
+/// find the database busy poll for it, sleeping longer each time, and a
+/// burst of event batches spends more time asleep than writing; with it,
+/// they queue and each begins the moment the previous one commits. (Another
+/// process on the same file still waits through SQLite's busy timeout.)
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    /// The connections.
+    pub pool: SqlitePool,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
 /// A write transaction on one of the two databases.
 pub enum Tx {
-    /// On SQLite.
-    Sqlite(Transaction<'static, Sqlite>),
+    /// On SQLite, holding this process's turn to write until it ends.
+    Sqlite(Transaction<'static, Sqlite>, tokio::sync::OwnedMutexGuard<()>),
     /// On PostgreSQL.
     Postgres(Transaction<'static, Postgres>),
 }
@@ -101,13 +116,14 @@ impl Db {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
-                Db::Sqlite(
-                    SqlitePoolOptions::new()
+                Db::Sqlite(SqliteDb {
+                    pool: SqlitePoolOptions::new()
                         .max_connections(8)
                         .connect_with(options)
                         .await
                         .map_err(open_error)?,
-                )
+                    writer: std::sync::Arc::default(),
+                })
             }
             DatabaseLocation::Postgres(url) => Db::Postgres(
                 PgPoolOptions::new()
@@ -125,7 +141,7 @@ impl Db {
     /// Applies the migrations the schema lacks.
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Db::Sqlite(db) => sqlx::migrate!("migrations/sqlite").run(&db.pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -142,7 +158,7 @@ impl Db {
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), DbError> {
         let _rows_affected = match self {
-            Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
+            Db::Sqlite(db) => sqlx::query("SELECT 1").execute(&db.pool).await?.rows_affected(),
             Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
         };
         Ok(())
@@ -151,7 +167,10 @@ impl Db {
     /// Begins a write transaction.
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(db) => {
+                let turn = db.writer.clone().lock_owned().await;
+                Tx::Sqlite(db.pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -159,7 +178,7 @@ impl Db {
     /// The first row of `stmt`, if any.
     pub async fn fetch_optional<T: Row>(&self, stmt: &impl SqlxBinder) -> Result<Option<T>, DbError> {
         Ok(match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(SqliteDb { pool, .. }) => {
                 let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
                 sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_optional(pool).await?
             }
@@ -173,7 +192,7 @@ impl Db {
     /// All rows of `stmt`.
     pub async fn fetch_all<T: Row>(&self, stmt: &impl SqlxBinder) -> Result<Vec<T>, DbError> {
         Ok(match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(SqliteDb { pool, .. }) => {
                 let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
                 sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_all(pool).await?
             }
@@ -187,7 +206,7 @@ impl Db {
     /// Runs `stmt` outside a transaction; returns the rows affected.
     pub async fn execute(&self, stmt: &impl SqlxBinder) -> Result<u64, DbError> {
         Ok(match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(SqliteDb { pool, .. }) => {
                 let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
                 sqlx::query_with(AssertSqlSafe(sql), values).execute(pool).await?.rows_affected()
             }
@@ -202,7 +221,7 @@ impl Db {
 impl Tx {
     fn target(&mut self) -> Target<'_> {
         match self {
-            Tx::Sqlite(tx) => Target::Sqlite(tx),
+            Tx::Sqlite(tx, _) => Target::Sqlite(tx),
             Tx::Postgres(tx) => Target::Postgres(tx),
         }
     }
@@ -231,7 +250,7 @@ impl Tx {
     /// Makes the transaction's changes durable.
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())

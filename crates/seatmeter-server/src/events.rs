@@ -395,6 +395,10 @@ async fn ingest(
     }
     crate::live::store_settled(&mut tx, &rules, &mut changed, now).await?;
     tx.commit().await?;
+    let hosts: BTreeSet<&str> = changed.iter().map(|m| m.host_user_id.as_str()).collect();
+    for host in hosts {
+        state.admissions.forget_group(host);
+    }
     let refused = not_applied.len() - duplicates;
     Ok(BatchResult { received, applied: fresh.len(), duplicates, refused, not_applied })
 }

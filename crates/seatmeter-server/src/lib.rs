@@ -10,6 +10,7 @@ pub mod licenses;
 pub mod live;
 pub mod meetings;
 pub mod privileges;
+pub mod recent;
 pub mod secrets;
 pub mod settings;
 pub mod store;
@@ -60,7 +61,13 @@ async fn count_requests(request: Request, next: Next) -> Response {
 /// time), request metrics and the body size limit.
 pub fn app(db: Db, settings: &Settings) -> Router {
     let (api, openapi) = api::routes();
-    let state = AppState { db, metrics: metrics_handle(), usage: live::UsageCache::default() };
+    let state = AppState {
+        db,
+        metrics: metrics_handle(),
+        usage: live::UsageCache::default(),
+        tokens: std::sync::Arc::new(recent::Recent::new(std::time::Duration::from_secs(1), 100_000)),
+        admissions: std::sync::Arc::new(recent::Recent::new(std::time::Duration::from_secs(1), 100_000)),
+    };
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(api::not_found)

@@ -293,7 +293,16 @@ pub async fn rules_in_tx(tx: &mut Tx, account_id: &str) -> Result<MeetingRules, 
         .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))
 }
 
-#[derive(sqlx::FromRow)]
+/// What an admission check reads.
+#[derive(Clone, Debug)]
+pub struct AdmissionInputs {
+    meeting: MeetingRow,
+    host: HostRow,
+    rules: MeetingRules,
+    running: Vec<String>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
 struct HostRow {
     concurrency_limit: Option<i64>,
     disabled_ms: Option<i64>,
@@ -610,7 +619,10 @@ fn decide(
 
 /// May this meeting's host start it now? Answers without changing anything:
 /// allowed, or refused with the reason (the account is disabled; the host's
-/// concurrency limit is reached, naming the meetings running).
+/// concurrency limit is reached, naming the meetings running). The answer
+/// reflects changes made through this server at once and changes made
+/// through other servers on the same database within a second; starting
+/// (`POST …/start`) is always decided on the database.
 #[utoipa::path(get, path = "/v1/meetings/{id}/admission", tag = "meetings", security(("token" = [])),
     responses((status = 200, body = AdmissionView), (status = 404, body = ErrorBody)))]
 pub async fn admission(
@@ -619,20 +631,40 @@ pub async fn admission(
     Path(id): Path<String>,
 ) -> Result<Json<AdmissionView>, ApiError> {
     let now = now_ms();
-    let db = &state.db;
-    let meeting: MeetingRow = db
-        .fetch_optional(&meeting_query(&principal.account_id, &id))
-        .await?
-        .filter(|m| may_act_on(&principal, m))
-        .ok_or_else(|| not_found(&id))?;
-    let rules = account_rules(db, &principal.account_id).await?;
+    let key = (principal.account_id.clone(), id.clone());
+    let inputs = match state.admissions.get(&key) {
+        Some(inputs) => inputs,
+        None => {
+            let loaded = std::time::Instant::now();
+            let inputs = admission_inputs(&state.db, &principal.account_id, &id, now).await?;
+            state.admissions.put(key, &inputs.meeting.host_user_id, inputs.clone(), loaded);
+            inputs
+        }
+    };
+    if !may_act_on(&principal, &inputs.meeting) {
+        return Err(not_found(&id));
+    }
+    let AdmissionInputs { meeting, host, rules, running } = inputs;
+    Ok(Json(decide(&meeting, &host, &rules, running, now)))
+}
+
+/// Reads what deciding admission for meeting `id` needs.
+async fn admission_inputs(
+    db: &crate::db::Db,
+    account_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<AdmissionInputs, ApiError> {
+    let meeting: MeetingRow =
+        db.fetch_optional(&meeting_query(account_id, id)).await?.ok_or_else(|| not_found(id))?;
+    let rules = account_rules(db, account_id).await?;
     let host: HostRow = db
-        .fetch_optional(&host_query(&principal.account_id, &meeting.host_user_id))
+        .fetch_optional(&host_query(account_id, &meeting.host_user_id))
         .await?
-        .ok_or_else(|| not_found(&id))?;
+        .ok_or_else(|| not_found(id))?;
     let running: Vec<IdRow> =
-        db.fetch_all(&running_query(&principal.account_id, &meeting.host_user_id, &rules, now)).await?;
-    Ok(Json(decide(&meeting, &host, &rules, running.into_iter().map(|r| r.id).collect(), now)))
+        db.fetch_all(&running_query(account_id, &meeting.host_user_id, &rules, now)).await?;
+    Ok(AdmissionInputs { meeting, host, rules, running: running.into_iter().map(|r| r.id).collect() })
 }
 
 /// Starts a meeting now, if its host may: atomically checks the account,
@@ -697,6 +729,7 @@ pub async fn start(
         .await?;
     }
     tx.commit().await?;
+    state.admissions.forget_group(&row.host_user_id);
     Ok(Json(MeetingView::of(row, &rules, now)))
 }
 
@@ -823,6 +856,7 @@ pub async fn update_rules(
     )
     .await?;
     tx.commit().await?;
+    state.admissions.forget_all();
     Ok(Json(MeetingRulesView::from(&rules)))
 }
 

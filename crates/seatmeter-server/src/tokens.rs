@@ -148,5 +148,6 @@ pub async fn revoke_token(
     )
     .await?;
     tx.commit().await?;
+    state.tokens.forget_all();
     Ok(StatusCode::NO_CONTENT)
 }

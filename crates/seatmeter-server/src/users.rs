@@ -350,6 +350,9 @@ pub async fn update_user(
     )
     .await?;
     tx.commit().await?;
+    // A disabled user's tokens stop working, and a new limit applies, at once.
+    state.tokens.forget_group(&id);
+    state.admissions.forget_group(&id);
     Ok(Json(UserView::from(user)))
 }
 

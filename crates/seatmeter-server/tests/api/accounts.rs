@@ -58,10 +58,10 @@ async fn tokens_are_stored_hashed_and_creation_is_recorded() {
     for app in apps().await {
         let created = app.create_account("Example Corp", "admin@example.com").await;
         let (stored, actions): (Vec<String>, Vec<String>) = match &app.db {
-            seatmeter_server::Db::Sqlite(pool) => (
-                sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_all(pool).await.unwrap(),
+            seatmeter_server::Db::Sqlite(db) => (
+                sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_all(&db.pool).await.unwrap(),
                 sqlx::query_scalar("SELECT action FROM activities ORDER BY action")
-                    .fetch_all(pool)
+                    .fetch_all(&db.pool)
                     .await
                     .unwrap(),
             ),

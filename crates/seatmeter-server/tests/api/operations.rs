@@ -47,10 +47,11 @@ async fn health_metrics_and_the_api_description() {
             "/v1/meetings/{id}/events",
             "/v1/events",
             "/v1/usage",
+            "/livez",
         ] {
             assert!(described.contains(&path), "{path} is described: {described:?}");
         }
-        assert_eq!(described.len(), 30, "every endpoint, and only those: {described:?}");
+        assert_eq!(described.len(), 31, "every endpoint, and only those: {described:?}");
         assert_eq!(openapi["components"]["securitySchemes"]["token"]["scheme"], "bearer");
         let docs = app.get("/docs/", None).await;
         assert_eq!(docs.status(), 200);

@@ -9,11 +9,11 @@ use crate::support::{apps, postgres_url};
 
 async fn columns(db: &Db) -> BTreeSet<(String, String)> {
     let rows: Vec<(String, String)> = match db {
-        Db::Sqlite(pool) => sqlx::query_as(
+        Db::Sqlite(db) => sqlx::query_as(
             "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name NOT LIKE '\\_%' ESCAPE '\\'",
         )
-        .fetch_all(pool)
+        .fetch_all(&db.pool)
         .await
         .unwrap(),
         Db::Postgres(pool) => sqlx::query_as(
