@@ -29,10 +29,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Live host-license usage of the accounts this server has answered for.
     pub usage: crate::live::UsageCache,
-    /// Who recent tokens belong to, by token hash (see [`crate::recent`]).
-    pub tokens: std::sync::Arc<crate::recent::Recent<String, Principal>>,
-    /// What recent admission checks read, by account and meeting.
-    pub admissions: std::sync::Arc<crate::recent::Recent<(String, String), crate::meetings::AdmissionInputs>>,
+    /// Token owners and admission inputs kept in memory (see [`crate::recent`]).
+    pub kept: crate::recent::Kept,
 }
 
 /// The one error body of the API.
@@ -223,14 +221,14 @@ impl FromRequestParts<AppState> for Principal {
             return Err(ApiError::Unauthorized("send an API token: `Authorization: Bearer smt_…`"));
         };
         let key = crate::secrets::token_hash(token.trim());
-        if let Some(principal) = state.tokens.get(&key) {
+        if let Some(principal) = state.kept.tokens.get(&key) {
             return Ok(principal);
         }
         let loaded = std::time::Instant::now();
         let principal = store::authenticate(&state.db, token.trim(), now_ms())
             .await?
             .ok_or(ApiError::Unauthorized("the API token is unknown, revoked, or its user is disabled"))?;
-        state.tokens.put(key, &principal.user_id, principal.clone(), loaded);
+        state.kept.tokens.put(key, &principal.user_id, principal.clone(), loaded);
         Ok(principal)
     }
 }

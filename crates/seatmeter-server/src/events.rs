@@ -394,10 +394,11 @@ async fn ingest(
         changed.push(meeting.clone());
     }
     crate::live::store_settled(&mut tx, &rules, &mut changed, now).await?;
-    tx.commit().await?;
     let hosts: BTreeSet<&str> = changed.iter().map(|m| m.host_user_id.as_str()).collect();
+    crate::recent::note_changes(&mut tx, hosts.iter().copied(), now).await?;
+    tx.commit().await?;
     for host in hosts {
-        state.admissions.forget_group(host);
+        state.kept.forget(host);
     }
     let refused = not_applied.len() - duplicates;
     Ok(BatchResult { received, applied: fresh.len(), duplicates, refused, not_applied })

@@ -60,14 +60,12 @@ async fn count_requests(request: Request, next: Next) -> Response {
 /// `/docs` (its files are compiled in: nothing is fetched at build or run
 /// time), request metrics and the body size limit.
 pub fn app(db: Db, settings: &Settings) -> Router {
+    app_with(db, recent::Kept::default(), settings)
+}
+
+fn app_with(db: Db, kept: recent::Kept, settings: &Settings) -> Router {
     let (api, openapi) = api::routes();
-    let state = AppState {
-        db,
-        metrics: metrics_handle(),
-        usage: live::UsageCache::default(),
-        tokens: std::sync::Arc::new(recent::Recent::new(std::time::Duration::from_secs(1), 100_000)),
-        admissions: std::sync::Arc::new(recent::Recent::new(std::time::Duration::from_secs(1), 100_000)),
-    };
+    let state = AppState { db, metrics: metrics_handle(), usage: live::UsageCache::default(), kept };
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(api::not_found)
@@ -85,10 +83,37 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let kept = recent::Kept::default();
     let sweeper = tokio::spawn(sweep_overdue_meetings(db.clone()));
-    let served = axum::serve(listener, app(db, settings)).with_graceful_shutdown(shutdown).await;
+    let follower = tokio::spawn(follow_changes(db.clone(), kept.clone()));
+    let served = axum::serve(listener, app_with(db, kept, settings)).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    follower.abort();
     served
+}
+
+/// Every 100 ms, forgets what other servers changed (see [`recent`]); once
+/// an hour, deletes old change rows.
+async fn follow_changes(db: Db, kept: recent::Kept) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(100));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut follower = recent::Follower::default();
+    let mut pruned_at = 0;
+    loop {
+        ticks.tick().await;
+        let now = api::now_ms();
+        if let Err(error) = recent::follow_changes(&db, &kept, &mut follower, now).await {
+            // What others changed may be missed: forget everything rather than answer from it.
+            kept.forget(recent::ALL);
+            tracing::warn!(%error, "could not read the changes of other servers; forgot what was kept");
+        }
+        if now - pruned_at > 3_600_000 {
+            pruned_at = now;
+            if let Err(error) = recent::prune_changes(&db, now).await {
+                tracing::warn!(%error, "could not delete old change rows; will try again");
+            }
+        }
+    }
 }
 
 /// Once a minute, ends automatically the meetings running past their

@@ -299,7 +299,7 @@ pub struct AdmissionInputs {
     meeting: MeetingRow,
     host: HostRow,
     rules: MeetingRules,
-    running: Vec<String>,
+    running: Vec<RunningRow>,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -560,7 +560,7 @@ pub struct AdmissionView {
 /// The host's meetings running at `now` (started, not ended, not past the maximum duration).
 pub fn running_query(account_id: &str, host: &str, rules: &MeetingRules, now: i64) -> SelectStatement {
     Query::select()
-        .column("id")
+        .columns(["id", "started_ms"])
         .from("meetings")
         .and_where(Expr::col("account_id").eq(account_id))
         .and_where(Expr::col("host_user_id").eq(host))
@@ -571,9 +571,10 @@ pub fn running_query(account_id: &str, host: &str, rules: &MeetingRules, now: i6
         .to_owned()
 }
 
-#[derive(sqlx::FromRow)]
-struct IdRow {
+#[derive(Clone, Debug, sqlx::FromRow)]
+struct RunningRow {
     id: String,
+    started_ms: i64,
 }
 
 /// Decides admission from what was read.
@@ -581,9 +582,15 @@ fn decide(
     meeting: &MeetingRow,
     host: &HostRow,
     rules: &MeetingRules,
-    running: Vec<String>,
+    running: &[RunningRow],
     now: i64,
 ) -> AdmissionView {
+    // Perhaps read a moment ago: a meeting past its maximum duration since is no longer running.
+    let running: Vec<String> = running
+        .iter()
+        .filter(|r| now < r.started_ms.saturating_add(rules.max_duration_ms()))
+        .map(|r| r.id.clone())
+        .collect();
     let limit = Ord::max(host.concurrency_limit.unwrap_or(rules.concurrency_limit), 0);
     let facts = meeting.facts();
     let ended = facts.ended_ms.is_some() || facts.run(now, rules.max_duration_ms()).is_some();
@@ -632,20 +639,20 @@ pub async fn admission(
 ) -> Result<Json<AdmissionView>, ApiError> {
     let now = now_ms();
     let key = (principal.account_id.clone(), id.clone());
-    let inputs = match state.admissions.get(&key) {
+    let inputs = match state.kept.admissions.get(&key) {
         Some(inputs) => inputs,
         None => {
             let loaded = std::time::Instant::now();
-            let inputs = admission_inputs(&state.db, &principal.account_id, &id, now).await?;
-            state.admissions.put(key, &inputs.meeting.host_user_id, inputs.clone(), loaded);
+            let inputs =
+                std::sync::Arc::new(admission_inputs(&state.db, &principal.account_id, &id, now).await?);
+            state.kept.admissions.put(key, &inputs.meeting.host_user_id, inputs.clone(), loaded);
             inputs
         }
     };
     if !may_act_on(&principal, &inputs.meeting) {
         return Err(not_found(&id));
     }
-    let AdmissionInputs { meeting, host, rules, running } = inputs;
-    Ok(Json(decide(&meeting, &host, &rules, running, now)))
+    Ok(Json(decide(&inputs.meeting, &inputs.host, &inputs.rules, &inputs.running, now)))
 }
 
 /// Reads what deciding admission for meeting `id` needs.
@@ -662,9 +669,9 @@ async fn admission_inputs(
         .fetch_optional(&host_query(account_id, &meeting.host_user_id))
         .await?
         .ok_or_else(|| not_found(id))?;
-    let running: Vec<IdRow> =
+    let running: Vec<RunningRow> =
         db.fetch_all(&running_query(account_id, &meeting.host_user_id, &rules, now)).await?;
-    Ok(AdmissionInputs { meeting, host, rules, running: running.into_iter().map(|r| r.id).collect() })
+    Ok(AdmissionInputs { meeting, host, rules, running })
 }
 
 /// Starts a meeting now, if its host may: atomically checks the account,
@@ -692,9 +699,9 @@ pub async fn start(
         .await?
         .ok_or_else(|| not_found(&id))?;
     let rules = rules_in_tx(&mut tx, &principal.account_id).await?;
-    let running: Vec<IdRow> =
+    let running: Vec<RunningRow> =
         tx.fetch_all(&running_query(&principal.account_id, &meeting.host_user_id, &rules, now)).await?;
-    let decision = decide(&meeting, &host, &rules, running.into_iter().map(|r| r.id).collect(), now);
+    let decision = decide(&meeting, &host, &rules, &running, now);
     if !decision.allowed {
         return Err(ApiError::Refused {
             status: StatusCode::CONFLICT,
@@ -728,8 +735,9 @@ pub async fn start(
         )
         .await?;
     }
+    crate::recent::note_changes(&mut tx, [row.host_user_id.as_str()], now).await?;
     tx.commit().await?;
-    state.admissions.forget_group(&row.host_user_id);
+    state.kept.forget(&row.host_user_id);
     Ok(Json(MeetingView::of(row, &rules, now)))
 }
 
@@ -855,8 +863,9 @@ pub async fn update_rules(
                "count_teleconference_only": rules.count_teleconference_only != 0}),
     )
     .await?;
+    crate::recent::note_changes(&mut tx, [crate::recent::ALL], now).await?;
     tx.commit().await?;
-    state.admissions.forget_all();
+    state.kept.forget(crate::recent::ALL);
     Ok(Json(MeetingRulesView::from(&rules)))
 }
 

@@ -1,20 +1,142 @@
-//! Answers kept in memory for a moment, for the hottest reads: who a token
-//! belongs to, and what an admission check needs to know.
+//! Answers kept in memory, for the hottest reads: who a token belongs to,
+//! and what an admission check needs to know.
 //!
 //! A platform asks "may this host start this meeting?" thousands of times a
-//! second, mostly about the same meetings; reading the token, the meeting,
-//! the host and the account from the database each time would make the
-//! database the limit. An answer is kept for at most [`Recent::ttl`] (a
-//! second), and what depends on a user or host is forgotten at once when
-//! this server changes it, so a server's own changes are seen immediately
-//! and another server's within the time to live. Decisions that
-//! must be exact never read from here: starting a meeting locks and reads
-//! the database.
+//! second; reading the token, the meeting, the host and the account from
+//! the database each time would make the database the limit. So each
+//! server keeps what it read, by the user or host it depends on, and
+//! forgets it when that changes:
+//! - at once, when the change is this server's own;
+//! - within about 100 ms, when another server on the same database made
+//!   it: every change also writes a row of `cache_changes` in its own
+//!   transaction, and each server reads the new rows every 100 ms
+//!   ([`follow_changes`]);
+//! - and in any case after [`KEEP_FOR`], as a safety net.
+//!
+//! Decisions that must be exact never read from here: starting a meeting
+//! locks and reads the database.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use sea_query::{Expr, ExprTrait, Order, Query};
+
+use crate::db::{Db, DbError, Tx};
+use crate::meetings::AdmissionInputs;
+use crate::store::Principal;
+
+/// How long an answer is kept at most, however quiet the database.
+pub const KEEP_FOR: Duration = Duration::from_secs(300);
+/// The group that stands for everything.
+pub const ALL: &str = "*";
+
+/// Everything a server keeps.
+#[derive(Clone, Debug)]
+pub struct Kept {
+    /// Who a token belongs to, by token hash; grouped by user.
+    pub tokens: Arc<Recent<String, Principal>>,
+    /// What admission checks read, by account and meeting; grouped by host.
+    pub admissions: Arc<Recent<(String, String), Arc<AdmissionInputs>>>,
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        Self {
+            tokens: Arc::new(Recent::new(KEEP_FOR, 100_000)),
+            admissions: Arc::new(Recent::new(KEEP_FOR, 100_000)),
+        }
+    }
+}
+
+impl Kept {
+    /// Forgets what depends on `group` (a user or host id), or everything for [`ALL`].
+    pub fn forget(&self, group: &str) {
+        if group == ALL {
+            self.tokens.forget_all();
+            self.admissions.forget_all();
+        } else {
+            self.tokens.forget_group(group);
+            self.admissions.forget_group(group);
+        }
+    }
+}
+
+/// Records, inside `tx`, that what depends on `groups` changed, for the
+/// other servers on the database (this one forgets it itself after commit).
+pub async fn note_changes<'a>(
+    tx: &mut Tx,
+    groups: impl IntoIterator<Item = &'a str>,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    let mut insert = Query::insert();
+    insert.into_table("cache_changes").columns(["id", "grp", "at_ms"]);
+    let mut any = false;
+    for group in groups {
+        insert.values_panic([crate::secrets::new_id("chg").into(), group.into(), now_ms.into()]);
+        any = true;
+    }
+    if any {
+        tx.execute(&insert).await?;
+    }
+    Ok(())
+}
+
+/// How far back each read of `cache_changes` looks: a change is seen even
+/// if its transaction committed this long after it was written, or the
+/// servers' clocks differ by as much.
+const LOOK_BACK_MS: i64 = 5_000;
+
+/// The changes a server has applied lately.
+#[derive(Debug, Default)]
+pub struct Follower {
+    seen: HashMap<String, i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    id: String,
+    grp: String,
+    at_ms: i64,
+}
+
+/// Reads the changes written lately (by any server) and forgets what they
+/// touch; returns how many were new. One step of the loop run by `serve`.
+pub async fn follow_changes(
+    db: &Db,
+    kept: &Kept,
+    follower: &mut Follower,
+    now_ms: i64,
+) -> Result<usize, DbError> {
+    let since = now_ms - LOOK_BACK_MS;
+    let rows: Vec<ChangeRow> = db
+        .fetch_all(
+            Query::select()
+                .columns(["id", "grp", "at_ms"])
+                .from("cache_changes")
+                .and_where(Expr::col("at_ms").gte(since))
+                .order_by("at_ms", Order::Asc),
+        )
+        .await?;
+    let mut new = 0;
+    for row in rows {
+        if follower.seen.insert(row.id, row.at_ms).is_none() {
+            kept.forget(&row.grp);
+            new += 1;
+        }
+    }
+    follower.seen.retain(|_, at| *at >= since - LOOK_BACK_MS);
+    Ok(new)
+}
+
+/// Deletes change rows older than an hour.
+pub async fn prune_changes(db: &Db, now_ms: i64) -> Result<u64, DbError> {
+    db.execute(
+        Query::delete().from_table("cache_changes").and_where(Expr::col("at_ms").lt(now_ms - 3_600_000)),
+    )
+    .await
+}
 
 /// Values by key, each kept for a moment, each in a group (the user, or
 /// the host, it depends on) that can be forgotten as a whole.

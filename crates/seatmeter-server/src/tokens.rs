@@ -147,7 +147,8 @@ pub async fn revoke_token(
         json!({}),
     )
     .await?;
+    crate::recent::note_changes(&mut tx, [crate::recent::ALL], now).await?;
     tx.commit().await?;
-    state.tokens.forget_all();
+    state.kept.forget(crate::recent::ALL);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -349,10 +349,10 @@ pub async fn update_user(
                "concurrency_limit": user.concurrency_limit}),
     )
     .await?;
+    crate::recent::note_changes(&mut tx, [id.as_str()], now).await?;
     tx.commit().await?;
     // A disabled user's tokens stop working, and a new limit applies, at once.
-    state.tokens.forget_group(&id);
-    state.admissions.forget_group(&id);
+    state.kept.forget(&id);
     Ok(Json(UserView::from(user)))
 }
 

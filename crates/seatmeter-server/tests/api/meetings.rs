@@ -421,3 +421,44 @@ async fn live_usage_is_what_the_batch_engine_computes_from_the_export() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn another_servers_start_reaches_this_servers_admission_answers_within_a_moment() {
+    for mut app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = created.token.clone();
+        let alice = add_user(&app, &admin, "alice@example.com").await;
+        let (m1, m2) =
+            (meeting_for(&app, &admin, &alice, "One").await, meeting_for(&app, &admin, &alice, "Two").await);
+        let other = app.second_server().await;
+        let ask = |base: String, meeting: String| {
+            let (client, token) = (app.client.clone(), admin.clone());
+            async move {
+                let url = format!("{base}/v1/meetings/{meeting}/admission");
+                client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap()
+            }
+        };
+        assert_eq!(ask(other.clone(), m2.clone()).await["allowed"], true, "kept by the other server");
+        let (status, _) = app.call(Method::POST, &format!("/v1/meetings/{m1}/start"), &admin, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            ask(app.base.clone(), m2.clone()).await["code"],
+            "concurrency_limit",
+            "this server: at once"
+        );
+        let began = std::time::Instant::now();
+        loop {
+            let answer = ask(other.clone(), m2.clone()).await;
+            if answer["code"] == "concurrency_limit" {
+                break;
+            }
+            assert!(
+                began.elapsed() < std::time::Duration::from_secs(2),
+                "the other server still says {answer}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        println!("{}: the other server saw the start after {:?}", app.backend(), began.elapsed());
+        app.finish().await;
+    }
+}
