@@ -43,6 +43,8 @@ def seatmeter(*args):
 
 
 class Server:
+    log = None  # a file to copy the server's log to (--server-log)
+
     def __init__(self, place):
         self.process = subprocess.Popen(
             [str(BIN), "serve", "--listen", "127.0.0.1:0", *place],
@@ -55,7 +57,15 @@ class Server:
                 break
         else:
             sys.exit("the server stopped before listening")
-        threading.Thread(target=lambda: [None for _ in self.process.stderr], daemon=True).start()
+        def drain():
+            out = open(Server.log, "a") if Server.log else None
+            for line in self.process.stderr:
+                if out:
+                    out.write(line)
+            if out:
+                out.close()
+
+        threading.Thread(target=drain, daemon=True).start()
         host, port = self.address.rsplit(":", 1)
         self.connection = http.client.HTTPConnection(host, int(port))
 
@@ -167,7 +177,9 @@ def main():
     parser.add_argument("--history", type=int, default=20000, help="meetings imported before measuring")
     parser.add_argument("--ingest-connections", type=int, default=4)
     parser.add_argument("--postgres", help="postgres://… of a server to create a fresh database on")
+    parser.add_argument("--server-log", help="append the servers' logs to this file")
     args = parser.parse_args()
+    Server.log = args.server_log
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -115,6 +115,9 @@ impl Db {
                     // crash; FULL also survives a power cut, at every commit's fsync.
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
+                    // 32 MiB of pages per connection (the default is 2 MiB): the
+                    // indexes that batches of events write into stay in memory.
+                    .pragma("cache_size", "-32768")
                     .busy_timeout(Duration::from_secs(10));
                 Db::Sqlite(SqliteDb {
                     pool: SqlitePoolOptions::new()

@@ -21,7 +21,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use seatmeter_core::meeting::{Event, EventKind, Portion};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::api::{ApiError, AppState, ErrorBody, now_ms};
@@ -75,6 +74,8 @@ struct Checked {
     key: String,
     meeting_id: String,
     event: Event,
+    /// The event's details as stored (JSON).
+    details: String,
     hash: String,
 }
 
@@ -188,30 +189,35 @@ fn check(input: &EventIn, index: Option<usize>, path_meeting: Option<&str>) -> R
         }
     };
     let event = Event { at_ms, kind };
-    let hash = event_hash(meeting_id, &event);
-    Ok(Checked { key: key.to_string(), meeting_id: meeting_id.to_string(), event, hash })
+    let details = details(&event);
+    let hash = event_hash(meeting_id, &event, &details);
+    Ok(Checked { key: key.to_string(), meeting_id: meeting_id.to_string(), event, details, hash })
 }
 
-/// The event's details as stored, and as its canonical form for the hash.
-fn details(event: &Event) -> serde_json::Value {
+/// The event's details as stored (JSON), and part of its canonical form for the hash.
+fn details(event: &Event) -> String {
+    let text = |s: &str| serde_json::Value::from(s).to_string();
     match &event.kind {
-        EventKind::Started | EventKind::Ended => serde_json::json!({}),
-        EventKind::AttendeeJoined { attendee, portion, join_before_host } => serde_json::json!({
-            "attendee": attendee, "portion": portion.as_str(), "join_before_host": join_before_host
-        }),
+        EventKind::Started | EventKind::Ended => "{}".to_string(),
+        EventKind::AttendeeJoined { attendee, portion, join_before_host } => format!(
+            r#"{{"attendee":{},"portion":"{}","join_before_host":{join_before_host}}}"#,
+            text(attendee),
+            portion.as_str()
+        ),
         EventKind::AttendeeLeft { attendee, portion } => {
-            serde_json::json!({"attendee": attendee, "portion": portion.as_str()})
+            format!(r#"{{"attendee":{},"portion":"{}"}}"#, text(attendee), portion.as_str())
         }
-        EventKind::HostRightsPassed { to } => serde_json::json!({"to": to}),
+        EventKind::HostRightsPassed { to } => format!(r#"{{"to":{}}}"#, text(to)),
     }
 }
 
-/// SHA-256 of the event's canonical form: the same event sent twice, in
+/// SHA-256 of the event's canonical form (meeting, type, instant and
+/// details, each unambiguously delimited): the same event sent twice, in
 /// whatever JSON spelling (key order, offsets), hashes the same.
-fn event_hash(meeting_id: &str, event: &Event) -> String {
+fn event_hash(meeting_id: &str, event: &Event, details: &str) -> String {
     let canonical =
-        serde_json::json!([meeting_id, event.kind.name(), event.at_ms, details(event)]).to_string();
-    Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        format!("{}\n{}\n{}\n{details}", serde_json::Value::from(meeting_id), event.kind.name(), event.at_ms);
+    crate::secrets::sha256_hex(canonical.as_bytes())
 }
 
 /// Records the `started` event of a start through the admission endpoint
@@ -228,8 +234,8 @@ pub async fn record_start(tx: &mut Tx, meeting: &MeetingRow, event: &Event, now:
                 meeting.id.clone().into(),
                 event.kind.name().into(),
                 event.at_ms.into(),
-                event_hash(&meeting.id, event).into(),
-                details(event).to_string().into(),
+                event_hash(&meeting.id, event, &details(event)).into(),
+                details(event).into(),
                 now.into(),
             ])
             .on_conflict(OnConflict::columns(["account_id", "idempotency_key"]).do_nothing().to_owned()),
@@ -334,7 +340,7 @@ async fn ingest(
                 c.event.kind.name().into(),
                 c.event.at_ms.into(),
                 c.hash.clone().into(),
-                details(&c.event).to_string().into(),
+                c.details.clone().into(),
                 now.into(),
             ]);
         }

@@ -88,7 +88,7 @@ pub fn settle(rules: &MeetingRules, meeting: &mut MeetingRow, now: i64) -> Vec<U
 }
 
 /// Settles `meetings` (already changed in memory) at `now` (see
-/// [`settle`]), writes each row once, and appends the usage changes.
+/// [`settle`]), writes them, and appends the usage changes.
 pub async fn store_settled(
     tx: &mut Tx,
     rules: &MeetingRules,
@@ -98,20 +98,8 @@ pub async fn store_settled(
     let mut changes = Vec::new();
     for meeting in meetings.iter_mut() {
         changes.extend(settle(rules, meeting, now));
-        tx.execute(
-            Query::update()
-                .table("meetings")
-                .value("started_ms", meeting.started_ms)
-                .value("ended_ms", meeting.ended_ms)
-                .value("web_attendees", meeting.web_attendees)
-                .value("phone_attendees", meeting.phone_attendees)
-                .value("usage_start_ms", meeting.usage_start_ms)
-                .value("usage_end_ms", meeting.usage_end_ms)
-                .value("auto_ended_ms", meeting.auto_ended_ms)
-                .and_where(Expr::col("id").eq(meeting.id.as_str())),
-        )
-        .await?;
     }
+    crate::meetings::update_meetings(tx, meetings).await?;
     if let Some(first) = meetings.first() {
         append_changes(tx, &first.account_id, &changes).await?;
     }

@@ -16,7 +16,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use seatmeter_core::meeting::{Admission, MeetingFacts, admit};
 use seatmeter_core::people::AdminArea;
 use seatmeter_core::usage::CountPolicy;
@@ -420,6 +420,30 @@ pub async fn schedule(
 
 /// Inserts meetings (a few hundred at a time, within both databases' limits on parameters).
 pub async fn insert_meetings(tx: &mut Tx, rows: &[MeetingRow]) -> Result<(), DbError> {
+    write_meetings(tx, rows, None).await
+}
+
+/// Writes what `rows` now know of meetings that exist: their facts, their
+/// usage interval and whether they were ended automatically, with one
+/// statement per few hundred meetings.
+pub async fn update_meetings(tx: &mut Tx, rows: &[MeetingRow]) -> Result<(), DbError> {
+    let changing = [
+        "started_ms",
+        "ended_ms",
+        "web_attendees",
+        "phone_attendees",
+        "usage_start_ms",
+        "usage_end_ms",
+        "auto_ended_ms",
+    ];
+    write_meetings(tx, rows, Some(OnConflict::column("id").update_columns(changing).to_owned())).await
+}
+
+async fn write_meetings(
+    tx: &mut Tx,
+    rows: &[MeetingRow],
+    on_conflict: Option<OnConflict>,
+) -> Result<(), DbError> {
     for chunk in rows.chunks(500) {
         let mut insert = Query::insert();
         insert.into_table("meetings").columns(MEETING_COLUMNS);
@@ -442,6 +466,9 @@ pub async fn insert_meetings(tx: &mut Tx, rows: &[MeetingRow]) -> Result<(), DbE
                 row.auto_ended_ms.into(),
                 row.created_ms.into(),
             ]);
+        }
+        if let Some(on_conflict) = &on_conflict {
+            insert.on_conflict(on_conflict.clone());
         }
         tx.execute(&insert).await?;
     }
