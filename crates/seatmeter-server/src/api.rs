@@ -31,6 +31,8 @@ pub struct AppState {
     pub usage: crate::live::UsageCache,
     /// Token owners and admission inputs kept in memory (see [`crate::recent`]).
     pub kept: crate::recent::Kept,
+    /// Event batches waiting for their group commit.
+    pub ingestor: std::sync::Arc<crate::events::Ingestor>,
 }
 
 /// The one error body of the API.

@@ -257,16 +257,15 @@ struct NewAttendee {
 }
 
 /// Applies checked events of `principal`'s account in one transaction.
-async fn ingest(
-    state: &AppState,
+async fn ingest_in_tx(
+    tx: &mut Tx,
     principal: &Principal,
     events: Vec<Checked>,
-) -> Result<BatchResult, ApiError> {
-    let now = now_ms();
+    now: i64,
+) -> Result<(BatchResult, BTreeSet<String>), ApiError> {
     let received = events.len();
     let account = principal.account_id.as_str();
     let mut not_applied = Vec::new();
-    let mut tx = state.db.begin().await?;
 
     // The meetings, locked in id order (so two batches never deadlock).
     let ids: BTreeSet<&str> = events.iter().map(|e| e.meeting_id.as_str()).collect();
@@ -389,7 +388,7 @@ async fn ingest(
         meeting.set_facts(&facts);
         touched.insert(c.meeting_id.as_str());
     }
-    let rules = rules_in_tx(&mut tx, account).await?;
+    let rules = rules_in_tx(tx, account).await?;
     let mut changed = Vec::new();
     for id in touched {
         let Some(meeting) = meetings.get_mut(id) else { continue };
@@ -399,15 +398,109 @@ async fn ingest(
         }
         changed.push(meeting.clone());
     }
-    crate::live::store_settled(&mut tx, &rules, &mut changed, now).await?;
-    let hosts: BTreeSet<&str> = changed.iter().map(|m| m.host_user_id.as_str()).collect();
-    crate::recent::note_changes(&mut tx, hosts.iter().copied(), now).await?;
-    tx.commit().await?;
-    for host in hosts {
+    crate::live::store_settled(tx, &rules, &mut changed, now).await?;
+    let hosts: BTreeSet<String> = changed.iter().map(|m| m.host_user_id.clone()).collect();
+    let refused = not_applied.len() - duplicates;
+    Ok((BatchResult { received, applied: fresh.len(), duplicates, refused, not_applied }, hosts))
+}
+
+/// One request's events, waiting to be written.
+struct Job {
+    principal: Principal,
+    events: Vec<Checked>,
+    done: tokio::sync::oneshot::Sender<Option<BatchResult>>,
+}
+
+/// Group commit of event batches.
+///
+/// Requests queue their checked events here. Whichever request finds no
+/// write in progress becomes the leader: it takes every batch waiting and
+/// writes them all in one transaction, one after another (so a later batch
+/// sees an earlier one's keys, attendees and meetings exactly as if it had
+/// come later), commits once, and answers each request. Under load many
+/// batches share a commit; alone, a batch is written at once. Each request
+/// is answered only after the commit that holds its events.
+#[derive(Default)]
+pub struct Ingestor {
+    waiting: std::sync::Mutex<Vec<Job>>,
+    leader: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Ingestor {
+    fn take_waiting(&self) -> Vec<Job> {
+        std::mem::take(&mut *self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+/// Applies checked events of `principal`'s account, committed before it returns.
+async fn ingest(
+    state: &AppState,
+    principal: &Principal,
+    events: Vec<Checked>,
+) -> Result<BatchResult, ApiError> {
+    let (done, mut answer) = tokio::sync::oneshot::channel();
+    state.ingestor.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Job {
+        principal: principal.clone(),
+        events,
+        done,
+    });
+    loop {
+        tokio::select! {
+            biased;
+            result = &mut answer => {
+                return result.ok().flatten().ok_or_else(|| ApiError::Refused {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message: "the server failed to write this batch; send it again (events already applied \
+                              are recognised by their idempotency keys)"
+                        .into(),
+                });
+            }
+            turn = state.ingestor.leader.clone().lock_owned() => {
+                let jobs = state.ingestor.take_waiting();
+                if !jobs.is_empty() {
+                    // In a task of its own, so that the write completes and
+                    // every request is answered even if this one goes away.
+                    let state = state.clone();
+                    let _ = tokio::spawn(async move {
+                        write_jobs(&state, jobs).await;
+                        drop(turn);
+                    })
+                    .await;
+                }
+            }
+        }
+    }
+}
+
+/// Writes `jobs` in one transaction and answers each (`None`: it failed).
+async fn write_jobs(state: &AppState, mut jobs: Vec<Job>) {
+    let now = now_ms();
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut hosts = BTreeSet::new();
+    let outcome: Result<(), ApiError> = async {
+        let mut tx = state.db.begin().await?;
+        for job in &mut jobs {
+            let events = std::mem::take(&mut job.events);
+            let (result, touched) = ingest_in_tx(&mut tx, &job.principal, events, now).await?;
+            results.push(result);
+            hosts.extend(touched);
+        }
+        crate::recent::note_changes(&mut tx, hosts.iter().map(String::as_str), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(error) = &outcome {
+        tracing::error!(%error, batches = jobs.len(), "could not write event batches");
+    }
+    for host in &hosts {
         state.kept.forget(host);
     }
-    let refused = not_applied.len() - duplicates;
-    Ok(BatchResult { received, applied: fresh.len(), duplicates, refused, not_applied })
+    let mut results = results.into_iter();
+    for job in jobs {
+        let _ = job.done.send(if outcome.is_ok() { results.next() } else { None });
+    }
 }
 
 /// Reads a batch: a JSON array (or one object), or NDJSON when the content type says so.

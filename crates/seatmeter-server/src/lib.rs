@@ -65,7 +65,13 @@ pub fn app(db: Db, settings: &Settings) -> Router {
 
 fn app_with(db: Db, kept: recent::Kept, settings: &Settings) -> Router {
     let (api, openapi) = api::routes();
-    let state = AppState { db, metrics: metrics_handle(), usage: live::UsageCache::default(), kept };
+    let state = AppState {
+        db,
+        metrics: metrics_handle(),
+        usage: live::UsageCache::default(),
+        kept,
+        ingestor: std::sync::Arc::default(),
+    };
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(api::not_found)

@@ -462,3 +462,46 @@ async fn another_servers_start_reaches_this_servers_admission_answers_within_a_m
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn concurrent_batches_sharing_a_commit_apply_each_event_once() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = created.token.clone();
+        let alice = add_user(&app, &admin, "alice@example.com").await;
+        let meeting = meeting_for(&app, &admin, &alice, "Town hall").await;
+        // Ten requests at once; each event is sent by two of them, and
+        // attendee n joins under two different keys.
+        let requests: Vec<_> = (0..10)
+            .map(|r| {
+                let batch: Vec<Value> = (0..40)
+                    .map(|i| {
+                        let n = (r * 20 + i) % 200;
+                        json!({"idempotency_key": format!("join-{n}-{}", i % 2), "meeting_id": meeting, "type": "attendee_joined",
+                               "at": "2026-02-02T10:00:00Z", "attendee": format!("guest{n}"), "portion": "web"})
+                    })
+                    .collect();
+                let (client, url, token) = (app.client.clone(), format!("{}/v1/events", app.base), admin.clone());
+                tokio::spawn(async move {
+                    client.post(url).bearer_auth(token).json(&batch).send().await.unwrap().json::<Value>().await.unwrap()
+                })
+            })
+            .collect();
+        let mut applied = 0;
+        let mut duplicates = 0;
+        for request in requests {
+            let result = request.await.unwrap();
+            applied += result["applied"].as_i64().unwrap();
+            duplicates += result["duplicates"].as_i64().unwrap();
+        }
+        let distinct_keys: std::collections::BTreeSet<String> = (0..10)
+            .flat_map(|r| (0..40).map(move |i| format!("join-{}-{}", (r * 20 + i) % 200, i % 2)))
+            .collect();
+        assert_eq!(applied, distinct_keys.len() as i64, "on {}", app.backend());
+        assert_eq!(applied + duplicates, 400);
+        let guests: std::collections::BTreeSet<i32> =
+            (0..10).flat_map(|r| (0..40).map(move |i| (r * 20 + i) % 200)).collect();
+        assert_eq!(view(&app, &admin, &meeting).await["web_attendees"], guests.len() as i64);
+        app.finish().await;
+    }
+}
