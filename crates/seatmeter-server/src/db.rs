@@ -255,6 +255,15 @@ impl Tx {
         }))
     }
 
+    /// The PostgreSQL connection of the transaction, for the few statements
+    /// written for PostgreSQL alone (bulk writes that bind whole arrays).
+    pub fn postgres(&mut self) -> Option<&mut sqlx::PgConnection> {
+        match self {
+            Tx::Postgres(tx) => Some(&mut **tx),
+            Tx::Sqlite(..) => None,
+        }
+    }
+
     /// Makes the transaction's changes durable.
     pub async fn commit(self) -> Result<(), DbError> {
         match self {

@@ -256,6 +256,122 @@ struct NewAttendee {
     portion: String,
 }
 
+// The three bulk statements of a batch. On PostgreSQL each binds whole
+// arrays (`UNNEST`, `= ANY`): a statement with thousands of parameters
+// costs PostgreSQL several times more to bind and plan than the same rows
+// as a handful of arrays. SQLite has no arrays; there, multi-row statements
+// of a few hundred rows each.
+
+/// The body hash of each of `keys` that the account has already.
+async fn known_keys(tx: &mut Tx, account: &str, keys: &[&str]) -> Result<HashMap<String, String>, DbError> {
+    let mut known = HashMap::new();
+    if let Some(pg) = tx.postgres() {
+        let rows: Vec<KnownKey> = sqlx::query_as(
+            "SELECT idempotency_key, body_hash FROM meeting_events WHERE account_id = $1 AND idempotency_key = ANY($2)",
+        )
+        .bind(account)
+        .bind(keys)
+        .fetch_all(pg)
+        .await?;
+        known.extend(rows.into_iter().map(|k| (k.idempotency_key, k.body_hash)));
+        return Ok(known);
+    }
+    for chunk in keys.chunks(1000) {
+        let rows: Vec<KnownKey> = tx
+            .fetch_all(
+                Query::select()
+                    .columns(["idempotency_key", "body_hash"])
+                    .from("meeting_events")
+                    .and_where(Expr::col("account_id").eq(account))
+                    .and_where(Expr::col("idempotency_key").is_in(chunk.iter().copied())),
+            )
+            .await?;
+        known.extend(rows.into_iter().map(|k| (k.idempotency_key, k.body_hash)));
+    }
+    Ok(known)
+}
+
+/// Stores `events`.
+async fn insert_events(tx: &mut Tx, account: &str, events: &[Checked], now: i64) -> Result<(), DbError> {
+    if let Some(pg) = tx.postgres() {
+        let column = |f: fn(&Checked) -> &str| events.iter().map(f).collect::<Vec<&str>>();
+        let at: Vec<i64> = events.iter().map(|c| c.event.at_ms).collect();
+        sqlx::query(
+            "INSERT INTO meeting_events \
+             (account_id, idempotency_key, meeting_id, kind, at_ms, body_hash, details, received_ms) \
+             SELECT $1, k, m, t, a, h, d, $2 \
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS e(k, m, t, a, h, d)",
+        )
+        .bind(account)
+        .bind(now)
+        .bind(column(|c| &c.key))
+        .bind(column(|c| &c.meeting_id))
+        .bind(column(|c| c.event.kind.name()))
+        .bind(at)
+        .bind(column(|c| &c.hash))
+        .bind(column(|c| &c.details))
+        .execute(pg)
+        .await?;
+        return Ok(());
+    }
+    for chunk in events.chunks(500) {
+        let mut insert = Query::insert();
+        insert.into_table("meeting_events").columns(EVENT_COLUMNS);
+        for c in chunk {
+            insert.values_panic([
+                account.into(),
+                c.key.clone().into(),
+                c.meeting_id.clone().into(),
+                c.event.kind.name().into(),
+                c.event.at_ms.into(),
+                c.hash.clone().into(),
+                c.details.clone().into(),
+                now.into(),
+            ]);
+        }
+        tx.execute(&insert).await?;
+    }
+    Ok(())
+}
+
+/// Adds `(meeting, portion, attendee)` joins; returns those not there before.
+async fn insert_new_attendees(
+    tx: &mut Tx,
+    account: &str,
+    joins: &[(&str, &str, &str)],
+) -> Result<Vec<NewAttendee>, DbError> {
+    if let Some(pg) = tx.postgres() {
+        let meetings: Vec<&str> = joins.iter().map(|j| j.0).collect();
+        let portions: Vec<&str> = joins.iter().map(|j| j.1).collect();
+        let attendees: Vec<&str> = joins.iter().map(|j| j.2).collect();
+        return Ok(sqlx::query_as(
+            "INSERT INTO meeting_attendees (account_id, meeting_id, portion, attendee) \
+             SELECT $1, m, p, a FROM UNNEST($2::text[], $3::text[], $4::text[]) AS j(m, p, a) \
+             ON CONFLICT (meeting_id, portion, attendee) DO NOTHING RETURNING meeting_id, portion",
+        )
+        .bind(account)
+        .bind(meetings)
+        .bind(portions)
+        .bind(attendees)
+        .fetch_all(pg)
+        .await?);
+    }
+    let mut inserted = Vec::new();
+    for chunk in joins.chunks(1000) {
+        let mut insert = Query::insert();
+        insert
+            .into_table("meeting_attendees")
+            .columns(["account_id", "meeting_id", "portion", "attendee"])
+            .on_conflict(OnConflict::columns(["meeting_id", "portion", "attendee"]).do_nothing().to_owned())
+            .returning(Query::returning().columns(["meeting_id", "portion"]));
+        for (meeting, portion, attendee) in chunk {
+            insert.values_panic([account.into(), (*meeting).into(), (*portion).into(), (*attendee).into()]);
+        }
+        inserted.extend(tx.fetch_all::<NewAttendee>(&insert).await?);
+    }
+    Ok(inserted)
+}
+
 /// Applies checked events of `principal`'s account in one transaction.
 async fn ingest_in_tx(
     tx: &mut Tx,
@@ -287,19 +403,8 @@ async fn ingest_in_tx(
 
     // Keys seen before, in this account or earlier in this request.
     let keys: BTreeSet<&str> = events.iter().map(|e| e.key.as_str()).collect();
-    let mut known: HashMap<String, String> = HashMap::new();
-    for chunk in keys.iter().copied().collect::<Vec<_>>().chunks(1000) {
-        let rows: Vec<KnownKey> = tx
-            .fetch_all(
-                Query::select()
-                    .columns(["idempotency_key", "body_hash"])
-                    .from("meeting_events")
-                    .and_where(Expr::col("account_id").eq(account))
-                    .and_where(Expr::col("idempotency_key").is_in(chunk.iter().copied())),
-            )
-            .await?;
-        known.extend(rows.into_iter().map(|k| (k.idempotency_key, k.body_hash)));
-    }
+    let keys: Vec<&str> = keys.into_iter().collect();
+    let mut known = known_keys(tx, account, &keys).await?;
     let mut fresh: Vec<Checked> = Vec::with_capacity(events.len());
     let mut duplicates = 0;
     for (index, checked) in events.into_iter().enumerate() {
@@ -328,23 +433,7 @@ async fn ingest_in_tx(
         }
     }
 
-    for chunk in fresh.chunks(500) {
-        let mut insert = Query::insert();
-        insert.into_table("meeting_events").columns(EVENT_COLUMNS);
-        for c in chunk {
-            insert.values_panic([
-                account.into(),
-                c.key.clone().into(),
-                c.meeting_id.clone().into(),
-                c.event.kind.name().into(),
-                c.event.at_ms.into(),
-                c.hash.clone().into(),
-                c.details.clone().into(),
-                now.into(),
-            ]);
-        }
-        tx.execute(&insert).await?;
-    }
+    insert_events(tx, account, &fresh, now).await?;
 
     // Attendees joining a portion for the first time.
     let joins: BTreeSet<(&str, &'static str, &str)> = fresh
@@ -357,24 +446,13 @@ async fn ingest_in_tx(
         })
         .collect();
     let mut new_attendees: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for chunk in joins.iter().collect::<Vec<_>>().chunks(1000) {
-        let mut insert = Query::insert();
-        insert
-            .into_table("meeting_attendees")
-            .columns(["account_id", "meeting_id", "portion", "attendee"])
-            .on_conflict(OnConflict::columns(["meeting_id", "portion", "attendee"]).do_nothing().to_owned())
-            .returning(Query::returning().columns(["meeting_id", "portion"]));
-        for (meeting, portion, attendee) in chunk {
-            insert.values_panic([account.into(), (*meeting).into(), (*portion).into(), (*attendee).into()]);
-        }
-        let inserted: Vec<NewAttendee> = tx.fetch_all(&insert).await?;
-        for row in inserted {
-            let counts = new_attendees.entry(row.meeting_id).or_default();
-            match Portion::parse(&row.portion) {
-                Some(Portion::Web) => counts.0 += 1,
-                Some(Portion::Phone) => counts.1 += 1,
-                None => {}
-            }
+    let joins: Vec<(&str, &str, &str)> = joins.into_iter().collect();
+    for row in insert_new_attendees(tx, account, &joins).await? {
+        let counts = new_attendees.entry(row.meeting_id).or_default();
+        match Portion::parse(&row.portion) {
+            Some(Portion::Web) => counts.0 += 1,
+            Some(Portion::Phone) => counts.1 += 1,
+            None => {}
         }
     }
 
