@@ -1,3 +1,7 @@
+-- (SQLite only: events and attendees are stored in their primary key's
+-- B-tree, WITHOUT ROWID, so that each row written goes into one tree, not
+-- two.)
+--
 -- Meetings: scheduled (by their host or on the host's behalf), what
 -- happened in them (an order-independent summary of their lifecycle events),
 -- and the changes to live host-license usage, numbered per account.
@@ -54,7 +58,7 @@ CREATE TABLE meeting_attendees (
     portion TEXT NOT NULL,
     attendee TEXT NOT NULL,
     PRIMARY KEY (meeting_id, portion, attendee)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE meeting_events (
     account_id TEXT NOT NULL REFERENCES accounts (id),
@@ -68,7 +72,7 @@ CREATE TABLE meeting_events (
     details TEXT NOT NULL,
     received_ms BIGINT NOT NULL,
     PRIMARY KEY (account_id, idempotency_key)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE usage_changes (
     account_id TEXT NOT NULL REFERENCES accounts (id),
