@@ -21,7 +21,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_query::{Expr, ExprTrait, Order, Query};
+use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 use crate::db::{Db, DbError, Tx};
 use crate::meetings::AdmissionInputs;
@@ -65,19 +65,24 @@ impl Kept {
 
 /// Records, inside `tx`, that what depends on `groups` changed, for the
 /// other servers on the database (this one forgets it itself after commit).
+/// Each group has one row, whose version goes up with each change.
 pub async fn note_changes<'a>(
     tx: &mut Tx,
     groups: impl IntoIterator<Item = &'a str>,
     now_ms: i64,
 ) -> Result<(), DbError> {
+    let groups: std::collections::BTreeSet<&str> = groups.into_iter().collect();
     let mut insert = Query::insert();
-    insert.into_table("cache_changes").columns(["id", "grp", "at_ms"]);
-    let mut any = false;
-    for group in groups {
-        insert.values_panic([crate::secrets::new_id("chg").into(), group.into(), now_ms.into()]);
-        any = true;
+    insert.into_table("cache_changes").columns(["grp", "version", "at_ms"]).on_conflict(
+        OnConflict::column("grp")
+            .value("version", Expr::col(("cache_changes", "version")).add(1))
+            .update_column("at_ms")
+            .to_owned(),
+    );
+    for group in &groups {
+        insert.values_panic([(*group).into(), 1i64.into(), now_ms.into()]);
     }
-    if any {
+    if !groups.is_empty() {
         tx.execute(&insert).await?;
     }
     Ok(())
@@ -88,21 +93,22 @@ pub async fn note_changes<'a>(
 /// servers' clocks differ by as much.
 const LOOK_BACK_MS: i64 = 5_000;
 
-/// The changes a server has applied lately.
+/// The version of each group a server has seen lately.
 #[derive(Debug, Default)]
 pub struct Follower {
-    seen: HashMap<String, i64>,
+    seen: HashMap<String, (i64, i64)>,
 }
 
 #[derive(sqlx::FromRow)]
 struct ChangeRow {
-    id: String,
     grp: String,
+    version: i64,
     at_ms: i64,
 }
 
-/// Reads the changes written lately (by any server) and forgets what they
-/// touch; returns how many were new. One step of the loop run by `serve`.
+/// Reads the groups changed lately (by any server) and forgets what
+/// depends on those changed since the last read; returns how many. One
+/// step of the loop run by `serve`.
 pub async fn follow_changes(
     db: &Db,
     kept: &Kept,
@@ -113,24 +119,24 @@ pub async fn follow_changes(
     let rows: Vec<ChangeRow> = db
         .fetch_all(
             Query::select()
-                .columns(["id", "grp", "at_ms"])
+                .columns(["grp", "version", "at_ms"])
                 .from("cache_changes")
-                .and_where(Expr::col("at_ms").gte(since))
-                .order_by("at_ms", Order::Asc),
+                .and_where(Expr::col("at_ms").gte(since)),
         )
         .await?;
     let mut new = 0;
     for row in rows {
-        if follower.seen.insert(row.id, row.at_ms).is_none() {
+        if follower.seen.get(&row.grp).map(|(version, _)| *version) != Some(row.version) {
             kept.forget(&row.grp);
+            follower.seen.insert(row.grp, (row.version, row.at_ms));
             new += 1;
         }
     }
-    follower.seen.retain(|_, at| *at >= since - LOOK_BACK_MS);
+    follower.seen.retain(|_, (_, at)| *at >= since - LOOK_BACK_MS);
     Ok(new)
 }
 
-/// Deletes change rows older than an hour.
+/// Deletes the rows of groups unchanged for an hour.
 pub async fn prune_changes(db: &Db, now_ms: i64) -> Result<u64, DbError> {
     db.execute(
         Query::delete().from_table("cache_changes").and_where(Expr::col("at_ms").lt(now_ms - 3_600_000)),
