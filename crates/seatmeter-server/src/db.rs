@@ -118,6 +118,9 @@ impl Db {
                     // 32 MiB of pages per connection (the default is 2 MiB): the
                     // indexes that batches of events write into stay in memory.
                     .pragma("cache_size", "-32768")
+                    // Statement journals (kept while a multi-row insert may yet be
+                    // undone) in memory rather than in temporary files.
+                    .pragma("temp_store", "memory")
                     // Pages read through a memory map rather than a read() call each.
                     .pragma("mmap_size", "268435456")
                     // Checkpoint every 16 MiB of log rather than 4: pages written again
