@@ -52,21 +52,10 @@ pub fn run(args: ImportArgs) -> Result<()> {
     let settings = args.place.settings()?;
     let opened = crate::input::open(&args.meetings)?;
     let source = opened.display_name.clone();
-    let bar = crate::progress_bar(opened.raw_len, args.quiet);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let options =
         ScanOptions { skip_invalid: args.skip_invalid, keep_all: true, threads, ..ScanOptions::default() };
-    let scanned = crate::scan::scan(opened, &options, &|bytes| bar.set_position(bytes));
-    bar.finish_and_clear();
-    let log = match scanned {
-        Ok(log) => log,
-        Err(e) => bail!("{source}: {e}"),
-    };
-    if !args.quiet {
-        for problem in &log.skipped {
-            eprintln!("skipped: {source}: {problem}");
-        }
-    }
+    let log = crate::read_log(opened, &options, args.quiet)?;
     let meetings = log.explain;
 
     // Each host's address, checked, with the line of its first meeting.

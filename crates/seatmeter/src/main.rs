@@ -220,6 +220,29 @@ pub(crate) fn progress_bar(raw_len: Option<u64>, quiet: bool) -> indicatif::Prog
     bar
 }
 
+/// Reads and checks a whole log, with a progress bar on a terminal; reports
+/// the records skipped (with `--skip-invalid`) on standard error unless `quiet`.
+pub(crate) fn read_log(
+    opened: input::Opened,
+    options: &scan::ScanOptions,
+    quiet: bool,
+) -> Result<scan::ScannedLog> {
+    let source = opened.display_name.clone();
+    let bar = progress_bar(opened.raw_len, quiet);
+    let scanned = scan::scan(opened, options, &|bytes| bar.set_position(bytes));
+    bar.finish_and_clear();
+    let log = match scanned {
+        Ok(log) => log,
+        Err(e) => bail!("{source}: {e}"),
+    };
+    if !quiet {
+        for problem in &log.skipped {
+            eprintln!("skipped: {source}: {problem}");
+        }
+    }
+    Ok(log)
+}
+
 fn run_usage(args: UsageArgs) -> Result<()> {
     let began = Instant::now();
     phases::start();
@@ -231,8 +254,6 @@ fn run_usage(args: UsageArgs) -> Result<()> {
     let threads =
         args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let opened = input::open(&args.meetings)?;
-    let source = opened.display_name.clone();
-    let bar = progress_bar(opened.raw_len, args.quiet);
     let options = scan::ScanOptions {
         skip_invalid: args.skip_invalid,
         policy,
@@ -240,17 +261,7 @@ fn run_usage(args: UsageArgs) -> Result<()> {
         keep_all: false,
         threads,
     };
-    let scanned = scan::scan(opened, &options, &|bytes| bar.set_position(bytes));
-    bar.finish_and_clear();
-    let log = match scanned {
-        Ok(log) => log,
-        Err(e) => bail!("{source}: {e}"),
-    };
-    if !args.quiet {
-        for problem in &log.skipped {
-            eprintln!("skipped: {source}: {problem}");
-        }
-    }
+    let log = read_log(opened, &options, args.quiet)?;
 
     let (anchor, anchor_note) = match (args.period_start, log.earliest_start) {
         (Some(p), _) => (p, "--period-start"),
