@@ -122,6 +122,9 @@ pub enum CreateAccountError {
     /// The name is empty or too long.
     #[error("the account name {0}")]
     Name(&'static str),
+    /// The administrator's name is empty, too long or holds a NUL character.
+    #[error("the administrator's name must be 1 to 200 characters")]
+    AdminName,
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -222,6 +225,13 @@ pub async fn create_account(
     if name.chars().count() > 200 {
         return Err(CreateAccountError::Name("is longer than 200 characters"));
     }
+    if name.contains('\0') {
+        return Err(CreateAccountError::Name("holds a NUL character"));
+    }
+    let admin_name = admin_name.trim();
+    if admin_name.is_empty() || admin_name.chars().count() > 200 || admin_name.contains('\0') {
+        return Err(CreateAccountError::AdminName);
+    }
     let account = AccountRow {
         id: new_id("acc"),
         name: name.to_string(),
@@ -233,7 +243,7 @@ pub async fn create_account(
         id: new_id("usr"),
         account_id: account.id.clone(),
         email: admin_email.as_str().to_string(),
-        name: admin_name.trim().to_string(),
+        name: admin_name.to_string(),
         role: Role::Administrator.as_str().to_string(),
         areas: String::new(),
         disabled_ms: None,

@@ -60,6 +60,16 @@ fn from_an_empty_directory_to_an_answering_server_and_back() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--admin-email \"not-an-address\" has no @"));
+    let unnamed = Command::new(seatmeter)
+        .args(["account", "create", "--name", "X", "--admin-email", "x@example.com", "--admin-name", " "])
+        .env("SEATMETER_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert_eq!(unnamed.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unnamed.stderr)
+            .contains("the administrator's name must be 1 to 200 characters")
+    );
 
     // SIGTERM: in-flight requests finish and the server stops cleanly.
     assert!(Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap().success());
