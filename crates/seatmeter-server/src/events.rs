@@ -558,11 +558,18 @@ async fn write_jobs(state: &AppState, mut jobs: Vec<Job>) {
     let mut hosts = BTreeSet::new();
     let outcome: Result<(), ApiError> = async {
         let mut tx = state.db.begin().await?;
-        for job in &mut jobs {
-            let events = std::mem::take(&mut job.events);
-            let (result, touched) = ingest_in_tx(&mut tx, &job.principal, events, now).await?;
-            results.push(result);
+        // Consecutive batches of one caller are written as one (fewer, fuller
+        // statements), then their results told apart again.
+        let mut start = 0;
+        while start < jobs.len() {
+            let same = jobs[start..].iter().take_while(|j| j.principal == jobs[start].principal).count();
+            let sizes: Vec<usize> = jobs[start..start + same].iter().map(|j| j.events.len()).collect();
+            let events: Vec<Checked> =
+                jobs[start..start + same].iter_mut().flat_map(|j| std::mem::take(&mut j.events)).collect();
+            let (result, touched) = ingest_in_tx(&mut tx, &jobs[start].principal, events, now).await?;
+            results.extend(split_result(result, &sizes));
             hosts.extend(touched);
+            start += same;
         }
         crate::recent::note_changes(&mut tx, hosts.iter().map(String::as_str), now).await?;
         tx.commit().await?;
@@ -579,6 +586,30 @@ async fn write_jobs(state: &AppState, mut jobs: Vec<Job>) {
     for job in jobs {
         let _ = job.done.send(if outcome.is_ok() { results.next() } else { None });
     }
+}
+
+/// Splits the result of batches written as one into each batch's, given
+/// how many events each had.
+fn split_result(result: BatchResult, sizes: &[usize]) -> Vec<BatchResult> {
+    let mut not_applied = result.not_applied.into_iter().peekable();
+    let mut offset = 0;
+    let mut results = Vec::with_capacity(sizes.len());
+    for &size in sizes {
+        let mut own = Vec::new();
+        while let Some(outcome) = not_applied.next_if(|o| o.index < offset + size) {
+            own.push(EventOutcome { index: outcome.index - offset, ..outcome });
+        }
+        let duplicates = own.iter().filter(|o| o.status == "duplicate").count();
+        results.push(BatchResult {
+            received: size,
+            applied: size - own.len(),
+            duplicates,
+            refused: own.len() - duplicates,
+            not_applied: own,
+        });
+        offset += size;
+    }
+    results
 }
 
 /// Reads a batch: a JSON array (or one object), or NDJSON when the content type says so.
@@ -690,5 +721,39 @@ pub async fn post_meeting_event(
         Some(o) => {
             Err(ApiError::Conflict { message: o.message.clone(), field: Some("idempotency_key".into()) })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn outcome(index: usize, status: &'static str) -> EventOutcome {
+        EventOutcome { index, idempotency_key: format!("k{index}"), status, message: String::new() }
+    }
+
+    #[test]
+    fn batches_written_as_one_get_their_own_results_back() {
+        let together = BatchResult {
+            received: 9,
+            applied: 5,
+            duplicates: 2,
+            refused: 2,
+            not_applied: vec![
+                outcome(1, "duplicate"),
+                outcome(3, "conflict"),
+                outcome(4, "duplicate"),
+                outcome(8, "unknown_meeting"),
+            ],
+        };
+        let parts = split_result(together, &[3, 2, 4]);
+        let summary: Vec<(usize, usize, usize, usize)> =
+            parts.iter().map(|r| (r.received, r.applied, r.duplicates, r.refused)).collect();
+        assert_eq!(summary, vec![(3, 2, 1, 0), (2, 0, 1, 1), (4, 3, 0, 1)]);
+        let indexes: Vec<Vec<usize>> =
+            parts.iter().map(|r| r.not_applied.iter().map(|o| o.index).collect()).collect();
+        assert_eq!(indexes, vec![vec![1], vec![0, 1], vec![3]], "indexes within each batch");
     }
 }
