@@ -288,7 +288,8 @@ pub struct AccountView {
     pub created_at: String,
 }
 
-fn rfc3339_ms(ms: i64) -> String {
+/// UTC milliseconds as RFC 3339.
+pub fn rfc3339_ms(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
 }
 

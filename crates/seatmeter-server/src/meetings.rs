@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+pub use crate::api::rfc3339_ms;
 use crate::api::{ApiError, AppState, Body, ErrorBody, Params, now_ms};
 use crate::db::{DbError, Tx};
 use crate::secrets::new_id;
@@ -190,11 +191,6 @@ pub fn parse_time_ms(text: &str, field: &str) -> Result<i64, ApiError> {
     seatmeter_core::time::parse_rfc3339(text.as_bytes())
         .map(|t| t.0.div_euclid(1_000_000))
         .map_err(|e| invalid(format!("{field} {text:?} {e}"), field))
-}
-
-/// Formats UTC milliseconds as RFC 3339.
-pub fn rfc3339_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
 }
 
 /// A meeting, as the API shows it.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::api::{ApiError, AppState, Body, ErrorBody, now_ms};
+use crate::api::{ApiError, AppState, Body, ErrorBody, now_ms, rfc3339_ms};
 use crate::store::{Principal, issue_token, record_activity};
 
 #[derive(sqlx::FromRow)]
@@ -59,10 +59,6 @@ pub struct NewToken {
     pub name: String,
 }
 
-fn at(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
-}
-
 /// The caller's tokens (all the account's for security administrators).
 #[utoipa::path(get, path = "/v1/tokens", tag = "tokens", security(("token" = [])),
     responses((status = 200, body = [TokenView]), (status = 401, body = ErrorBody)))]
@@ -87,9 +83,9 @@ pub async fn list_tokens(
                 id: t.id,
                 user_id: t.user_id,
                 name: t.name,
-                created_at: at(t.created_ms),
-                last_used_at: t.last_used_ms.map(at),
-                revoked_at: t.revoked_ms.map(at),
+                created_at: rfc3339_ms(t.created_ms),
+                last_used_at: t.last_used_ms.map(rfc3339_ms),
+                revoked_at: t.revoked_ms.map(rfc3339_ms),
             })
             .collect(),
     ))

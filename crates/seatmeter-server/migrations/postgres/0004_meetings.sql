@@ -47,6 +47,10 @@ CREATE INDEX meetings_by_host ON meetings (account_id, host_user_id, ended_ms, s
 -- leave the planner to scan the account's meetings.
 CREATE UNIQUE INDEX meetings_by_account_and_id ON meetings (account_id, id);
 CREATE INDEX meetings_by_start ON meetings (account_id, started_ms);
+-- Meetings started and not over: what the sweep for meetings past their
+-- maximum duration reads (every minute, and before usage is answered).
+CREATE INDEX meetings_open ON meetings (account_id, started_ms)
+    WHERE ended_ms IS NULL AND auto_ended_ms IS NULL;
 
 CREATE TABLE meeting_attendees (
     account_id TEXT NOT NULL REFERENCES accounts (id),
