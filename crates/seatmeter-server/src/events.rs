@@ -517,11 +517,13 @@ async fn ingest(
     events: Vec<Checked>,
 ) -> Result<BatchResult, ApiError> {
     let (done, mut answer) = tokio::sync::oneshot::channel();
-    state.ingestor.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Job {
-        principal: principal.clone(),
-        events,
-        done,
-    });
+    let job = Job { principal: principal.clone(), events, done };
+    if let crate::db::Db::Postgres(_) = state.db {
+        // PostgreSQL runs batches side by side, each in its own transaction.
+        write_jobs(state, vec![job]).await;
+    } else {
+        state.ingestor.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(job);
+    }
     loop {
         tokio::select! {
             biased;
