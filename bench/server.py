@@ -10,8 +10,9 @@ them running), then measures with wrk:
       server's own no-op endpoint GET /livez in the same run: requests/s
       and p50/p99 latency at 64 connections;
   (b) event ingestion, POST /v1/events in batches of 1,000 new events:
-      events/s. Every batch is committed before its answer; afterwards the
-      script counts the stored events in the database itself.
+      events/s with 8 senders (the target's figure), then with 4. Every
+      batch is committed before its answer; afterwards the script counts
+      the stored events in the database itself.
 
 It prints the figures, the ratios, and whether each target is met:
 admission >= 40% of the no-op endpoint's throughput with p99 < 5 ms;
@@ -158,18 +159,22 @@ def bench(backend, place, work, args):
         # database; measured apart, then the steady state.
         cold = wrk(server.address, "get.lua", [str(work / "admission.txt"), token], 64, args.warm_up)
         admission = wrk(server.address, "get.lua", [str(work / "admission.txt"), token], 64, args.seconds)
-        ingestion = wrk(server.address, "events.lua", [str(work / "meetings.txt"), token], args.ingest_connections, args.seconds)
+        # The first number of senders is the one the target is judged on;
+        # the others are reported beside it.
+        ingestion = [
+            wrk(server.address, "events.lua", [str(work / "meetings.txt"), token, f"r{run}"], c, args.seconds)
+            for run, c in enumerate(args.ingest_connections)
+        ]
         stored = stored_events(backend, place) - before
     finally:
         server.stop()
-    events = ingestion["requests"] * 1000
     return {
         "noop": noop,
         "cold": cold,
         "admission": admission,
         "ingestion": ingestion,
-        "events_per_second": events / ingestion["seconds"],
-        "events_sent": events,
+        "events_per_second": ingestion[0]["requests"] * 1000 / ingestion[0]["seconds"],
+        "events_sent": sum(i["requests"] for i in ingestion) * 1000,
         "events_stored": stored,
     }
 
@@ -180,7 +185,12 @@ def main():
     parser.add_argument("--warm-up", type=int, default=3, help="seconds of admission checks before measuring them")
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--history", type=int, default=20000, help="meetings imported before measuring")
-    parser.add_argument("--ingest-connections", type=int, default=4)
+    parser.add_argument(
+        "--ingest-connections",
+        type=lambda text: [int(c) for c in text.split(",")],
+        default=[8, 4],
+        help="senders of event batches, comma-separated; the target is judged on the first (default 8,4)",
+    )
     parser.add_argument("--postgres", help="postgres://… of a server to create a fresh database on")
     parser.add_argument("--server-log", help="append the servers' logs to this file")
     args = parser.parse_args()
@@ -205,13 +215,14 @@ def main():
     print(f"{'database':<10} {'endpoint':<28} {'requests/s':>12} {'p50 ms':>8} {'p99 ms':>8}")
     for backend, r in results.items():
         rows = [
-            ("GET /livez (no-op)", "noop"),
-            ("GET …/admission, first s", "cold"),
-            ("GET …/admission", "admission"),
-            ("POST /v1/events (1,000)", "ingestion"),
+            ("GET /livez (no-op)", r["noop"]),
+            ("GET …/admission, first s", r["cold"]),
+            ("GET …/admission", r["admission"]),
         ]
-        for label, key in rows:
-            m = r[key]
+        rows += [
+            (f"POST /v1/events (1,000) ×{c}", m) for c, m in zip(args.ingest_connections, r["ingestion"])
+        ]
+        for label, m in rows:
             print(f"{backend:<10} {label:<28} {m['rps']:>12,.0f} {m['p50']:>8.2f} {m['p99']:>8.2f}")
     print()
     for backend, r in results.items():
@@ -221,12 +232,19 @@ def main():
         checks = [
             (f"admission throughput {ratio:.0%} of the no-op endpoint (target >= 40%)", ratio >= 0.40),
             (f"admission p99 {p99:.2f} ms (target < 5 ms)", p99 < 5.0),
-            (f"ingestion {r['events_per_second']:,.0f} events/s (target >= {floor:,})", r["events_per_second"] >= floor),
+            (
+                f"ingestion {r['events_per_second']:,.0f} events/s with {args.ingest_connections[0]} senders "
+                f"(target >= {floor:,})",
+                r["events_per_second"] >= floor,
+            ),
             (
                 f"events stored {r['events_stored']:,} = events acknowledged {r['events_sent']:,}",
-                r["events_stored"] >= r["events_sent"] and r["ingestion"]["failed_batches"] == 0,
+                r["events_stored"] >= r["events_sent"] and all(i["failed_batches"] == 0 for i in r["ingestion"]),
             ),
-            ("no error answers", sum(r[k]["non_2xx"] for k in ["noop", "cold", "admission", "ingestion"]) == 0),
+            (
+                "no error answers",
+                sum(m["non_2xx"] for m in [r["noop"], r["cold"], r["admission"], *r["ingestion"]]) == 0,
+            ),
         ]
         for text, passed in checks:
             ok &= passed

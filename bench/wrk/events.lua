@@ -2,9 +2,12 @@
 -- turn from the file named by the first argument after --) with 10 events
 -- each (started, 7 attendees joining the web or teleconference portion,
 -- one leaving, ended), every one with a new idempotency key and new
--- attendees. Counts answers that are not 200 or did not apply all 1,000.
+-- attendees (the third argument, a tag of the run, keeps keys and attendees
+-- of separate runs apart). Counts answers that are not 200 or did not apply
+-- all 1,000.
 local meetings = {}
 local counter = 0
+local run = ""
 thread_number = 0
 local next_thread = 0
 failures = 0
@@ -21,6 +24,7 @@ function init(args)
     meetings[#meetings + 1] = line
   end
   wrk.headers["Authorization"] = "Bearer " .. args[2]
+  run = args[3] or ""
   wrk.headers["Content-Type"] = "application/json"
 end
 
@@ -34,8 +38,8 @@ function request()
   local base = (thread_number * 7919 + counter * 100) % #meetings
   for m = 1, 100 do
     local meeting = meetings[(base + m) % #meetings + 1]
-    local key = string.format("t%d-%d-%d-", thread_number, counter, m)
-    local who = string.format("a%d-%d-%d-", thread_number, counter, m)
+    local key = string.format("%st%d-%d-%d-", run, thread_number, counter, m)
+    local who = string.format("%sa%d-%d-%d-", run, thread_number, counter, m)
     parts[#parts + 1] = event(key .. "s", meeting, "started", "2026-03-02T09:00:00Z", "")
     for a = 1, 7 do
       local portion = (a % 3 == 0) and "phone" or "web"

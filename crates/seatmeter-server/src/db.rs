@@ -52,18 +52,25 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// The embedded SQLite database: its pool, and the lock that makes this
-/// process's writers take turns.
+/// The embedded SQLite database: connections to read with, the one
+/// connection this process writes with, and the lock that makes its
+/// writers take turns.
 ///
-/// SQLite lets one writer in at a time. Without this lock, writers that
+/// SQLite lets one writer in at a time. Without the lock, writers that
 /// find the database busy poll for it, sleeping longer each time, and a
 /// burst of event batches spends more time asleep than writing; with it,
 /// they queue and each begins the moment the previous one commits. (Another
 /// process on the same file still waits through SQLite's busy timeout.)
+/// Writing always through the same connection keeps its page cache valid
+/// from one transaction to the next: a connection that finds the database
+/// changed by another connection must drop its cache and read every page
+/// again.
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
-    /// The connections.
+    /// The connections to read with.
     pub pool: SqlitePool,
+    /// The connection to write with (a pool of one, kept open).
+    writes: SqlitePool,
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -130,6 +137,14 @@ impl Db {
                 Db::Sqlite(SqliteDb {
                     pool: SqlitePoolOptions::new()
                         .max_connections(8)
+                        .connect_with(options.clone())
+                        .await
+                        .map_err(open_error)?,
+                    writes: SqlitePoolOptions::new()
+                        .min_connections(1)
+                        .max_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
                         .connect_with(options)
                         .await
                         .map_err(open_error)?,
@@ -152,7 +167,10 @@ impl Db {
     /// Applies the migrations the schema lacks.
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(db) => sqlx::migrate!("migrations/sqlite").run(&db.pool).await?,
+            Db::Sqlite(db) => {
+                let _turn = db.writer.lock().await;
+                sqlx::migrate!("migrations/sqlite").run(&db.writes).await?;
+            }
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -180,7 +198,7 @@ impl Db {
         Ok(match self {
             Db::Sqlite(db) => {
                 let turn = db.writer.clone().lock_owned().await;
-                Tx::Sqlite(db.pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+                Tx::Sqlite(db.writes.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
@@ -214,12 +232,13 @@ impl Db {
         })
     }
 
-    /// Runs `stmt` outside a transaction; returns the rows affected.
+    /// Runs `stmt` (a write) outside a transaction; returns the rows affected.
     pub async fn execute(&self, stmt: &impl SqlxBinder) -> Result<u64, DbError> {
         Ok(match self {
-            Db::Sqlite(SqliteDb { pool, .. }) => {
+            Db::Sqlite(SqliteDb { writes, writer, .. }) => {
                 let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
-                sqlx::query_with(AssertSqlSafe(sql), values).execute(pool).await?.rows_affected()
+                let _turn = writer.lock().await;
+                sqlx::query_with(AssertSqlSafe(sql), values).execute(writes).await?.rows_affected()
             }
             Db::Postgres(pool) => {
                 let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);

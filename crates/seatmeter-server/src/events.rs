@@ -457,6 +457,7 @@ async fn ingest_in_tx(
     }
 
     // Each meeting's facts, then its row and its live usage, once.
+    let read = meetings.clone();
     let mut touched: BTreeSet<&str> = BTreeSet::new();
     for c in &fresh {
         let Some(meeting) = meetings.get_mut(&c.meeting_id) else { continue };
@@ -476,7 +477,7 @@ async fn ingest_in_tx(
         }
         changed.push(meeting.clone());
     }
-    crate::live::store_settled(tx, &rules, &mut changed, now).await?;
+    crate::live::store_settled(tx, &rules, &mut changed, &read, now).await?;
     let hosts: BTreeSet<String> = changed.iter().map(|m| m.host_user_id.clone()).collect();
     let refused = not_applied.len() - duplicates;
     Ok((BatchResult { received, applied: fresh.len(), duplicates, refused, not_applied }, hosts))

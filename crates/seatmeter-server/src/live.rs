@@ -15,7 +15,7 @@
 //! number and applies only the changes after its own, so several servers on
 //! one database all answer the same.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -87,19 +87,26 @@ pub fn settle(rules: &MeetingRules, meeting: &mut MeetingRow, now: i64) -> Vec<U
     changes
 }
 
+/// `meetings` by id, as they are now (what `store_settled` compares with).
+pub fn by_id(meetings: &[MeetingRow]) -> BTreeMap<String, MeetingRow> {
+    meetings.iter().map(|m| (m.id.clone(), m.clone())).collect()
+}
+
 /// Settles `meetings` (already changed in memory) at `now` (see
-/// [`settle`]), writes them, and appends the usage changes.
+/// [`settle`]), writes what changed of them since they were read (`read`),
+/// and appends the usage changes.
 pub async fn store_settled(
     tx: &mut Tx,
     rules: &MeetingRules,
     meetings: &mut [MeetingRow],
+    read: &BTreeMap<String, MeetingRow>,
     now: i64,
 ) -> Result<Vec<UsageChange>, DbError> {
     let mut changes = Vec::new();
     for meeting in meetings.iter_mut() {
         changes.extend(settle(rules, meeting, now));
     }
-    crate::meetings::update_meetings(tx, meetings).await?;
+    crate::meetings::update_meetings(tx, meetings, read).await?;
     if let Some(first) = meetings.first() {
         append_changes(tx, &first.account_id, &changes).await?;
     }
@@ -209,7 +216,8 @@ pub async fn settle_overdue(db: &Db, account_id: Option<&str>, now: i64) -> Resu
             )
             .await?;
         rows.retain(|m| m.facts().run(now, rules.max_duration_ms()).is_some_and(|r| r.auto_ended));
-        store_settled(&mut tx, &rules, &mut rows, now).await?;
+        let read = by_id(&rows);
+        store_settled(&mut tx, &rules, &mut rows, &read, now).await?;
         for row in &rows {
             record_activity(
                 &mut tx,

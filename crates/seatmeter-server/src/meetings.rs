@@ -13,6 +13,8 @@
 //! Who may act on a meeting: its host, whoever scheduled it, and
 //! administrators of users & licenses. To anyone else it does not exist.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -31,7 +33,7 @@ use crate::secrets::new_id;
 use crate::store::{Principal, is_unique_violation, record_activity};
 
 /// A meeting as stored.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct MeetingRow {
     /// Its id (`mtg_…`).
     pub id: String,
@@ -416,28 +418,44 @@ pub async fn schedule(
 
 /// Inserts meetings (a few hundred at a time, within both databases' limits on parameters).
 pub async fn insert_meetings(tx: &mut Tx, rows: &[MeetingRow]) -> Result<(), DbError> {
-    write_meetings(tx, rows, None).await
+    write_meetings(tx, &rows.iter().collect::<Vec<_>>(), None).await
 }
 
-/// Writes what `rows` now know of meetings that exist: their facts, their
-/// usage interval and whether they were ended automatically, with one
-/// statement per few hundred meetings.
-pub async fn update_meetings(tx: &mut Tx, rows: &[MeetingRow]) -> Result<(), DbError> {
-    let changing = [
-        "started_ms",
-        "ended_ms",
-        "web_attendees",
-        "phone_attendees",
-        "usage_start_ms",
-        "usage_end_ms",
-        "auto_ended_ms",
-    ];
-    write_meetings(tx, rows, Some(OnConflict::column("id").update_columns(changing).to_owned())).await
+/// The columns of a meeting that its events and its usage change.
+const TIMES: [&str; 5] = ["started_ms", "ended_ms", "usage_start_ms", "usage_end_ms", "auto_ended_ms"];
+const COUNTS: [&str; 2] = ["web_attendees", "phone_attendees"];
+
+/// Writes what `rows` now know of meetings that exist (their facts, their
+/// usage interval and whether they were ended automatically), given the
+/// same meetings as they were read (`read`, by id; a meeting not in it is
+/// written whole). Unchanged meetings are not written; those whose times
+/// did not change (attendees joined) are written without their times, so
+/// that the indexes over the times are left alone. One statement per few
+/// hundred meetings.
+pub async fn update_meetings(
+    tx: &mut Tx,
+    rows: &[MeetingRow],
+    read: &BTreeMap<String, MeetingRow>,
+) -> Result<(), DbError> {
+    let times =
+        |m: &MeetingRow| (m.started_ms, m.ended_ms, m.usage_start_ms, m.usage_end_ms, m.auto_ended_ms);
+    let mut whole = Vec::new();
+    let mut counts = Vec::new();
+    for row in rows {
+        match read.get(&row.id) {
+            Some(before) if before == row => {}
+            Some(before) if times(before) == times(row) => counts.push(row),
+            _ => whole.push(row),
+        }
+    }
+    let all: Vec<&str> = TIMES.iter().chain(&COUNTS).copied().collect();
+    write_meetings(tx, &whole, Some(OnConflict::column("id").update_columns(all).to_owned())).await?;
+    write_meetings(tx, &counts, Some(OnConflict::column("id").update_columns(COUNTS).to_owned())).await
 }
 
 async fn write_meetings(
     tx: &mut Tx,
-    rows: &[MeetingRow],
+    rows: &[&MeetingRow],
     on_conflict: Option<OnConflict>,
 ) -> Result<(), DbError> {
     for chunk in rows.chunks(500) {
@@ -873,7 +891,8 @@ pub async fn update_rules(
                     .lock_exclusive(),
             )
             .await?;
-        crate::live::store_settled(&mut tx, &rules, &mut started, now).await?;
+        let read = crate::live::by_id(&started);
+        crate::live::store_settled(&mut tx, &rules, &mut started, &read, now).await?;
     }
     record_activity(
         &mut tx,
