@@ -5,11 +5,14 @@
 //! - [`log`]: the meeting-log record format (header, fields, validation);
 //! - [`people`]: e-mail addresses, roles, admin areas and license kinds;
 //! - [`availability`]: booking-page hours, checked where they enter;
-//! - [`meeting`]: a meeting's facts from its events in any order, and admission.
+//! - [`meeting`]: a meeting's facts from its events in any order, and admission;
+//! - [`compliance`]: the compliance engine (trial, overage, out-of-date
+//!   licenses, lost contact; grace periods, notices, the disabled state).
 //!
 //! Everything that depends on the current time takes it as an argument.
 
 pub mod availability;
+pub mod compliance;
 pub mod log;
 pub mod meeting;
 pub mod people;
