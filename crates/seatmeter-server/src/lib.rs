@@ -6,6 +6,7 @@ pub mod api;
 pub mod booking;
 pub mod db;
 pub mod events;
+pub mod license_file;
 pub mod licenses;
 pub mod live;
 pub mod meetings;

@@ -5,11 +5,43 @@ use sha2::{Digest, Sha256};
 /// Prefix of every API token, so that leaked tokens are easy to recognise.
 pub const TOKEN_PREFIX: &str = "smt_";
 
+/// `N` random bytes from the operating system's generator.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // Without the generator nothing secure can be issued.
+    getrandom::fill(&mut buf).expect("the operating system's random number generator is available");
+    buf
+}
+
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    // The operating system's generator; without it nothing secure can be issued.
     getrandom::fill(&mut buf).expect("the operating system's random number generator is available");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&buf)
+}
+
+/// `bytes` as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    hex
+}
+
+/// The bytes of hex text (either case), if it is exactly `N` bytes of hex.
+pub fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let text = text.as_bytes();
+    if text.len() != N * 2 {
+        return None;
+    }
+    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut out = [0u8; N];
+    for (i, pair) in text.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
 }
 
 /// A new random id with a prefix naming what it identifies (`acc`, `usr`, …).
@@ -30,14 +62,7 @@ pub fn token_hash(token: &str) -> String {
 
 /// SHA-256 of `bytes`, as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    hex
+    hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]
@@ -52,5 +77,9 @@ mod tests {
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), token_hash(&b));
         assert!(new_id("acc").starts_with("acc_"));
+        assert_eq!(hex(&[0, 0xab, 0x7f]), "00ab7f");
+        assert_eq!(from_hex::<3>("00AB7f"), Some([0, 0xab, 0x7f]));
+        assert_eq!(from_hex::<3>("00ab7"), None);
+        assert_eq!(from_hex::<2>("0g00"), None);
     }
 }
