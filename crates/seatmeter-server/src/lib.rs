@@ -3,7 +3,9 @@
 
 pub mod activities;
 pub mod api;
+pub mod authority;
 pub mod booking;
+pub mod compliance;
 pub mod db;
 pub mod events;
 pub mod license_file;

@@ -4,6 +4,7 @@
 //! meeting log is reported as `error: line N: …` and exits with status 1;
 //! clap's own usage errors exit with status 2.
 
+mod authority;
 mod blocks;
 mod generate;
 mod ids;
@@ -103,6 +104,11 @@ enum Command {
     #[command(subcommand)]
     Licenses(server::LicensesCommand),
 
+    /// The license authority (the vendor's service): keys, Product
+    /// Authorization Keys, license files, and the registration and sync API.
+    #[command(subcommand)]
+    Authority(authority::AuthorityCommand),
+
     /// Settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -187,6 +193,7 @@ fn main() -> ExitCode {
         Command::Account(command) => server::account(command),
         Command::Import(args) => import::run(args),
         Command::Licenses(command) => server::licenses(command),
+        Command::Authority(command) => authority::run(command),
         Command::Config(ConfigCommand::Example) => server::config_example(),
     };
     match result {
