@@ -172,6 +172,9 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
+    /// Every kind.
+    pub const ALL: [NoticeKind; 3] = [NoticeKind::Started, NoticeKind::Reminder, NoticeKind::Disabled];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -200,6 +203,18 @@ impl NoticeKey {
     /// A stable text form, e.g. `overage/1767225600000/2/reminder`.
     pub fn to_text(&self) -> String {
         format!("{}/{}/{}/{}", self.condition.as_str(), self.since_ms, self.period, self.kind.as_str())
+    }
+
+    /// Reads the text form written by [`NoticeKey::to_text`].
+    pub fn from_text(text: &str) -> Option<Self> {
+        let mut parts = text.split('/');
+        let key = NoticeKey {
+            condition: Condition::parse(parts.next()?)?,
+            since_ms: parts.next()?.parse().ok()?,
+            period: parts.next()?.parse().ok()?,
+            kind: parts.next().and_then(|k| NoticeKind::ALL.into_iter().find(|n| n.as_str() == k))?,
+        };
+        parts.next().is_none().then_some(key)
     }
 }
 

@@ -33,6 +33,8 @@ pub struct AppState {
     pub kept: crate::recent::Kept,
     /// Event batches waiting for their group commit.
     pub ingestor: std::sync::Arc<crate::events::Ingestor>,
+    /// The license authority, this server's name at it, and the clock of compliance.
+    pub licensing: std::sync::Arc<crate::compliance::Licensing>,
 }
 
 /// The one error body of the API.
@@ -389,6 +391,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::users::list_users, crate::users::create_user))
         .routes(routes!(crate::users::get_user, crate::users::update_user))
         .routes(routes!(crate::licenses::list_pools))
+        .routes(routes!(crate::compliance::register_pak))
+        .routes(routes!(crate::compliance::list_files, crate::compliance::upload_file))
+        .routes(routes!(crate::compliance::get_compliance))
         .routes(routes!(crate::licenses::assign))
         .routes(routes!(crate::licenses::unassign))
         .routes(routes!(crate::booking::list_pages, crate::booking::create_page))

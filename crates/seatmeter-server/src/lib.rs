@@ -62,19 +62,8 @@ async fn count_requests(request: Request, next: Next) -> Response {
 /// The whole application: API routes, `/openapi.json`, the API browser at
 /// `/docs` (its files are compiled in: nothing is fetched at build or run
 /// time), request metrics and the body size limit.
-pub fn app(db: Db, settings: &Settings) -> Router {
-    app_with(db, recent::Kept::default(), settings)
-}
-
-fn app_with(db: Db, kept: recent::Kept, settings: &Settings) -> Router {
+pub fn app(state: AppState, settings: &Settings) -> Router {
     let (api, openapi) = api::routes();
-    let state = AppState {
-        db,
-        metrics: metrics_handle(),
-        usage: live::UsageCache::default(),
-        kept,
-        ingestor: std::sync::Arc::default(),
-    };
     api.with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(api::not_found)
@@ -84,20 +73,48 @@ fn app_with(db: Db, kept: recent::Kept, settings: &Settings) -> Router {
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
 }
 
+impl AppState {
+    /// A server's state over `db`, with nothing kept yet.
+    pub fn new(db: Db, licensing: compliance::Licensing) -> Self {
+        Self {
+            db,
+            metrics: metrics_handle(),
+            usage: live::UsageCache::default(),
+            kept: recent::Kept::default(),
+            ingestor: std::sync::Arc::default(),
+            licensing: std::sync::Arc::new(licensing),
+        }
+    }
+}
+
 /// Serves the application on `listener` until `shutdown` resolves; requests
-/// in flight then finish before this returns.
+/// in flight then finish before this returns. Refuses to start when the
+/// licensing settings are invalid.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     db: Db,
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let kept = recent::Kept::default();
-    let sweeper = tokio::spawn(sweep_overdue_meetings(db.clone()));
-    let follower = tokio::spawn(follow_changes(db.clone(), kept.clone()));
-    let served = axum::serve(listener, app_with(db, kept, settings)).with_graceful_shutdown(shutdown).await;
+    let licensing = compliance::Licensing::from_settings(settings).map_err(std::io::Error::other)?;
+    serve_state(listener, AppState::new(db, licensing), settings, shutdown).await
+}
+
+/// [`serve`] with a state made by the caller (tests keep a clone of it to
+/// drive compliance with a manual clock).
+pub async fn serve_state(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(sweep_overdue_meetings(state.db.clone()));
+    let follower = tokio::spawn(follow_changes(state.db.clone(), state.kept.clone()));
+    let compliance = tokio::spawn(compliance::keep_compliance(state.clone()));
+    let served = axum::serve(listener, app(state, settings)).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     follower.abort();
+    compliance.abort();
     served
 }
 

@@ -18,6 +18,20 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The license authority's registration and sync API (`http://host:port`).
+    pub authority_url: Option<String>,
+    /// The license authority's public key (`ed25519:…`, printed by
+    /// `seatmeter authority init`): license files must be signed with it.
+    pub authority_public_key: Option<String>,
+    /// This server's name at the authority (default: the host name).
+    pub server_id: Option<String>,
+    /// Hours between synchronisations with the authority.
+    pub sync_interval_hours: u64,
+    /// Where to send e-mail: `smtp://host:port` (plain, or STARTTLS when
+    /// the server offers it). Without it, notices wait in the outbox.
+    pub smtp_url: Option<String>,
+    /// The From address of e-mail.
+    pub mail_from: String,
 }
 
 impl Default for Settings {
@@ -27,12 +41,29 @@ impl Default for Settings {
             data_dir: PathBuf::from("seatmeter-data"),
             database_url: None,
             max_body_bytes: 1 << 20,
+            authority_url: None,
+            authority_public_key: None,
+            server_id: None,
+            sync_interval_hours: 12,
+            smtp_url: None,
+            mail_from: "Seatmeter <seatmeter@localhost>".to_string(),
         }
     }
 }
 
 /// The settings' keys, as in the file; `SEATMETER_<KEY>` in the environment.
-pub const KEYS: [&str; 4] = ["listen", "data_dir", "database_url", "max_body_bytes"];
+pub const KEYS: [&str; 10] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "max_body_bytes",
+    "authority_url",
+    "authority_public_key",
+    "server_id",
+    "sync_interval_hours",
+    "smtp_url",
+    "mail_from",
+];
 
 /// Why settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +87,27 @@ data_dir = "seatmeter-data"
 
 # Largest request body accepted, in bytes.
 max_body_bytes = 1048576
+
+# The license authority (the vendor's `seatmeter authority serve`): where
+# PAKs are registered and licenses synchronised, and the public key its
+# license files are verified with (printed by `seatmeter authority init`).
+# Without the key, no license file can be installed.
+# authority_url = "http://license.example.com:8090"
+# authority_public_key = "ed25519:…"
+
+# This server's name at the authority (default: the host name).
+# server_id = "seatmeter-1"
+
+# Hours between synchronisations with the authority.
+sync_interval_hours = 12
+
+# Where to send e-mail to administrators, e.g. smtp://127.0.0.1:25 (STARTTLS
+# is used when the mail server offers it). Without it, notices wait in the
+# outbox (GET /v1/notifications) until it is set.
+# smtp_url = "smtp://127.0.0.1:25"
+
+# The From address of e-mail.
+mail_from = "Seatmeter <seatmeter@localhost>"
 "#;
 
 impl Settings {

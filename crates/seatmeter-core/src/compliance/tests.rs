@@ -43,6 +43,15 @@ fn months_are_calendar_months_with_the_day_clamped() {
 }
 
 #[test]
+fn notice_keys_read_back_from_their_text() {
+    let key = NoticeKey { condition: Condition::ContactLost, since_ms: -5, period: 3, kind: NoticeKind::Reminder };
+    assert_eq!(key.to_text(), "contact_lost/-5/3/reminder");
+    assert_eq!(NoticeKey::from_text(&key.to_text()), Some(key));
+    assert_eq!(NoticeKey::from_text("trial/1/0/started/x"), None);
+    assert_eq!(NoticeKey::from_text("trial/1/0/sent"), None);
+}
+
+#[test]
 fn a_trial_warns_30_days_before_day_180_and_then_disables() {
     let setup = date(2026, 1, 1) + 10 * 3_600_000;
     let facts = Facts { setup_ms: setup, ..Facts::default() };
