@@ -394,6 +394,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::compliance::register_pak))
         .routes(routes!(crate::compliance::list_files, crate::compliance::upload_file))
         .routes(routes!(crate::compliance::get_compliance))
+        .routes(routes!(crate::compliance::list_notifications))
         .routes(routes!(crate::licenses::assign))
         .routes(routes!(crate::licenses::unassign))
         .routes(routes!(crate::booking::list_pages, crate::booking::create_page))

@@ -80,11 +80,15 @@ impl Entitlement {
             if let Some(expires) = &line.expires
                 && seatmeter_core::time::parse_rfc3339(expires.as_bytes()).is_err()
             {
-                return Err(AuthorityError::Invalid(format!("expiry {expires:?} is not an RFC 3339 timestamp")));
+                return Err(AuthorityError::Invalid(format!(
+                    "expiry {expires:?} is not an RFC 3339 timestamp"
+                )));
             }
         }
         if self.product_major_versions.is_empty() {
-            return Err(AuthorityError::Invalid("an entitlement covers at least one product major version".into()));
+            return Err(AuthorityError::Invalid(
+                "an entitlement covers at least one product major version".into(),
+            ));
         }
         Ok(())
     }
@@ -104,7 +108,9 @@ pub fn parse_license_spec(text: &str) -> Result<LicenseLine, String> {
         None => (rest, None),
     };
     if LicenseKind::parse(kind).is_none() {
-        return Err(format!("{text:?}: {kind:?} is not a license kind (scheduled_meetings, live_engagement, host)"));
+        return Err(format!(
+            "{text:?}: {kind:?} is not a license kind (scheduled_meetings, live_engagement, host)"
+        ));
     }
     let count = count.parse::<u64>().map_err(|_| usage())?;
     Ok(LicenseLine { kind: kind.to_string(), count, expires })
@@ -197,7 +203,9 @@ impl Authority {
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(|e| AuthorityError::Setup(format!("cannot create {}: {e}", dir.display())))?;
+        builder
+            .create(dir)
+            .map_err(|e| AuthorityError::Setup(format!("cannot create {}: {e}", dir.display())))?;
         let key = new_signing_key();
         write_private(&private, &crate::license_file::signing_key_text(&key))?;
         std::fs::write(&public, public_key_text(&key.verifying_key()) + "\n")
@@ -216,8 +224,9 @@ impl Authority {
                 dir.display()
             ))
         })?;
-        let key = parse_signing_key(&text)
-            .ok_or_else(|| AuthorityError::Setup(format!("{} does not hold an Ed25519 key", private.display())))?;
+        let key = parse_signing_key(&text).ok_or_else(|| {
+            AuthorityError::Setup(format!("{} does not hold an Ed25519 key", private.display()))
+        })?;
         Ok(Self { db: open_db(&db).await?, key })
     }
 
@@ -227,7 +236,12 @@ impl Authority {
     }
 
     /// Makes a PAK for `customer`.
-    pub async fn create_pak(&self, customer: &str, entitlement: &Entitlement, now: i64) -> Result<Pak, AuthorityError> {
+    pub async fn create_pak(
+        &self,
+        customer: &str,
+        entitlement: &Entitlement,
+        now: i64,
+    ) -> Result<Pak, AuthorityError> {
         entitlement.validate()?;
         if customer.trim().is_empty() || customer.len() > 200 {
             return Err(AuthorityError::Invalid("the customer's name must be 1 to 200 characters".into()));
@@ -248,14 +262,21 @@ impl Authority {
 
     /// Replaces a PAK's entitlement (more licenses, new versions): its
     /// servers receive the new license file at their next sync.
-    pub async fn update_pak(&self, code: &str, entitlement: &Entitlement, now: i64) -> Result<Pak, AuthorityError> {
+    pub async fn update_pak(
+        &self,
+        code: &str,
+        entitlement: &Entitlement,
+        now: i64,
+    ) -> Result<Pak, AuthorityError> {
         entitlement.validate()?;
-        let done = sqlx::query("UPDATE paks SET entitlement = ?, revision = revision + 1, updated_ms = ? WHERE code = ?")
-            .bind(serde_json::to_string(entitlement).expect("an entitlement serialises"))
-            .bind(now)
-            .bind(code)
-            .execute(&self.db)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE paks SET entitlement = ?, revision = revision + 1, updated_ms = ? WHERE code = ?",
+        )
+        .bind(serde_json::to_string(entitlement).expect("an entitlement serialises"))
+        .bind(now)
+        .bind(code)
+        .execute(&self.db)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(unknown_pak(code));
         }
@@ -269,16 +290,18 @@ impl Authority {
             .fetch_optional(&self.db)
             .await?
             .ok_or_else(|| unknown_pak(code))?;
-        let registrations = sqlx::query_as("SELECT * FROM registrations WHERE pak = ? ORDER BY registered_ms")
-            .bind(code)
-            .fetch_all(&self.db)
-            .await?;
+        let registrations =
+            sqlx::query_as("SELECT * FROM registrations WHERE pak = ? ORDER BY registered_ms")
+                .bind(code)
+                .fetch_all(&self.db)
+                .await?;
         Ok(pak_of(row, registrations))
     }
 
     /// Every PAK, newest first, with its registrations.
     pub async fn paks(&self) -> Result<Vec<Pak>, AuthorityError> {
-        let rows: Vec<PakRow> = sqlx::query_as("SELECT * FROM paks ORDER BY created_ms DESC, code").fetch_all(&self.db).await?;
+        let rows: Vec<PakRow> =
+            sqlx::query_as("SELECT * FROM paks ORDER BY created_ms DESC, code").fetch_all(&self.db).await?;
         let registrations: Vec<Registration> =
             sqlx::query_as("SELECT * FROM registrations ORDER BY registered_ms").fetch_all(&self.db).await?;
         Ok(rows
@@ -310,7 +333,11 @@ impl Authority {
             }
         }
         let body = LicenseBody {
-            id: format!("lic_{}_{}", code.trim_start_matches("PAK-").replace('-', "").to_lowercase(), pak.revision),
+            id: format!(
+                "lic_{}_{}",
+                code.trim_start_matches("PAK-").replace('-', "").to_lowercase(),
+                pak.revision
+            ),
             account_id: account_id.to_string(),
             pak: code.to_string(),
             issued: rfc3339_ms(pak.updated_ms),
@@ -375,10 +402,8 @@ fn unknown_pak(code: &str) -> AuthorityError {
 
 fn pak_of(row: PakRow, registrations: Vec<Registration>) -> Pak {
     Pak {
-        entitlement: serde_json::from_str(&row.entitlement).unwrap_or(Entitlement {
-            licenses: Vec::new(),
-            product_major_versions: Vec::new(),
-        }),
+        entitlement: serde_json::from_str(&row.entitlement)
+            .unwrap_or(Entitlement { licenses: Vec::new(), product_major_versions: Vec::new() }),
         code: row.code,
         customer: row.customer,
         revision: row.revision,
@@ -432,7 +457,9 @@ pub struct SyncRequest {
 
 impl SyncRequest {
     fn validate(&self) -> Result<(), AuthorityError> {
-        for (field, value) in [("pak", &self.pak), ("account_id", &self.account_id), ("server_id", &self.server_id)] {
+        for (field, value) in
+            [("pak", &self.pak), ("account_id", &self.account_id), ("server_id", &self.server_id)]
+        {
             if value.is_empty() || value.len() > 200 || value.contains('\0') {
                 return Err(AuthorityError::Invalid(format!("{field} must be 1 to 200 characters")));
             }

@@ -21,7 +21,8 @@ use axum::http::StatusCode;
 use ed25519_dalek::VerifyingKey;
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use seatmeter_core::compliance::{
-    self as engine, Audit, Check, Condition, Facts, Grant, Ledger, Notice, NoticeKey, NoticeKind, OverageEpisode, Sync,
+    self as engine, Audit, Check, Condition, Facts, Grant, Ledger, Notice, NoticeKey, NoticeKind,
+    OverageEpisode, Sync,
 };
 use seatmeter_core::people::{AdminArea, LicenseKind};
 use serde::{Deserialize, Serialize};
@@ -106,7 +107,8 @@ impl Licensing {
             authority_key,
             authority_url: settings.authority_url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
             server_id,
-            sync_interval_ms: i64::try_from(Ord::max(settings.sync_interval_hours, 1)).unwrap_or(12) * 3_600_000,
+            sync_interval_ms: i64::try_from(Ord::max(settings.sync_interval_hours, 1)).unwrap_or(12)
+                * 3_600_000,
             product_major: product_major(),
             clock: Clock::system(),
             http: reqwest::Client::builder()
@@ -325,20 +327,28 @@ fn grants(files: &[(FileRow, LicenseBody)]) -> Vec<Grant> {
 /// Sets the pools' installed counts from the current license files (when
 /// the account has any; otherwise the pools are left as set by hand in
 /// development mode).
-async fn recompute_pools(tx: &mut Tx, account_id: &str, files: &[(FileRow, LicenseBody)], now: i64) -> Result<(), DbError> {
+async fn recompute_pools(
+    tx: &mut Tx,
+    account_id: &str,
+    files: &[(FileRow, LicenseBody)],
+    now: i64,
+) -> Result<(), DbError> {
     if files.is_empty() {
         return Ok(());
     }
     let grants = grants(files);
     for kind in LicenseKind::ALL {
-        let installed: u64 = grants.iter().filter(|g| g.kind == kind && g.in_force(now)).map(|g| g.count).sum();
+        let installed: u64 =
+            grants.iter().filter(|g| g.kind == kind && g.in_force(now)).map(|g| g.count).sum();
         let installed = i64::try_from(installed).unwrap_or(i64::MAX);
         tx.execute(
             Query::insert()
                 .into_table("license_pools")
                 .columns(["account_id", "kind", "installed", "assigned"])
                 .values_panic([account_id.into(), kind.as_str().into(), installed.into(), 0i64.into()])
-                .on_conflict(OnConflict::columns(["account_id", "kind"]).update_column("installed").to_owned()),
+                .on_conflict(
+                    OnConflict::columns(["account_id", "kind"]).update_column("installed").to_owned(),
+                ),
         )
         .await?;
     }
@@ -379,14 +389,21 @@ async fn facts(
         grants: grants(&files),
         checks: checks(state, account_id, row.trial_started_ms, now).await?,
         uncovered_version_since_ms: row.uncovered_since_ms,
-        sync: row.sync_expected_since_ms.map(|expected| Sync { expected_since_ms: expected, last_success_ms: row.last_sync_ms }),
+        sync: row
+            .sync_expected_since_ms
+            .map(|expected| Sync { expected_since_ms: expected, last_success_ms: row.last_sync_ms }),
     };
     Ok((facts, files))
 }
 
 /// Since when the product version is not covered by `files`, given what
 /// was stored (`None`: covered, or no files).
-fn uncovered_since(files: &[(FileRow, LicenseBody)], major: u64, stored: Option<i64>, now: i64) -> Option<i64> {
+fn uncovered_since(
+    files: &[(FileRow, LicenseBody)],
+    major: u64,
+    stored: Option<i64>,
+    now: i64,
+) -> Option<i64> {
     if files.is_empty() || files.iter().any(|(_, body)| body.covers(major)) {
         None
     } else {
@@ -412,7 +429,13 @@ fn disabled_message(condition: Condition) -> String {
 
 /// Evaluates the account at `at` (in the transaction `tx`), stores the
 /// ledger and the disabled state, and queues the notices due.
-async fn evaluate(state: &AppState, tx: &mut Tx, account_id: &str, at: i64, now: i64) -> Result<Audit, ApiError> {
+async fn evaluate(
+    state: &AppState,
+    tx: &mut Tx,
+    account_id: &str,
+    at: i64,
+    now: i64,
+) -> Result<Audit, ApiError> {
     let mut row = row(tx, account_id, now).await?;
     let (facts, files) = facts(state, tx, account_id, &row, at).await?;
     let uncovered = uncovered_since(&files, state.licensing.product_major, row.uncovered_since_ms, now);
@@ -431,7 +454,10 @@ async fn evaluate(state: &AppState, tx: &mut Tx, account_id: &str, at: i64, now:
     let reason = done.status.disabled.map(disabled_message);
     let before: Option<Option<String>> = tx
         .fetch_optional::<DisabledRow>(
-            Query::select().column("disabled_reason").from("accounts").and_where(Expr::col("id").eq(account_id)),
+            Query::select()
+                .column("disabled_reason")
+                .from("accounts")
+                .and_where(Expr::col("id").eq(account_id)),
         )
         .await?
         .map(|r| r.disabled_reason);
@@ -444,8 +470,16 @@ async fn evaluate(state: &AppState, tx: &mut Tx, account_id: &str, at: i64, now:
         )
         .await?;
         let action = if reason.is_some() { "account.disabled" } else { "account.enabled" };
-        record_activity(tx, account_id, now, None, action, ("account", account_id), json!({"reason": reason}))
-            .await?;
+        record_activity(
+            tx,
+            account_id,
+            now,
+            None,
+            action,
+            ("account", account_id),
+            json!({"reason": reason}),
+        )
+        .await?;
         crate::recent::note_changes(tx, [crate::recent::ALL], now).await?;
     }
     for notice in &done.notices {
@@ -487,7 +521,8 @@ struct AdminRow {
 }
 
 fn date_text(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.strftime("%Y-%m-%d").to_string())
+    jiff::Timestamp::from_millisecond(ms)
+        .map_or_else(|_| ms.to_string(), |t| t.strftime("%Y-%m-%d").to_string())
 }
 
 /// Subject and body of a notice.
@@ -539,7 +574,9 @@ pub fn notice_text(account_name: &str, notice: &Notice) -> (String, String) {
             "Check the server's network access to the license authority (authority_url) and its logs; a successful synchronisation ends this condition.".to_string(),
         ),
     };
-    let body = format!("{what}\n\nWhat to do: {todo}\n\nDisable date: {disable}\n\n-- \nSeatmeter, the license server of {account_name}\n");
+    let body = format!(
+        "{what}\n\nWhat to do: {todo}\n\nDisable date: {disable}\n\n-- \nSeatmeter, the license server of {account_name}\n"
+    );
     (subject, body)
 }
 
@@ -549,15 +586,24 @@ struct NameRow {
 }
 
 /// Queues the e-mail of `notice` (once per account and notice).
-async fn queue_notice(state: &AppState, tx: &mut Tx, account_id: &str, notice: &Notice, now: i64) -> Result<(), DbError> {
+async fn queue_notice(
+    state: &AppState,
+    tx: &mut Tx,
+    account_id: &str,
+    notice: &Notice,
+    now: i64,
+) -> Result<(), DbError> {
     let name = tx
-        .fetch_optional::<NameRow>(Query::select().column("name").from("accounts").and_where(Expr::col("id").eq(account_id)))
+        .fetch_optional::<NameRow>(
+            Query::select().column("name").from("accounts").and_where(Expr::col("id").eq(account_id)),
+        )
         .await?
         .map_or_else(|| account_id.to_string(), |r| r.name);
     let recipients = license_admins(tx, account_id).await?;
     let (subject, body) = notice_text(&name, notice);
     let id = new_id("msg");
-    let domain = state.licensing.server_id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-', "");
+    let domain =
+        state.licensing.server_id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-', "");
     tx.execute(
         Query::insert()
             .into_table("outbox")
@@ -694,7 +740,10 @@ async fn ensure_rows(state: &AppState, now: i64) -> Result<(), DbError> {
 async fn account_zone(db: &Db, account_id: &str) -> Result<String, DbError> {
     Ok(db
         .fetch_optional::<AccountZone>(
-            Query::select().columns(["time_zone", "created_ms"]).from("accounts").and_where(Expr::col("id").eq(account_id)),
+            Query::select()
+                .columns(["time_zone", "created_ms"])
+                .from("accounts")
+                .and_where(Expr::col("id").eq(account_id)),
         )
         .await?
         .map_or_else(|| "UTC".to_string(), |a| a.time_zone))
@@ -800,8 +849,8 @@ pub async fn install(
                 .and_where(Expr::col("replaced_ms").is_null()),
         )
         .await?;
-        let signed: crate::license_file::LicenseFile =
-            serde_json::from_str(text.trim()).map_err(|e| refused(&LicenseFileError::Malformed(e.to_string())))?;
+        let signed: crate::license_file::LicenseFile = serde_json::from_str(text.trim())
+            .map_err(|e| refused(&LicenseFileError::Malformed(e.to_string())))?;
         tx.execute(
             Query::insert()
                 .into_table("license_files")
@@ -876,7 +925,12 @@ pub async fn install(
 
 /// Asks the authority for the license file of `pak` (registering or
 /// synchronising); the error says what went wrong, for people.
-async fn fetch_from_authority(state: &AppState, account_id: &str, pak: &str, path: &str) -> Result<String, String> {
+async fn fetch_from_authority(
+    state: &AppState,
+    account_id: &str,
+    pak: &str,
+    path: &str,
+) -> Result<String, String> {
     let Some(url) = &state.licensing.authority_url else {
         return Err("this server has no authority_url setting: set it to the license authority's address, or install a \
                     license file from your vendor instead"
@@ -896,7 +950,8 @@ async fn fetch_from_authority(state: &AppState, account_id: &str, pak: &str, pat
         .await
         .map_err(|e| format!("the license authority at {url} cannot be reached: {e}"))?;
     let status = response.status();
-    let text = response.text().await.map_err(|e| format!("the license authority's answer was cut short: {e}"))?;
+    let text =
+        response.text().await.map_err(|e| format!("the license authority's answer was cut short: {e}"))?;
     if !status.is_success() {
         let message = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
@@ -904,8 +959,8 @@ async fn fetch_from_authority(state: &AppState, account_id: &str, pak: &str, pat
             .unwrap_or_else(|| format!("HTTP {status}"));
         return Err(format!("the license authority refused: {message}"));
     }
-    let answer: crate::authority::SyncAnswer =
-        serde_json::from_str(&text).map_err(|e| format!("the license authority's answer is not understood: {e}"))?;
+    let answer: crate::authority::SyncAnswer = serde_json::from_str(&text)
+        .map_err(|e| format!("the license authority's answer is not understood: {e}"))?;
     Ok(serde_json::to_string(&answer.license_file).expect("a license file serialises"))
 }
 
@@ -927,7 +982,12 @@ pub async fn sync_account(state: &AppState, account_id: &str) -> Result<Option<S
     }
 }
 
-async fn record_sync_failure(state: &AppState, account_id: &str, now: i64, message: String) -> Result<String, ApiError> {
+async fn record_sync_failure(
+    state: &AppState,
+    account_id: &str,
+    now: i64,
+    message: String,
+) -> Result<String, ApiError> {
     tracing::warn!(account = account_id, error = %message, "synchronisation with the license authority failed; will retry");
     let mut tx = state.db.begin().await?;
     tx.execute(
@@ -939,8 +999,16 @@ async fn record_sync_failure(state: &AppState, account_id: &str, now: i64, messa
             .and_where(Expr::col("account_id").eq(account_id)),
     )
     .await?;
-    record_activity(&mut tx, account_id, now, None, "licenses.sync_failed", ("account", account_id), json!({"error": message}))
-        .await?;
+    record_activity(
+        &mut tx,
+        account_id,
+        now,
+        None,
+        "licenses.sync_failed",
+        ("account", account_id),
+        json!({"error": message}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(message)
 }
@@ -1031,11 +1099,14 @@ pub async fn register_pak(
     may_manage_licenses(&principal)?;
     let pak = new.pak.trim().to_uppercase();
     if pak.is_empty() || pak.len() > 100 {
-        return Err(ApiError::Invalid { message: "enter the PAK as your vendor sent it".into(), field: Some("pak".into()) });
+        return Err(ApiError::Invalid {
+            message: "enter the PAK as your vendor sent it".into(),
+            field: Some("pak".into()),
+        });
     }
-    let text = fetch_from_authority(&state, &principal.account_id, &pak, "/v1/register")
-        .await
-        .map_err(|message| ApiError::Refused { status: StatusCode::BAD_GATEWAY, code: "authority", message })?;
+    let text = fetch_from_authority(&state, &principal.account_id, &pak, "/v1/register").await.map_err(
+        |message| ApiError::Refused { status: StatusCode::BAD_GATEWAY, code: "authority", message },
+    )?;
     let installed = install(&state, &principal.account_id, Some(&principal.user_id), &text, Via::Pak).await?;
     Ok((StatusCode::CREATED, Json(installed)))
 }
@@ -1051,7 +1122,8 @@ pub async fn upload_file(
     text: String,
 ) -> Result<(StatusCode, Json<InstalledView>), ApiError> {
     may_manage_licenses(&principal)?;
-    let installed = install(&state, &principal.account_id, Some(&principal.user_id), &text, Via::File).await?;
+    let installed =
+        install(&state, &principal.account_id, Some(&principal.user_id), &text, Via::File).await?;
     Ok((StatusCode::CREATED, Json(installed)))
 }
 
@@ -1077,9 +1149,14 @@ pub struct FileView {
 /// The license files installed, newest first: the current ones and the history.
 #[utoipa::path(get, path = "/v1/licenses/files", tag = "licenses", security(("token" = [])),
     responses((status = 200, body = [FileView]), (status = 403, body = ErrorBody)))]
-pub async fn list_files(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<FileView>>, ApiError> {
+pub async fn list_files(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<FileView>>, ApiError> {
     if !(principal.administers(AdminArea::Billing) || principal.administers(AdminArea::UsersLicenses)) {
-        return Err(ApiError::Forbidden("license files are shown to administrators of billing or licenses".into()));
+        return Err(ApiError::Forbidden(
+            "license files are shown to administrators of billing or licenses".into(),
+        ));
     }
     let rows: Vec<FileRow> = state
         .db
@@ -1107,7 +1184,11 @@ pub async fn list_files(State(state): State<AppState>, principal: Principal) -> 
                         .map(|b| {
                             b.licenses
                                 .iter()
-                                .map(|l| LicenseLineView { kind: l.kind.clone(), count: l.count, expires: l.expires.clone() })
+                                .map(|l| LicenseLineView {
+                                    kind: l.kind.clone(),
+                                    count: l.count,
+                                    expires: l.expires.clone(),
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -1206,7 +1287,12 @@ fn banners(status: &engine::Status, hosts: Option<(u64, u64)>) -> Vec<String> {
         });
     }
     for t in &status.temporary {
-        banners.push(format!("Temporary licenses: {} {} licenses, expiring {}.", t.count, t.kind.as_str(), date_text(t.expires_ms)));
+        banners.push(format!(
+            "Temporary licenses: {} {} licenses, expiring {}.",
+            t.count,
+            t.kind.as_str(),
+            date_text(t.expires_ms)
+        ));
     }
     banners
 }
@@ -1217,7 +1303,10 @@ fn banners(status: &engine::Status, hosts: Option<(u64, u64)>) -> Vec<String> {
 /// (read-only: notices are sent by the daily audit).
 #[utoipa::path(get, path = "/v1/compliance", tag = "licenses", security(("token" = [])),
     responses((status = 200, body = ComplianceView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn get_compliance(State(state): State<AppState>, principal: Principal) -> Result<Json<ComplianceView>, ApiError> {
+pub async fn get_compliance(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<ComplianceView>, ApiError> {
     if principal.role != "administrator" {
         return Err(ApiError::Forbidden("compliance is shown to administrators".into()));
     }
@@ -1251,7 +1340,11 @@ pub async fn get_compliance(State(state): State<AppState>, principal: Principal)
         temporary_licenses: status
             .temporary
             .iter()
-            .map(|t| TemporaryView { kind: t.kind.as_str(), count: t.count, expires_at: rfc3339_ms(t.expires_ms) })
+            .map(|t| TemporaryView {
+                kind: t.kind.as_str(),
+                count: t.count,
+                expires_at: rfc3339_ms(t.expires_ms),
+            })
             .collect(),
         last_audit_at: row.last_audit_ms.map(rfc3339_ms),
         next_audit_at: rfc3339_ms(row.next_audit_ms),
@@ -1264,6 +1357,118 @@ pub async fn get_compliance(State(state): State<AppState>, principal: Principal)
         }),
         product_major_version: state.licensing.product_major,
     }))
+}
+
+/// An e-mail to administrators, queued or sent.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationView {
+    /// Its id.
+    pub id: String,
+    /// What it is about (condition/since/period/kind).
+    pub notice_key: String,
+    /// Its subject.
+    pub subject: String,
+    /// Its text.
+    pub body: String,
+    /// Its recipients, comma-separated.
+    pub recipients: String,
+    /// Its Message-ID (the same on every attempt).
+    pub message_id: String,
+    /// `queued`, `retrying`, `sent` or `failed`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: String,
+    /// When it was sent.
+    pub sent_at: Option<String>,
+    /// The next attempt, while not sent.
+    pub next_attempt_at: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: String,
+    notice_key: String,
+    subject: String,
+    body: String,
+    recipients: String,
+    message_id: String,
+    attempts: i64,
+    last_error: Option<String>,
+    created_ms: i64,
+    sent_ms: Option<i64>,
+    failed_ms: Option<i64>,
+    next_attempt_ms: i64,
+}
+
+const OUTBOX_COLUMNS: [&str; 12] = [
+    "id",
+    "notice_key",
+    "subject",
+    "body",
+    "recipients",
+    "message_id",
+    "attempts",
+    "last_error",
+    "created_ms",
+    "sent_ms",
+    "failed_ms",
+    "next_attempt_ms",
+];
+
+/// The e-mail notices of the account, newest first (at most 500): sent,
+/// queued, retrying after a failure, or given up.
+#[utoipa::path(get, path = "/v1/notifications", tag = "licenses", security(("token" = [])),
+    responses((status = 200, body = [NotificationView]), (status = 403, body = ErrorBody)))]
+pub async fn list_notifications(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<NotificationView>>, ApiError> {
+    if principal.role != "administrator" {
+        return Err(ApiError::Forbidden("notifications are shown to administrators".into()));
+    }
+    let rows: Vec<OutboxRow> = state
+        .db
+        .fetch_all(
+            Query::select()
+                .columns(OUTBOX_COLUMNS)
+                .from("outbox")
+                .and_where(Expr::col("account_id").eq(principal.account_id.as_str()))
+                .order_by("created_ms", Order::Desc)
+                .order_by("id", Order::Desc)
+                .limit(500),
+        )
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| {
+                let status = match (r.sent_ms, r.failed_ms, r.attempts) {
+                    (Some(_), _, _) => "sent",
+                    (None, Some(_), _) => "failed",
+                    (None, None, 0) => "queued",
+                    _ => "retrying",
+                };
+                NotificationView {
+                    id: r.id,
+                    notice_key: r.notice_key,
+                    subject: r.subject,
+                    body: r.body,
+                    recipients: r.recipients,
+                    message_id: r.message_id,
+                    status: status.to_string(),
+                    attempts: r.attempts,
+                    last_error: r.last_error,
+                    created_at: rfc3339_ms(r.created_ms),
+                    sent_at: r.sent_ms.map(rfc3339_ms),
+                    next_attempt_at: (r.sent_ms.is_none() && r.failed_ms.is_none())
+                        .then(|| rfc3339_ms(r.next_attempt_ms)),
+                }
+            })
+            .collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -1309,7 +1514,12 @@ mod tests {
             overage: Some(OverageEpisode { since_ms: 1, period: 2, hosts: 12, installed: 10 }),
             ..Ledger::default()
         };
-        ledger.sent.insert(NoticeKey { condition: Condition::Overage, since_ms: 1, period: 2, kind: NoticeKind::Reminder });
+        ledger.sent.insert(NoticeKey {
+            condition: Condition::Overage,
+            since_ms: 1,
+            period: 2,
+            kind: NoticeKind::Reminder,
+        });
         assert_eq!(StoredLedger::read(&StoredLedger::write(&ledger)), ledger);
         assert_eq!(StoredLedger::read("not json"), Ledger::default());
     }

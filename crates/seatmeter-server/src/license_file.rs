@@ -87,10 +87,14 @@ pub enum LicenseFileError {
         trusted: String,
     },
     /// The signature does not match the text: changed after signing.
-    #[error("this license file has been altered since it was signed: its signature does not match; install the file exactly as the vendor sent it")]
+    #[error(
+        "this license file has been altered since it was signed: its signature does not match; install the file exactly as the vendor sent it"
+    )]
     Tampered,
     /// Issued for another account.
-    #[error("this license file was issued for another account ({0}); ask your vendor for a file for this account")]
+    #[error(
+        "this license file was issued for another account ({0}); ask your vendor for a file for this account"
+    )]
     ForeignAccount(String),
     /// Every license in it has expired.
     #[error("every license in this file expired (the last on {0}); ask your vendor for a current file")]
@@ -186,7 +190,8 @@ impl LicenseBody {
                 Some(text) => (Some(expiry_ms(text).unwrap_or(i64::MIN)), text.as_str()),
             })
             .collect();
-        let all_expired = !expiries.is_empty() && expiries.iter().all(|(e, _)| e.is_some_and(|e| e <= now_ms));
+        let all_expired =
+            !expiries.is_empty() && expiries.iter().all(|(e, _)| e.is_some_and(|e| e <= now_ms));
         if all_expired {
             let last = expiries.iter().max_by_key(|(e, _)| *e).map_or("", |(_, t)| t);
             return Err(LicenseFileError::Expired(last.to_string()));
@@ -213,7 +218,11 @@ mod tests {
             product_major_versions: vec![0],
             licenses: vec![
                 LicenseLine { kind: "host".into(), count: 10, expires: None },
-                LicenseLine { kind: "scheduled_meetings".into(), count: 5, expires: Some("2027-01-01T00:00:00Z".into()) },
+                LicenseLine {
+                    kind: "scheduled_meetings".into(),
+                    count: 5,
+                    expires: Some("2027-01-01T00:00:00Z".into()),
+                },
             ],
         }
     }
@@ -230,7 +239,8 @@ mod tests {
         assert_eq!(verify(&text, &key.verifying_key()), Ok(body()));
 
         // Tampered: one more host license.
-        let altered = LicenseFile { license: file.license.replace("\"count\":10", "\"count\":99"), ..file.clone() };
+        let altered =
+            LicenseFile { license: file.license.replace("\"count\":10", "\"count\":99"), ..file.clone() };
         let altered = serde_json::to_string(&altered).unwrap();
         assert_eq!(verify(&altered, &key.verifying_key()), Err(LicenseFileError::Tampered));
 
@@ -243,7 +253,10 @@ mod tests {
         let forged = serde_json::to_string(&forged).unwrap();
         assert_eq!(verify(&forged, &key.verifying_key()), Err(LicenseFileError::Tampered));
 
-        assert!(matches!(verify("{\"format\":1}", &key.verifying_key()), Err(LicenseFileError::Malformed(_))));
+        assert!(matches!(
+            verify("{\"format\":1}", &key.verifying_key()),
+            Err(LicenseFileError::Malformed(_))
+        ));
         assert!(matches!(verify("not json", &key.verifying_key()), Err(LicenseFileError::Malformed(_))));
     }
 
@@ -252,7 +265,10 @@ mod tests {
         let body = body();
         let now = parse("2026-12-01T00:00:00Z").unwrap();
         assert_eq!(body.check_for("acc_1", now, parse), Ok(()));
-        assert_eq!(body.check_for("acc_2", now, parse), Err(LicenseFileError::ForeignAccount("acc_1".into())));
+        assert_eq!(
+            body.check_for("acc_2", now, parse),
+            Err(LicenseFileError::ForeignAccount("acc_1".into()))
+        );
         let temporary = LicenseBody { licenses: vec![body.licenses[1].clone()], ..body.clone() };
         assert_eq!(temporary.check_for("acc_1", now, parse), Ok(()));
         let later = parse("2027-01-01T00:00:00Z").unwrap();

@@ -63,8 +63,11 @@ pub struct EntitlementArgs {
 
 impl EntitlementArgs {
     fn entitlement(self) -> Entitlement {
-        let versions =
-            if self.versions.is_empty() { vec![seatmeter_server::compliance::product_major()] } else { self.versions };
+        let versions = if self.versions.is_empty() {
+            vec![seatmeter_server::compliance::product_major()]
+        } else {
+            self.versions
+        };
         Entitlement { licenses: self.licenses, product_major_versions: versions }
     }
 }
@@ -136,7 +139,9 @@ pub fn run(command: AuthorityCommand) -> Result<()> {
             AuthorityCommand::Init(Dir { dir }) => {
                 let key = Authority::init(&dir).await?;
                 println!("License authority set up in {}.", dir.display());
-                println!("Its public key (configure each Seatmeter server with it, as authority_public_key):");
+                println!(
+                    "Its public key (configure each Seatmeter server with it, as authority_public_key):"
+                );
                 println!("  {}", public_key_text(&key));
                 println!("Keep {} secret: it signs every license file.", dir.join("authority.key").display());
             }
@@ -170,7 +175,8 @@ pub fn run(command: AuthorityCommand) -> Result<()> {
                 let text = serde_json::to_string_pretty(&file)? + "\n";
                 match &args.output {
                     Some(path) => {
-                        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                        std::fs::write(path, text)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
                         eprintln!("License file for {} written to {}.", args.account, path.display());
                     }
                     None => print!("{text}"),
@@ -218,7 +224,13 @@ fn print_paks(paks: &[Pak]) {
         return;
     }
     for pak in paks {
-        println!("{}  {}  (revision {}, created {})", pak.code, pak.customer, pak.revision, rfc3339_ms(pak.created_ms));
+        println!(
+            "{}  {}  (revision {}, created {})",
+            pak.code,
+            pak.customer,
+            pak.revision,
+            rfc3339_ms(pak.created_ms)
+        );
         println!("  entitles: {}", describe(&pak.entitlement));
         match &pak.account_id {
             None => println!("  not registered yet"),

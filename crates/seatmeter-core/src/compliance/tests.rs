@@ -44,7 +44,8 @@ fn months_are_calendar_months_with_the_day_clamped() {
 
 #[test]
 fn notice_keys_read_back_from_their_text() {
-    let key = NoticeKey { condition: Condition::ContactLost, since_ms: -5, period: 3, kind: NoticeKind::Reminder };
+    let key =
+        NoticeKey { condition: Condition::ContactLost, since_ms: -5, period: 3, kind: NoticeKind::Reminder };
     assert_eq!(key.to_text(), "contact_lost/-5/3/reminder");
     assert_eq!(NoticeKey::from_text(&key.to_text()), Some(key));
     assert_eq!(NoticeKey::from_text("trial/1/0/started/x"), None);

@@ -8,6 +8,7 @@
 mod accounts;
 mod activities;
 mod booking_pages;
+mod compliance;
 mod isolation;
 mod licenses;
 mod meetings;

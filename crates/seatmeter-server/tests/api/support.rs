@@ -1,9 +1,10 @@
 //! Starting the real server against a fresh database.
 
 use seatmeter_core::people::Email;
+use seatmeter_server::compliance::{Clock, Licensing};
 use seatmeter_server::settings::DatabaseLocation;
 use seatmeter_server::store::{self, CreatedAccount};
-use seatmeter_server::{Db, Settings};
+use seatmeter_server::{AppState, Db, Settings};
 
 /// A running server with its own database.
 pub struct TestApp {
@@ -11,6 +12,9 @@ pub struct TestApp {
     location: DatabaseLocation,
     others: Vec<tokio::sync::oneshot::Sender<()>>,
     pub db: Db,
+    /// The server's state (shared with it): its clock, its caches.
+    pub state: AppState,
+    settings: Settings,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -29,14 +33,34 @@ fn random_suffix() -> String {
 
 /// A server on SQLite, and one on PostgreSQL when configured: every story runs on each.
 pub async fn apps() -> Vec<TestApp> {
-    let mut apps = vec![spawn(None).await];
+    apps_with(&Settings::default(), &Clock::system(), None).await
+}
+
+/// Like [`apps`], with these settings, this clock, and (when given) another
+/// product major version than this build's.
+pub async fn apps_with(settings: &Settings, clock: &Clock, product_major: Option<u64>) -> Vec<TestApp> {
+    let mut apps = vec![spawn(None, settings, clock, product_major).await];
     if let Some(url) = postgres_url() {
-        apps.push(spawn(Some(url)).await);
+        apps.push(spawn(Some(url), settings, clock, product_major).await);
     }
     apps
 }
 
-async fn spawn(postgres: Option<String>) -> TestApp {
+fn licensing(settings: &Settings, clock: &Clock, product_major: Option<u64>) -> Licensing {
+    let mut licensing = Licensing::from_settings(settings).unwrap();
+    licensing.clock = clock.clone();
+    if let Some(major) = product_major {
+        licensing.product_major = major;
+    }
+    licensing
+}
+
+async fn spawn(
+    postgres: Option<String>,
+    settings: &Settings,
+    clock: &Clock,
+    product_major: Option<u64>,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut postgres_database = None;
     let location = match postgres {
@@ -57,9 +81,10 @@ async fn spawn(postgres: Option<String>) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server_db = db.clone();
+    let state = AppState::new(db.clone(), licensing(settings, clock, product_major));
+    let (server_state, server_settings) = (state.clone(), settings.clone());
     let server = tokio::spawn(async move {
-        seatmeter_server::serve(listener, server_db, &Settings::default(), async {
+        seatmeter_server::serve_state(listener, server_state, &server_settings, async {
             let _ = rx.await;
         })
         .await
@@ -69,6 +94,8 @@ async fn spawn(postgres: Option<String>) -> TestApp {
         location,
         others: Vec::new(),
         db,
+        state,
+        settings: settings.clone(),
         client: reqwest::Client::new(),
         shutdown: Some(tx),
         server: Some(server),
@@ -137,18 +164,28 @@ impl TestApp {
     /// Starts another server, with its own connection pool, on the same
     /// database (as a second replica would); returns its base URL.
     pub async fn second_server(&mut self) -> String {
+        self.second_server_with(None).await.0
+    }
+
+    /// A second server on the same database, with the same clock (and,
+    /// when given, another product major version); returns its base URL
+    /// and its state.
+    pub async fn second_server_with(&mut self, product_major: Option<u64>) -> (String, AppState) {
         let db = Db::open(&self.location).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let clock = self.state.licensing.clock.clone();
+        let state = AppState::new(db, licensing(&self.settings, &clock, product_major));
+        let (server_state, settings) = (state.clone(), self.settings.clone());
         tokio::spawn(async move {
-            seatmeter_server::serve(listener, db, &Settings::default(), async {
+            seatmeter_server::serve_state(listener, server_state, &settings, async {
                 let _ = rx.await;
             })
             .await
         });
         self.others.push(tx);
-        base
+        (base, state)
     }
 
     /// Stops the server gracefully and drops its PostgreSQL database.
