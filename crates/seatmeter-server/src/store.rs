@@ -268,6 +268,8 @@ pub async fn create_account(
     )
     .await?;
     insert_user(&mut tx, &admin, admin_email).await?;
+    // The free trial starts now; the first audit is at the next 02:00.
+    crate::compliance::begin_trial(&mut tx, &account.id, now_ms).await?;
     tx.execute(
         Query::insert()
             .into_table("api_tokens")

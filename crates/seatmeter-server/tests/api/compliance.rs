@@ -16,6 +16,8 @@ const DAY: i64 = 86_400_000;
 pub struct TestAuthority {
     pub authority: Authority,
     pub url: String,
+    address: std::net::SocketAddr,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -25,10 +27,30 @@ impl TestAuthority {
         Authority::init(dir.path()).await.unwrap();
         let authority = Authority::open(dir.path()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let served = authority.clone();
-        tokio::spawn(async move { served.serve(listener, std::future::pending()).await });
-        Self { authority, url, _dir: dir }
+        let address = listener.local_addr().unwrap();
+        let mut started =
+            Self { authority, url: format!("http://{address}"), address, server: None, _dir: dir };
+        started.serve(listener);
+        started
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let served = self.authority.clone();
+        self.server = Some(tokio::spawn(async move { served.serve(listener, std::future::pending()).await }));
+    }
+
+    /// Stops answering: the port is closed.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = server.await;
+        }
+    }
+
+    /// Answers again, on the same address.
+    pub async fn restart(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.address).await.unwrap();
+        self.serve(listener);
     }
 
     /// Server settings that trust this authority.
@@ -210,12 +232,18 @@ async fn a_pak_entered_by_an_administrator_installs_signed_licenses_and_bad_file
     }
 }
 
-/// Moves the clock day by day (to 02:30 UTC) and runs the due audits.
+/// Moves the clock day by day (to 02:30 UTC) and runs the due
+/// synchronisations and audits.
 async fn days(app: &TestApp, clock: &Clock, from: i64, to: i64) {
+    days_on(&app.state, clock, from, to).await;
+}
+
+async fn days_on(state: &seatmeter_server::AppState, clock: &Clock, from: i64, to: i64) {
     let mut t = from.div_euclid(DAY) * DAY + DAY / 48 * 5;
     while t <= to {
         clock.set(t);
-        compliance::run_due_audits(&app.state, t).await.unwrap();
+        compliance::run_due_syncs(state, t).await.unwrap();
+        compliance::run_due_audits(state, t).await.unwrap();
         t += DAY;
     }
     clock.set(to);
@@ -292,6 +320,302 @@ async fn a_trial_warns_then_disables_the_account_and_licenses_lift_it_at_once() 
         // Running the day's audit again sends nothing new.
         days(&app, &clock, created_ms + 181 * DAY, created_ms + 182 * DAY).await;
         assert_eq!(notices(&app, &token).await, ["trial/started", "trial/disabled"]);
+        app.finish().await;
+    }
+}
+
+/// Midnight UTC of a date, in milliseconds.
+fn date(text: &str) -> i64 {
+    format!("{text}T00:00:00Z").parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).unwrap().to_string()
+}
+
+/// A member user; returns its id.
+async fn member(app: &TestApp, token: &str, email: &str) -> String {
+    let (status, user) =
+        app.call(Method::POST, "/v1/users", token, Some(json!({"email": email, "name": email}))).await;
+    assert_eq!(status, 201, "{user}");
+    user["id"].as_str().unwrap().to_string()
+}
+
+/// One meeting of an hour for each of `hosts` at `at`, with a web attendee: one host license each.
+async fn meetings(app: &TestApp, token: &str, hosts: &[&str], at: i64) {
+    let mut events = Vec::new();
+    for host in hosts {
+        let (status, meeting) = app
+            .call(Method::POST, "/v1/meetings", token, Some(json!({"title": "Review", "host_user_id": host})))
+            .await;
+        assert_eq!(status, 201, "{meeting}");
+        let id = meeting["id"].as_str().unwrap();
+        events.push(json!({"idempotency_key": format!("{id}-s"), "meeting_id": id, "type": "started", "at": rfc3339(at)}));
+        events
+            .push(json!({"idempotency_key": format!("{id}-j"), "meeting_id": id, "type": "attendee_joined",
+            "at": rfc3339(at + 60_000), "attendee": "guest@example.org", "portion": "web"}));
+        events.push(json!({"idempotency_key": format!("{id}-e"), "meeting_id": id, "type": "ended", "at": rfc3339(at + 3_600_000)}));
+    }
+    let (status, result) = app.call(Method::POST, "/v1/events", token, Some(Value::Array(events))).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["refused"], 0, "{result}");
+}
+
+async fn conditions(app: &TestApp, token: &str) -> Value {
+    let (status, compliance) = app.call(Method::GET, "/v1/compliance", token, None).await;
+    assert_eq!(status, 200, "{compliance}");
+    compliance
+}
+
+#[tokio::test]
+async fn an_overage_cured_in_its_grace_period_and_one_that_disables_the_account_until_licenses_are_added() {
+    let authority = TestAuthority::start().await;
+    let start = date("2025-01-01");
+    let clock = Clock::manual(start);
+    for app in apps_with(&authority.settings(), &clock, None).await {
+        clock.set(start);
+        // Two accounts from the same day: one cures its overage, one does not.
+        for cured in [true, false] {
+            let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+            let (admin, token) = (created.admin.id.clone(), created.token.clone());
+            let other = member(&app, &token, "host2@example.com").await;
+            let pak = authority.pak(&["host=1"]).await;
+            clock.set(start + DAY);
+            let (status, installed) =
+                app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+            assert_eq!(status, 201, "{installed}");
+
+            // Windows of 30 days from 2025-01-01: two hosts in the first two, then one.
+            meetings(&app, &token, &[&admin, &other], date("2025-01-10") + 36_000_000).await;
+            meetings(&app, &token, &[&admin, &other], date("2025-02-10") + 36_000_000).await;
+            let hosts_after: &[&str] = if cured { &[&admin] } else { &[&admin, &other] };
+            for month in ["03", "04", "05", "06", "07", "08"] {
+                meetings(&app, &token, hosts_after, date(&format!("2025-{month}-10")) + 36_000_000).await;
+            }
+
+            // The check of the first window (ends 2025-01-31) finds 2 hosts > 1 license.
+            days(&app, &clock, start + DAY, date("2025-01-31") + DAY / 2).await;
+            assert_eq!(notices(&app, &token).await, ["overage/started"]);
+            let compliance = conditions(&app, &token).await;
+            assert_eq!(compliance["conditions"][0]["condition"], "overage", "{compliance}");
+            assert_eq!(compliance["conditions"][0]["disable_at"], "2025-07-31T00:00:00Z");
+            let (_, list) = app.call(Method::GET, "/v1/notifications", &token, None).await;
+            assert!(
+                list[0]["body"].as_str().unwrap().contains("2 host licenses used and 1 installed"),
+                "{list}"
+            );
+            assert!(list[0]["subject"].as_str().unwrap().contains("2025-07-31"), "{list}");
+
+            // The second check (2025-03-02) still finds it: a new e-mail.
+            days(&app, &clock, date("2025-02-01"), date("2025-03-02") + DAY / 2).await;
+            assert_eq!(notices(&app, &token).await, ["overage/started", "overage/reminder"]);
+
+            days(&app, &clock, date("2025-03-03"), date("2025-04-01") + DAY / 2).await;
+            if cured {
+                // One host in the third window: the overage is over, nothing more is sent.
+                assert_eq!(conditions(&app, &token).await["conditions"], json!([]));
+                days(&app, &clock, date("2025-04-02"), date("2025-09-01")).await;
+                assert_eq!(notices(&app, &token).await, ["overage/started", "overage/reminder"]);
+                assert_eq!(conditions(&app, &token).await["disabled"], false);
+                continue;
+            }
+            // Still over every 30 days until six months after the first check: disabled.
+            days(&app, &clock, date("2025-04-02"), date("2025-07-30") + DAY / 2).await;
+            assert_eq!(conditions(&app, &token).await["disabled"], false);
+            days(&app, &clock, date("2025-07-31"), date("2025-07-31") + DAY / 2).await;
+            let sent = notices(&app, &token).await;
+            // Checks on Mar 2, Apr 1, May 1, May 31, Jun 30 and Jul 30 each sent a reminder.
+            assert_eq!(sent.iter().filter(|n| *n == "overage/reminder").count(), 6, "{sent:?}");
+            assert_eq!(sent.last().map(String::as_str), Some("overage/disabled"));
+            let compliance = conditions(&app, &token).await;
+            assert_eq!(compliance["disabled"], true, "{compliance}");
+            let (status, error) =
+                app.call(Method::POST, "/v1/meetings", &token, Some(json!({"title": "x"}))).await;
+            assert_eq!((status, error["code"].as_str()), (409, Some("account_disabled")));
+
+            // The vendor adds a license; entering the PAK again lifts it at once.
+            authority.authority.update_pak(&pak, &entitlement(&["host=2"], &[0]), now()).await.unwrap();
+            let (status, installed) =
+                app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+            assert_eq!((status, &installed["disabled_reason"]), (201, &Value::Null), "{installed}");
+            assert_eq!(conditions(&app, &token).await["conditions"], json!([]));
+            let (status, _) =
+                app.call(Method::POST, "/v1/meetings", &token, Some(json!({"title": "x"}))).await;
+            assert_eq!(status, 201);
+        }
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn temporary_licenses_show_in_a_banner_and_their_expiry_returns_the_account_to_its_trial() {
+    let authority = TestAuthority::start().await;
+    let start = date("2025-01-01");
+    let clock = Clock::manual(start);
+    for app in apps_with(&authority.settings(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let token = created.token.clone();
+        let pak = authority.pak(&["host=3@2025-03-01", "scheduled_meetings=2@2025-03-01"]).await;
+        clock.set(start + 10 * DAY);
+        let (status, _) =
+            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        assert_eq!(status, 201);
+        let compliance = conditions(&app, &token).await;
+        assert_eq!(compliance["conditions"], json!([]), "{compliance}");
+        assert_eq!(compliance["temporary_licenses"].as_array().unwrap().len(), 2);
+        assert_eq!(compliance["temporary_licenses"][0]["expires_at"], "2025-03-01T00:00:00Z");
+        assert!(
+            compliance["banners"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b.as_str().unwrap().contains("Temporary licenses: 3 host"))
+        );
+
+        days(&app, &clock, start + 10 * DAY, date("2025-03-01") + DAY / 2).await;
+        let compliance = conditions(&app, &token).await;
+        assert_eq!(compliance["temporary_licenses"], json!([]));
+        assert_eq!(compliance["conditions"][0]["condition"], "trial", "{compliance}");
+        // 120.5 days to 2025-06-30: 121 days left, counting today.
+        assert_eq!(compliance["trial_days_left"], 121, "{compliance}");
+        let (_, pools) = app.call(Method::GET, "/v1/licenses", &token, None).await;
+        assert_eq!((pool(&pools, "host"), pool(&pools, "scheduled_meetings")), (0, 0));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_upgrade_past_the_licensed_versions_gives_six_months_with_monthly_notices_then_updated_licenses_end_it()
+ {
+    let authority = TestAuthority::start().await;
+    let start = date("2025-01-01");
+    let clock = Clock::manual(start);
+    for mut app in apps_with(&authority.settings(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let (account, token) = (created.account.id.clone(), created.token.clone());
+        let pak = authority.pak(&["host=10"]).await;
+        clock.set(start + DAY);
+        let (status, _) =
+            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        assert_eq!(status, 201);
+        days(&app, &clock, start + DAY, date("2025-02-01")).await;
+        assert_eq!(conditions(&app, &token).await["conditions"], json!([]));
+
+        // The product is upgraded to major version 1: a new server on the same data.
+        let (base, upgraded) = app.second_server_with(Some(1)).await;
+        days_on(&upgraded, &clock, date("2025-02-02"), date("2025-02-02") + DAY / 2).await;
+        let (_, compliance) = get(&app, &base, &token, "/v1/compliance").await;
+        assert_eq!(compliance["conditions"][0]["condition"], "out_of_date", "{compliance}");
+        assert_eq!(compliance["conditions"][0]["disable_at"], "2025-08-02T02:30:00Z");
+        assert_eq!(notices(&app, &token).await, ["out_of_date/started"]);
+
+        // A notice each month, then disabled after six months.
+        days_on(&upgraded, &clock, date("2025-02-03"), date("2025-08-01") + DAY / 2).await;
+        assert_eq!(notices(&app, &token).await.len(), 6);
+        days_on(&upgraded, &clock, date("2025-08-02"), date("2025-08-03")).await;
+        let sent = notices(&app, &token).await;
+        assert_eq!(sent.last().map(String::as_str), Some("out_of_date/disabled"), "{sent:?}");
+        let (_, compliance) = get(&app, &base, &token, "/v1/compliance").await;
+        assert_eq!(compliance["disabled"], true);
+
+        // The vendor updates the PAK for version 1; the next sync installs it and ends the condition.
+        authority.authority.update_pak(&pak, &entitlement(&["host=10"], &[0, 1]), now()).await.unwrap();
+        assert_eq!(compliance::sync_account(&upgraded, &account).await.unwrap(), None);
+        let (_, compliance) = get(&app, &base, &token, "/v1/compliance").await;
+        assert_eq!(
+            (compliance["conditions"].clone(), compliance["disabled"].clone()),
+            (json!([]), json!(false))
+        );
+        app.finish().await;
+    }
+}
+
+async fn get(app: &TestApp, base: &str, token: &str, path: &str) -> (u16, Value) {
+    let response = app.client.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_unreachable_authority_is_noticed_after_two_days_disables_after_six_months_and_a_sync_ends_it() {
+    let mut authority = TestAuthority::start().await;
+    let start = date("2025-01-01");
+    let clock = Clock::manual(start);
+    for app in apps_with(&authority.settings(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let token = created.token.clone();
+        let pak = authority.pak(&["host=10"]).await;
+        clock.set(start + DAY);
+        let (status, _) =
+            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        assert_eq!(status, 201);
+        // Synchronising every 12 hours: all well for a month (the last sync on 2025-02-01 at 02:30).
+        days(&app, &clock, start + DAY, date("2025-02-01") + DAY / 2).await;
+        assert_eq!(conditions(&app, &token).await["conditions"], json!([]));
+
+        // The authority goes away: failures are recorded, and after two days an e-mail.
+        authority.stop().await;
+        days(&app, &clock, date("2025-02-02"), date("2025-02-02") + DAY / 2).await;
+        let compliance = conditions(&app, &token).await;
+        assert_eq!(compliance["conditions"], json!([]), "{compliance}");
+        assert!(
+            compliance["sync"]["last_error"].as_str().unwrap().contains("cannot be reached"),
+            "{compliance}"
+        );
+        days(&app, &clock, date("2025-02-03"), date("2025-02-04") + DAY / 2).await;
+        assert_eq!(notices(&app, &token).await, ["contact_lost/started"]);
+        assert_eq!(conditions(&app, &token).await["disabled"], false);
+
+        // Reconnecting ends it.
+        authority.restart().await;
+        days(&app, &clock, date("2025-02-05"), date("2025-02-06")).await;
+        assert_eq!(conditions(&app, &token).await["conditions"], json!([]));
+
+        // Six months without contact: monthly e-mails, then disabled.
+        authority.stop().await;
+        days(&app, &clock, date("2025-02-07"), date("2025-08-10")).await;
+        let sent = notices(&app, &token).await;
+        assert_eq!(sent.iter().filter(|n| *n == "contact_lost/reminder").count(), 5, "{sent:?}");
+        assert_eq!(sent.last().map(String::as_str), Some("contact_lost/disabled"));
+        assert_eq!(conditions(&app, &token).await["disabled"], true);
+
+        // A successful sync lifts it.
+        authority.restart().await;
+        days(&app, &clock, date("2025-08-11"), date("2025-08-11") + DAY / 2).await;
+        let compliance = conditions(&app, &token).await;
+        assert_eq!(
+            (compliance["disabled"].clone(), compliance["conditions"].clone()),
+            (json!(false), json!([]))
+        );
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn two_servers_on_one_database_run_each_daily_audit_once() {
+    let start = date("2025-01-01");
+    let clock = Clock::manual(start);
+    for mut app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        for i in 0..3 {
+            app.create_account_at("Example Corp", &format!("admin{i}@example.com"), start).await;
+        }
+        let (_, second) = app.second_server_with(None).await;
+        let mut total = 0;
+        for day in 1..=20 {
+            let t = start + day * DAY + DAY / 48 * 5;
+            clock.set(t);
+            let (a, b) = tokio::join!(
+                compliance::run_due_audits(&app.state, t),
+                compliance::run_due_audits(&second, t)
+            );
+            let ran = a.unwrap() + b.unwrap();
+            assert_eq!(ran, 3, "{}: day {day}: {ran} audits for 3 accounts", app.backend());
+            total += ran;
+        }
+        assert_eq!(total, 60);
         app.finish().await;
     }
 }

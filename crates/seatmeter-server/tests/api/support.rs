@@ -126,6 +126,11 @@ impl TestApp {
         store::create_account(&self.db, name, &Email::parse(email).unwrap(), "Admin", now).await.unwrap()
     }
 
+    /// Creates an account as if at `now_ms` (scenarios that start in the past).
+    pub async fn create_account_at(&self, name: &str, email: &str, now_ms: i64) -> CreatedAccount {
+        store::create_account(&self.db, name, &Email::parse(email).unwrap(), "Admin", now_ms).await.unwrap()
+    }
+
     /// GET `path`, with `token` when given.
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut request = self.client.get(format!("{}{path}", self.base));
@@ -204,7 +209,7 @@ impl TestApp {
         {
             pool.close().await;
             let admin = sqlx::PgPool::connect(&url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
                 .execute(&admin)
                 .await
                 .unwrap();
