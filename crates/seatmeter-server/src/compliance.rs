@@ -86,6 +86,8 @@ pub struct Licensing {
     pub product_major: u64,
     /// The time.
     pub clock: Clock,
+    /// Where e-mail goes (`None`: notices wait in the outbox).
+    pub mailer: Option<crate::mail::Mailer>,
     http: reqwest::Client,
 }
 
@@ -111,6 +113,7 @@ impl Licensing {
                 * 3_600_000,
             product_major: product_major(),
             clock: Clock::system(),
+            mailer: crate::mail::Mailer::from_settings(settings)?,
             // No kept connections: synchronisations are hours apart.
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
@@ -1065,7 +1068,7 @@ pub async fn run_due_syncs(state: &AppState, now: i64) -> Result<usize, ApiError
 }
 
 /// Every minute (the first a minute after start): the due
-/// synchronisations, then the due audits.
+/// synchronisations, the due audits, then the due e-mail.
 pub async fn keep_compliance(state: AppState) {
     let minute = std::time::Duration::from_secs(60);
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
@@ -1078,6 +1081,11 @@ pub async fn keep_compliance(state: AppState) {
         }
         if let Err(error) = run_due_audits(&state, now).await {
             tracing::warn!(%error, "could not run the due audits; will try again");
+        }
+        if let Some(mailer) = &state.licensing.mailer
+            && let Err(error) = crate::mail::deliver_due(&state, mailer, now).await
+        {
+            tracing::warn!(%error, "could not deliver the due e-mail; will try again");
         }
     }
 }

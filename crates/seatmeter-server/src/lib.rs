@@ -11,6 +11,7 @@ pub mod events;
 pub mod license_file;
 pub mod licenses;
 pub mod live;
+pub mod mail;
 pub mod meetings;
 pub mod privileges;
 pub mod recent;

@@ -27,8 +27,9 @@ pub struct Settings {
     pub server_id: Option<String>,
     /// Hours between synchronisations with the authority.
     pub sync_interval_hours: u64,
-    /// Where to send e-mail: `smtp://host:port` (plain, or STARTTLS when
-    /// the server offers it). Without it, notices wait in the outbox.
+    /// Where to send e-mail: `smtp://host:port`, a relay that takes plain
+    /// SMTP (such as the host's own mail server). Without it, notices wait
+    /// in the outbox.
     pub smtp_url: Option<String>,
     /// The From address of e-mail.
     pub mail_from: String,
@@ -101,9 +102,9 @@ max_body_bytes = 1048576
 # Hours between synchronisations with the authority.
 sync_interval_hours = 12
 
-# Where to send e-mail to administrators, e.g. smtp://127.0.0.1:25 (STARTTLS
-# is used when the mail server offers it). Without it, notices wait in the
-# outbox (GET /v1/notifications) until it is set.
+# Where to send e-mail to administrators: a relay that takes plain SMTP,
+# such as the host's own mail server (smtp://127.0.0.1:25). Without it,
+# notices wait in the outbox (GET /v1/notifications) until it is set.
 # smtp_url = "smtp://127.0.0.1:25"
 
 # The From address of e-mail.

@@ -11,6 +11,7 @@ mod booking_pages;
 mod compliance;
 mod isolation;
 mod licenses;
+mod mail;
 mod meetings;
 mod operations;
 mod privileges;

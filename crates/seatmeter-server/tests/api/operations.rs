@@ -48,10 +48,14 @@ async fn health_metrics_and_the_api_description() {
             "/v1/events",
             "/v1/usage",
             "/livez",
+            "/v1/licenses/paks",
+            "/v1/licenses/files",
+            "/v1/compliance",
+            "/v1/notifications",
         ] {
             assert!(described.contains(&path), "{path} is described: {described:?}");
         }
-        assert_eq!(described.len(), 31, "every endpoint, and only those: {described:?}");
+        assert_eq!(described.len(), 35, "every endpoint, and only those: {described:?}");
         assert_eq!(openapi["components"]["securitySchemes"]["token"]["scheme"], "bearer");
         let docs = app.get("/docs/", None).await;
         assert_eq!(docs.status(), 200);

@@ -1,0 +1,212 @@
+//! Delivery of the outbox: e-mail to administrators over SMTP.
+//!
+//! Notices are written to the `outbox` table in the transaction of the
+//! change that causes them, so none is lost if the server stops. Every
+//! minute each server takes the messages that are due, one at a time: it
+//! first moves the message's next attempt five minutes on and counts the
+//! attempt (a conditional update, so two servers never take the same
+//! message at once), then sends it, then marks it sent. A server that stops
+//! between sending and marking leaves the message to be sent again when
+//! those five minutes are over: a message may arrive twice, with the same
+//! Message-ID (so mail clients show it once), but is never lost. A failed
+//! attempt is retried after 1, 2, 4, … minutes (at most 6 hours); after 12
+//! attempts the message is marked failed, with the last error, for
+//! `GET /v1/notifications` to show.
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Mailboxes};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_query::{Expr, ExprTrait, Order, Query};
+
+use crate::api::{ApiError, AppState};
+use crate::settings::Settings;
+
+/// Attempts before a message is given up.
+pub const MAX_ATTEMPTS: i64 = 12;
+/// How long a server has to send a message it took before another may.
+const LEASE_MS: i64 = 5 * 60_000;
+
+/// The SMTP relay and the From address.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    relay: String,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mailer({})", self.relay)
+    }
+}
+
+impl Mailer {
+    /// From the settings: `None` without `smtp_url`; an error says what is wrong.
+    pub fn from_settings(settings: &Settings) -> Result<Option<Self>, String> {
+        let Some(url) = &settings.smtp_url else { return Ok(None) };
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| format!("smtp_url {url:?}: write smtp://host:port (plain SMTP to a relay)"))?;
+        let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
+            Some((host, port)) => {
+                (host, port.parse::<u16>().map_err(|_| format!("smtp_url {url:?}: {port:?} is not a port"))?)
+            }
+            None => (rest.trim_end_matches('/'), 25),
+        };
+        if host.is_empty() {
+            return Err(format!("smtp_url {url:?}: no host"));
+        }
+        let from: Mailbox = settings
+            .mail_from
+            .parse()
+            .map_err(|e| format!("mail_from {:?} is not an e-mail address: {e}", settings.mail_from))?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
+        Ok(Some(Self { transport, from, relay: format!("{host}:{port}") }))
+    }
+
+    async fn send(&self, row: &Due) -> Result<(), String> {
+        let recipients: Mailboxes = row
+            .recipients
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse::<Mailbox>().map_err(|e| format!("recipient {r:?}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .collect();
+        if recipients.iter().next().is_none() {
+            return Err("the account has no enabled administrator of billing to send to".into());
+        }
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(row.subject.clone())
+            .message_id(Some(row.message_id.clone()))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN);
+        for to in recipients {
+            builder = builder.to(to);
+        }
+        let mut message =
+            builder.body(row.body.clone()).map_err(|e| format!("cannot build the message: {e}"))?;
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Seatmeter-Notice"),
+            row.notice_key.clone(),
+        ));
+        self.transport.send(message).await.map(|_| ()).map_err(|e| format!("{}: {e}", self.relay))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Due {
+    id: String,
+    notice_key: String,
+    recipients: String,
+    subject: String,
+    body: String,
+    message_id: String,
+    attempts: i64,
+    next_attempt_ms: i64,
+}
+
+/// The wait before attempt `attempts + 1`: 1, 2, 4, … minutes, at most 6 hours.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    let minutes = 1i64 << attempts.clamp(0, 20);
+    Ord::min(minutes * 60_000, 6 * 3_600_000)
+}
+
+/// Sends the messages due at `now`; returns how many were sent.
+pub async fn deliver_due(state: &AppState, mailer: &Mailer, now: i64) -> Result<usize, ApiError> {
+    let due: Vec<Due> = state
+        .db
+        .fetch_all(
+            Query::select()
+                .columns([
+                    "id",
+                    "notice_key",
+                    "recipients",
+                    "subject",
+                    "body",
+                    "message_id",
+                    "attempts",
+                    "next_attempt_ms",
+                ])
+                .from("outbox")
+                .and_where(Expr::col("sent_ms").is_null())
+                .and_where(Expr::col("failed_ms").is_null())
+                .and_where(Expr::col("next_attempt_ms").lte(now))
+                .order_by("next_attempt_ms", Order::Asc)
+                .limit(100),
+        )
+        .await?;
+    let mut sent = 0;
+    for row in due {
+        let taken = state
+            .db
+            .execute(
+                Query::update()
+                    .table("outbox")
+                    .value("next_attempt_ms", now + LEASE_MS)
+                    .value("attempts", row.attempts + 1)
+                    .and_where(Expr::col("id").eq(row.id.as_str()))
+                    .and_where(Expr::col("next_attempt_ms").eq(row.next_attempt_ms))
+                    .and_where(Expr::col("sent_ms").is_null()),
+            )
+            .await?;
+        if taken == 0 {
+            continue;
+        }
+        let outcome = mailer.send(&row).await;
+        let attempts = row.attempts + 1;
+        let mut update = Query::update();
+        update.table("outbox").and_where(Expr::col("id").eq(row.id.as_str()));
+        match &outcome {
+            Ok(()) => {
+                update.value("sent_ms", now).value("last_error", Option::<String>::None);
+                sent += 1;
+            }
+            Err(error) if attempts >= MAX_ATTEMPTS => {
+                tracing::error!(message = %row.message_id, %error, "giving up an e-mail after {attempts} attempts");
+                update.value("failed_ms", now).value("last_error", error.as_str());
+            }
+            Err(error) => {
+                tracing::warn!(message = %row.message_id, %error, attempts, "e-mail not sent; will retry");
+                update
+                    .value("next_attempt_ms", now + backoff_ms(row.attempts))
+                    .value("last_error", error.as_str());
+            }
+        }
+        state.db.execute(&update).await?;
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_six_hours() {
+        assert_eq!(backoff_ms(0), 60_000);
+        assert_eq!(backoff_ms(1), 120_000);
+        assert_eq!(backoff_ms(3), 480_000);
+        assert_eq!(backoff_ms(11), 6 * 3_600_000);
+        assert_eq!(backoff_ms(100), 6 * 3_600_000);
+    }
+
+    #[test]
+    fn the_relay_comes_from_smtp_url() {
+        let settings = |url: &str| Settings { smtp_url: Some(url.into()), ..Settings::default() };
+        assert!(Mailer::from_settings(&Settings::default()).unwrap().is_none());
+        assert_eq!(
+            Mailer::from_settings(&settings("smtp://127.0.0.1:2525")).unwrap().unwrap().relay,
+            "127.0.0.1:2525"
+        );
+        assert_eq!(
+            Mailer::from_settings(&settings("smtp://mail.example.com")).unwrap().unwrap().relay,
+            "mail.example.com:25"
+        );
+        assert!(Mailer::from_settings(&settings("smtps://x")).unwrap_err().contains("smtp://host:port"));
+        assert!(Mailer::from_settings(&settings("smtp://x:port")).unwrap_err().contains("not a port"));
+    }
+}
