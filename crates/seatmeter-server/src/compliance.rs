@@ -1120,18 +1120,29 @@ pub async fn register_pak(
     Body(new): Body<NewPak>,
 ) -> Result<(StatusCode, Json<InstalledView>), ApiError> {
     may_manage_licenses(&principal)?;
-    let pak = new.pak.trim().to_uppercase();
-    if pak.is_empty() || pak.len() > 100 {
+    let installed = register(&state, &principal.account_id, Some(&principal.user_id), &new.pak).await?;
+    Ok((StatusCode::CREATED, Json(installed)))
+}
+
+/// Registers `pak` with the license authority for the account and installs
+/// the license file it answers with.
+pub async fn register(
+    state: &AppState,
+    account_id: &str,
+    actor: Option<&str>,
+    pak: &str,
+) -> Result<InstalledView, ApiError> {
+    let pak = pak.trim().to_uppercase();
+    if pak.is_empty() || pak.len() > 100 || pak.contains('\0') {
         return Err(ApiError::Invalid {
             message: "enter the PAK as your vendor sent it".into(),
             field: Some("pak".into()),
         });
     }
-    let text = fetch_from_authority(&state, &principal.account_id, &pak, "/v1/register").await.map_err(
-        |message| ApiError::Refused { status: StatusCode::BAD_GATEWAY, code: "authority", message },
-    )?;
-    let installed = install(&state, &principal.account_id, Some(&principal.user_id), &text, Via::Pak).await?;
-    Ok((StatusCode::CREATED, Json(installed)))
+    let text = fetch_from_authority(state, account_id, &pak, "/v1/register").await.map_err(|message| {
+        ApiError::Refused { status: StatusCode::BAD_GATEWAY, code: "authority", message }
+    })?;
+    install(state, account_id, actor, &text, Via::Pak).await
 }
 
 /// Install a license file (offline installation): the body is the file as

@@ -71,9 +71,32 @@ pub struct CreateAccountArgs {
 /// `seatmeter licenses …`.
 #[derive(clap::Subcommand, Debug)]
 pub enum LicensesCommand {
-    /// Set how many licenses of a kind an account has installed (until
-    /// license files are installed, this is how pool sizes are set).
+    /// Install licenses: register a PAK with the license authority
+    /// (--pak), or install a license file received from the vendor (--file).
+    /// The server's settings must name the authority's public key (and, for
+    /// a PAK, its address).
+    Install(InstallLicensesArgs),
+    /// Development mode only: set a pool size directly, without a license
+    /// file. Pool sizes come from installed license files; an account that
+    /// has any ignores what is set here.
     Set(SetLicensesArgs),
+}
+
+/// Options of `seatmeter licenses install`.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["pak", "file"])))]
+pub struct InstallLicensesArgs {
+    #[command(flatten)]
+    place: Place,
+    /// The account's id (acc_…).
+    #[arg(long)]
+    account: String,
+    /// A Product Authorization Key to register with the license authority.
+    #[arg(long)]
+    pak: Option<String>,
+    /// A license file to install (offline installation).
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
 }
 
 /// Options of `seatmeter licenses set`.
@@ -81,6 +104,9 @@ pub enum LicensesCommand {
 pub struct SetLicensesArgs {
     #[command(flatten)]
     place: Place,
+    /// Confirms this is a development or test installation.
+    #[arg(long, required = true)]
+    development: bool,
     /// The account's id (acc_…), as printed by `seatmeter account create`.
     #[arg(long)]
     account: String,
@@ -94,7 +120,11 @@ pub struct SetLicensesArgs {
 
 /// Runs `seatmeter licenses …`.
 pub fn licenses(command: LicensesCommand) -> Result<()> {
-    let LicensesCommand::Set(args) = command;
+    let args = match command {
+        LicensesCommand::Set(args) => args,
+        LicensesCommand::Install(args) => return install_licenses(args),
+    };
+    let _ = args.development;
     let Some(kind) = seatmeter_core::people::LicenseKind::parse(&args.kind) else {
         bail!(
             "--kind {:?} is not a license kind: use scheduled_meetings, live_engagement or host",
@@ -114,6 +144,53 @@ pub fn licenses(command: LicensesCommand) -> Result<()> {
                 "{:<20} installed {:>6}  assigned {:>6}  free {:>6}",
                 pool.kind, pool.installed, pool.assigned, pool.free
             );
+        }
+        Ok(())
+    })
+}
+
+fn install_licenses(args: InstallLicensesArgs) -> Result<()> {
+    let settings = args.place.settings()?;
+    let licensing =
+        seatmeter_server::compliance::Licensing::from_settings(&settings).map_err(anyhow::Error::msg)?;
+    let text = match &args.file {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
+        }
+        None => None,
+    };
+    runtime()?.block_on(async move {
+        let db = Db::open(&settings.database()).await?;
+        if store::account(&db, &args.account).await?.is_none() {
+            bail!("no account {:?} in {}", args.account, settings.database());
+        }
+        let state = seatmeter_server::AppState::new(db, licensing);
+        let installed = match (&text, &args.pak) {
+            (Some(text), _) => {
+                seatmeter_server::compliance::install(
+                    &state,
+                    &args.account,
+                    None,
+                    text,
+                    seatmeter_server::compliance::Via::File,
+                )
+                .await
+            }
+            (None, Some(pak)) => {
+                seatmeter_server::compliance::register(&state, &args.account, None, pak).await
+            }
+            (None, None) => bail!("give --pak or --file"),
+        }
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("License file {} (PAK {}): {}", installed.license_id, installed.pak, installed.outcome);
+        for pool in &installed.pools {
+            println!(
+                "{:<20} installed {:>6}  assigned {:>6}  free {:>6}",
+                pool.kind, pool.installed, pool.assigned, pool.free
+            );
+        }
+        if let Some(reason) = &installed.disabled_reason {
+            println!("The account is still disabled: {reason}");
         }
         Ok(())
     })

@@ -98,7 +98,17 @@ fn all_at_once(
 fn race(place: &[String]) {
     let (account, token) = account(place);
     seatmeter(
-        &["licenses", "set", "--account", &account, "--kind", "scheduled_meetings", "--installed", "10"],
+        &[
+            "licenses",
+            "set",
+            "--development",
+            "--account",
+            &account,
+            "--kind",
+            "scheduled_meetings",
+            "--installed",
+            "10",
+        ],
         place,
     );
 
