@@ -314,6 +314,72 @@ pub async fn get_account(
     }))
 }
 
+/// Changes to the account.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChanges {
+    /// Its name.
+    pub name: Option<String>,
+    /// Its time zone, an IANA name such as `Europe/Paris`: the daily
+    /// compliance audit runs at 02:00 there.
+    pub time_zone: Option<String>,
+}
+
+/// Renames the account or changes its time zone (unrestricted administrators).
+#[utoipa::path(patch, path = "/v1/account", tag = "accounts", security(("token" = [])), request_body = AccountChanges,
+    responses((status = 200, body = AccountView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_account(
+    State(state): State<AppState>,
+    principal: Principal,
+    Body(changes): Body<AccountChanges>,
+) -> Result<Json<AccountView>, ApiError> {
+    if !principal.is_unrestricted_admin() {
+        return Err(ApiError::Forbidden("changing the account needs an unrestricted administrator".into()));
+    }
+    let invalid =
+        |message: String, field: &str| ApiError::Invalid { message, field: Some(field.to_string()) };
+    if let Some(name) = &changes.name
+        && (name.trim().is_empty() || name.chars().count() > 200)
+    {
+        return Err(invalid("the name must be 1 to 200 characters".into(), "name"));
+    }
+    if let Some(zone) = &changes.time_zone
+        && (zone.len() > 64 || jiff::tz::TimeZone::get(zone).is_err())
+    {
+        return Err(invalid(
+            format!("unknown time zone {zone:?}: use an IANA name such as Europe/Paris or America/New_York"),
+            "time_zone",
+        ));
+    }
+    let now = state.licensing.clock.now();
+    let account = principal.account_id.as_str();
+    let mut tx = state.db.begin().await?;
+    let mut update = sea_query::Query::update();
+    update.table("accounts").and_where(sea_query::ExprTrait::eq(sea_query::Expr::col("id"), account));
+    if let Some(name) = &changes.name {
+        update.value("name", name.trim());
+    }
+    if let Some(zone) = &changes.time_zone {
+        update.value("time_zone", zone.as_str());
+        crate::compliance::move_audit(&mut tx, account, zone, now).await?;
+    }
+    if changes.name.is_some() || changes.time_zone.is_some() {
+        tx.execute(&update).await?;
+        store::record_activity(
+            &mut tx,
+            account,
+            now,
+            Some(&principal.user_id),
+            "account.updated",
+            ("account", account),
+            serde_json::json!({"name": changes.name, "time_zone": changes.time_zone}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    get_account(State(state), principal).await
+}
+
 /// A user, as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
@@ -386,7 +452,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(healthz))
         .routes(routes!(livez))
         .routes(routes!(metrics))
-        .routes(routes!(get_account))
+        .routes(routes!(get_account, update_account))
         .routes(routes!(get_me))
         .routes(routes!(crate::users::list_users, crate::users::create_user))
         .routes(routes!(crate::users::get_user, crate::users::update_user))

@@ -285,6 +285,24 @@ pub(crate) async fn begin_trial(tx: &mut Tx, account_id: &str, now: i64) -> Resu
     row(tx, account_id, now).await.map(|_| ())
 }
 
+/// Moves the account's next audit to 02:00 of its new time zone.
+pub(crate) async fn move_audit(
+    tx: &mut Tx,
+    account_id: &str,
+    time_zone: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    row(tx, account_id, now).await?;
+    tx.execute(
+        Query::update()
+            .table("compliance")
+            .value("next_audit_ms", next_audit_after(time_zone, now))
+            .and_where(Expr::col("account_id").eq(account_id)),
+    )
+    .await?;
+    Ok(())
+}
+
 #[derive(sqlx::FromRow, Clone)]
 struct FileRow {
     license_id: String,

@@ -619,3 +619,32 @@ async fn two_servers_on_one_database_run_each_daily_audit_once() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_daily_audit_follows_the_account_time_zone() {
+    let start = date("2025-01-10") + 15 * 3_600_000;
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let token = created.token.clone();
+        assert_eq!(conditions(&app, &token).await["next_audit_at"], "2025-01-11T02:00:00Z");
+        let (status, account) = app
+            .call(Method::PATCH, "/v1/account", &token, Some(json!({"time_zone": "America/New_York"})))
+            .await;
+        assert_eq!((status, account["time_zone"].as_str()), (200, Some("America/New_York")), "{account}");
+        // 02:00 EST is 07:00 UTC.
+        assert_eq!(conditions(&app, &token).await["next_audit_at"], "2025-01-11T07:00:00Z");
+        let (status, error) =
+            app.call(Method::PATCH, "/v1/account", &token, Some(json!({"time_zone": "Mars/Olympus"}))).await;
+        assert_eq!((status, error["field"].as_str()), (422, Some("time_zone")), "{error}");
+        let (_, user) = app
+            .call(Method::POST, "/v1/users", &token, Some(json!({"email": "m@example.com", "name": "M"})))
+            .await;
+        let member = token_for(&app, &created.account.id, user["id"].as_str().unwrap()).await;
+        let (status, _) =
+            app.call(Method::PATCH, "/v1/account", &member, Some(json!({"name": "Mine"}))).await;
+        assert_eq!(status, 403);
+        app.finish().await;
+    }
+}
