@@ -479,6 +479,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::live::export_meetings))
         .routes(routes!(crate::meetings::get_meeting))
         .routes(routes!(crate::meetings::admission))
+        .routes(routes!(crate::meetings::attendance))
         .routes(routes!(crate::meetings::start))
         .routes(routes!(crate::events::post_meeting_event))
         .routes(routes!(crate::events::post_events))

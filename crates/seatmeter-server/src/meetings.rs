@@ -696,6 +696,54 @@ pub async fn admission(
     Ok(Json(decide(&inputs.meeting, &inputs.host, &inputs.rules, &inputs.running, now)))
 }
 
+/// May people join this meeting now?
+#[derive(Serialize, ToSchema, Debug)]
+pub struct AttendanceView {
+    /// The meeting.
+    pub meeting_id: String,
+    /// Whether attendees may join.
+    pub allowed: bool,
+    /// `allowed`, `account_disabled` or `ended`.
+    pub code: &'static str,
+    /// Why not, for people.
+    pub reason: Option<String>,
+}
+
+/// May attendees join this meeting now? Refused while the account is
+/// disabled (with the reason) and once the meeting has ended. Answers
+/// from the same kept inputs as the host's admission check.
+#[utoipa::path(get, path = "/v1/meetings/{id}/attendance", tag = "meetings", security(("token" = [])),
+    responses((status = 200, body = AttendanceView), (status = 404, body = ErrorBody)))]
+pub async fn attendance(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<AttendanceView>, ApiError> {
+    let now = now_ms();
+    let key = (principal.account_id.clone(), id.clone());
+    let inputs = match state.kept.admissions.get(&key) {
+        Some(inputs) => inputs,
+        None => {
+            let loaded = std::time::Instant::now();
+            let inputs =
+                std::sync::Arc::new(admission_inputs(&state.db, &principal.account_id, &id, now).await?);
+            state.kept.admissions.put(key, &inputs.meeting.host_user_id, inputs.clone(), loaded);
+            inputs
+        }
+    };
+    if !may_act_on(&principal, &inputs.meeting) {
+        return Err(not_found(&id));
+    }
+    let facts = inputs.meeting.facts();
+    let ended = facts.ended_ms.is_some() || facts.run(now, inputs.rules.max_duration_ms()).is_some();
+    let (allowed, code, reason) = match &inputs.rules.disabled_reason {
+        Some(reason) => (false, "account_disabled", Some(format!("the account is disabled: {reason}"))),
+        None if ended => (false, "ended", Some("the meeting has ended".to_string())),
+        None => (true, "allowed", None),
+    };
+    Ok(Json(AttendanceView { meeting_id: inputs.meeting.id.clone(), allowed, code, reason }))
+}
+
 /// Reads what deciding admission for meeting `id` needs.
 async fn admission_inputs(
     db: &crate::db::Db,

@@ -291,9 +291,10 @@ async fn a_trial_warns_then_disables_the_account_and_licenses_lift_it_at_once() 
 
         // Still usable on day 179.
         days(&app, &clock, created_ms + 152 * DAY, created_ms + 179 * DAY).await;
-        let (status, _) =
+        let (status, weekly) =
             app.call(Method::POST, "/v1/meetings", &token, Some(json!({"title": "Weekly"}))).await;
         assert_eq!(status, 201, "{}", app.backend());
+        let weekly = weekly["id"].as_str().unwrap().to_string();
 
         // Day 180: disabled, with an e-mail; nobody can schedule.
         days(&app, &clock, created_ms + 180 * DAY, created_ms + 181 * DAY).await;
@@ -304,6 +305,17 @@ async fn a_trial_warns_then_disables_the_account_and_licenses_lift_it_at_once() 
             app.call(Method::POST, "/v1/meetings", &token, Some(json!({"title": "Weekly"}))).await;
         assert_eq!((status, error["code"].as_str()), (409, Some("account_disabled")), "{error}");
         assert!(error["message"].as_str().unwrap().contains("free trial has ended"), "{error}");
+        // Nobody may host or attend, and the answer says why.
+        for check in ["admission", "attendance"] {
+            let (status, answer) =
+                app.call(Method::GET, &format!("/v1/meetings/{weekly}/{check}"), &token, None).await;
+            assert_eq!(
+                (status, answer["allowed"].as_bool(), answer["code"].as_str()),
+                (200, Some(false), Some("account_disabled")),
+                "{answer}"
+            );
+            assert!(answer["reason"].as_str().unwrap().contains("free trial has ended"), "{answer}");
+        }
         // The administration API still works.
         let (status, _) = app.call(Method::GET, "/v1/users", &token, None).await;
         assert_eq!(status, 200);
