@@ -276,7 +276,7 @@ async fn row(tx: &mut Tx, account_id: &str, now: i64) -> Result<ComplianceRow, D
             .on_conflict(OnConflict::column("account_id").do_nothing().to_owned()),
     )
     .await?;
-    Ok(tx.fetch_optional(&select).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?)
+    tx.fetch_optional(&select).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))
 }
 
 /// Starts the compliance of a new account: its trial begins, its first
@@ -385,9 +385,9 @@ async fn recompute_pools(
 }
 
 /// The usage checks of every 30-day window ended by `now`, from the
-/// account's live usage.
+/// account's live usage. (Callers end the meetings overdue at `now` first,
+/// before their own transaction: that takes a transaction of its own.)
 async fn checks(state: &AppState, account_id: &str, since: i64, now: i64) -> Result<Vec<Check>, ApiError> {
-    crate::live::settle_overdue(&state.db, Some(account_id), now).await?;
     let rules = crate::meetings::account_rules(&state.db, account_id).await?;
     let rows = state.usage.rows(&state.db, account_id, &rules).await?;
     let totals = seatmeter_core::usage::window_totals(rows.iter().map(|r| (r.window, r.licenses)));
@@ -703,6 +703,7 @@ pub async fn run_due_audits(state: &AppState, now: i64) -> Result<usize, ApiErro
         let zone = account_zone(&state.db, &account.account_id).await?;
         let at = Ord::max(last_audit_at_or_before(&zone, now), account.next_audit_ms);
         let next = next_audit_after(&zone, now);
+        crate::live::settle_overdue(&state.db, Some(&account.account_id), at).await?;
         let mut tx = state.db.begin().await?;
         // Moving the next audit on claims this one: only one server can.
         let claimed = tx
@@ -869,6 +870,7 @@ pub async fn install(
         Err(LicenseFileError::Expired(_)) if via == Via::Sync => {}
         checked => checked.map_err(|e| refused(&e))?,
     }
+    crate::live::settle_overdue(&state.db, Some(account_id), now).await?;
     let mut tx = state.db.begin().await?;
     row(&mut tx, account_id, now).await?;
     let current = current_files(&mut tx, account_id).await?;
@@ -1364,6 +1366,7 @@ pub async fn get_compliance(
     }
     let account = principal.account_id.as_str();
     let now = state.licensing.clock.now();
+    crate::live::settle_overdue(&state.db, Some(account), now).await?;
     let mut tx = state.db.begin().await?;
     let row = row(&mut tx, account, now).await?;
     let (facts, files) = facts(&state, &mut tx, account, &row, now).await?;

@@ -278,7 +278,19 @@ async fn a_trial_warns_then_disables_the_account_and_licenses_lift_it_at_once() 
         let token = created.token.clone();
         let created_ms = start;
 
-        days(&app, &clock, created_ms, created_ms + 149 * DAY).await;
+        // A meeting left running (nobody joined: it counts for nothing) is
+        // ended automatically by the first audit after its maximum duration,
+        // before the audit's own transaction.
+        let (_, open) =
+            app.call(Method::POST, "/v1/meetings", &token, Some(json!({"title": "Left on"}))).await;
+        let open = open["id"].as_str().unwrap();
+        let at = jiff::Timestamp::from_millisecond(start - 3_600_000).unwrap().to_string();
+        let started = json!([{"idempotency_key": "open-s", "meeting_id": open, "type": "started", "at": at}]);
+        let (status, _) = app.call(Method::POST, "/v1/events", &token, Some(started)).await;
+        assert_eq!(status, 200);
+
+        let first = days(&app, &clock, created_ms, created_ms + 149 * DAY);
+        tokio::time::timeout(std::time::Duration::from_secs(60), first).await.expect("the audits finish");
         assert_eq!(notices(&app, &token).await, Vec::<String>::new());
         days(&app, &clock, created_ms + 150 * DAY, created_ms + 151 * DAY).await;
         assert_eq!(notices(&app, &token).await, ["trial/started"]);
