@@ -43,6 +43,10 @@ impl std::fmt::Debug for Mailer {
 impl Mailer {
     /// From the settings: `None` without `smtp_url`; an error says what is wrong.
     pub fn from_settings(settings: &Settings) -> Result<Option<Self>, String> {
+        let from: Mailbox = settings
+            .mail_from
+            .parse()
+            .map_err(|e| format!("mail_from {:?} is not an e-mail address: {e}", settings.mail_from))?;
         let Some(url) = &settings.smtp_url else { return Ok(None) };
         let rest = url
             .strip_prefix("smtp://")
@@ -56,10 +60,6 @@ impl Mailer {
         if host.is_empty() {
             return Err(format!("smtp_url {url:?}: no host"));
         }
-        let from: Mailbox = settings
-            .mail_from
-            .parse()
-            .map_err(|e| format!("mail_from {:?} is not an e-mail address: {e}", settings.mail_from))?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
             .timeout(Some(std::time::Duration::from_secs(30)))

@@ -213,6 +213,16 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
+    // Licensing and e-mail settings are checked before anything starts.
+    if let Err(problem) = seatmeter_server::compliance::Licensing::from_settings(&settings) {
+        bail!("invalid settings: {problem}");
+    }
+    if settings.authority_public_key.is_none() {
+        eprintln!(
+            "Note: no authority_public_key is set, so license files cannot be installed \
+             (see `seatmeter config example`)."
+        );
+    }
     runtime()?.block_on(async move {
         let location = settings.database();
         let db = Db::open(&location).await?;

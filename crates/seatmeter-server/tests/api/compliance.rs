@@ -672,3 +672,40 @@ async fn the_daily_audit_follows_the_account_time_zone() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_server_that_was_down_catches_up_with_one_audit_and_one_notice() {
+    let authority = TestAuthority::start().await;
+    let start = date("2025-01-01");
+    let clock = Clock::manual(start);
+    for app in apps_with(&authority.settings(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let (admin, token) = (created.admin.id.clone(), created.token.clone());
+        let other = member(&app, &token, "host2@example.com").await;
+        let pak = authority.pak(&["host=1"]).await;
+        clock.set(start + DAY);
+        let (status, _) =
+            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        assert_eq!(status, 201);
+        meetings(&app, &token, &[&admin, &other], date("2025-01-10")).await;
+        meetings(&app, &token, &[&admin, &other], date("2025-02-10")).await;
+        // Down from 2025-01-02 to 2025-03-05: two checks missed (Jan 31, Mar 2).
+        let now = date("2025-03-05") + 9 * 3_600_000;
+        clock.set(now);
+        assert_eq!(compliance::run_due_syncs(&app.state, now).await.unwrap(), 1);
+        assert_eq!(
+            compliance::run_due_audits(&app.state, now).await.unwrap(),
+            1,
+            "one audit, not one per day missed"
+        );
+        assert_eq!(compliance::run_due_audits(&app.state, now).await.unwrap(), 0);
+        // Both checks were applied; one e-mail, for the current period, names the disable date.
+        assert_eq!(notices(&app, &token).await, ["overage/reminder"]);
+        let compliance = conditions(&app, &token).await;
+        assert_eq!(compliance["conditions"][0]["since"], "2025-01-31T00:00:00Z", "{compliance}");
+        assert_eq!(compliance["last_audit_at"], "2025-03-05T02:00:00Z");
+        assert_eq!(compliance["next_audit_at"], "2025-03-06T02:00:00Z");
+        app.finish().await;
+    }
+}

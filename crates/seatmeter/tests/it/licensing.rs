@@ -160,3 +160,32 @@ fn a_vendor_makes_a_pak_and_a_customer_installs_it_online_and_from_a_file() {
     ]);
     assert!(set.code != 0 && set.stderr.contains("--development"), "{}", set.stderr);
 }
+
+#[test]
+fn the_server_refuses_to_start_with_invalid_licensing_or_mail_settings() {
+    let dir = Dir::new();
+    let data = dir.path("data").display().to_string();
+    for (key, value, expected) in [
+        ("SEATMETER_AUTHORITY_PUBLIC_KEY", "ed25519:1234", "authority_public_key"),
+        ("SEATMETER_SMTP_URL", "mail.example.com", "smtp_url"),
+        ("SEATMETER_MAIL_FROM", "not an address", "mail_from"),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seatmeter"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &data])
+            .env(key, value)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A server that starts anyway is stopped after 10 s, and the test fails.
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let run = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success() && started.elapsed().as_secs() < 10, "{key}={value} was accepted");
+        assert!(stderr.contains("invalid settings") && stderr.contains(expected), "{stderr}");
+    }
+}
