@@ -325,8 +325,11 @@ fn apply_checks(facts: &Facts, ledger: &mut Ledger, now: i64) {
                 .filter(|&at| new(at))
                 .map(|at| (at, None)),
         )
-        .chain([(now, None)])
         .collect();
+    // An audit never goes back in time: evaluated before the last, it applies nothing more.
+    if now >= after {
+        moments.push((now, None));
+    }
     moments.sort_unstable();
     for (at, check) in moments {
         let licensed = facts.licensed(at);

@@ -325,13 +325,23 @@ impl Authority {
             }
             Some(_) => {}
             None => {
-                sqlx::query("UPDATE paks SET account_id = ? WHERE code = ? AND account_id IS NULL")
-                    .bind(account_id)
-                    .bind(code)
-                    .execute(&self.db)
-                    .await?;
+                let bound =
+                    sqlx::query("UPDATE paks SET account_id = ? WHERE code = ? AND account_id IS NULL")
+                        .bind(account_id)
+                        .bind(code)
+                        .execute(&self.db)
+                        .await?;
+                // Another registration may have bound it a moment ago.
+                if bound.rows_affected() == 0
+                    && self.pak(code).await?.account_id.as_deref() != Some(account_id)
+                {
+                    return Err(AuthorityError::Conflict(format!(
+                        "PAK {code} is registered to another account; each PAK serves one account"
+                    )));
+                }
             }
         }
+        pak.entitlement.validate()?;
         let body = LicenseBody {
             id: format!(
                 "lic_{}_{}",
@@ -500,7 +510,9 @@ async fn http_register(
     Json(request): Json<SyncRequest>,
 ) -> Result<Json<SyncAnswer>, AuthorityError> {
     let license_file = authority.register(&request, crate::api::now_ms()).await?;
-    tracing::info!(pak = %request.pak, account = %request.account_id, server = %request.server_id, "registered");
+    // The PAK is a credential: only its last characters are logged.
+    let tail = request.pak.get(request.pak.len().saturating_sub(4)..).unwrap_or("");
+    tracing::info!(pak = %format!("…{tail}"), account = %request.account_id, server = %request.server_id, "registered");
     Ok(Json(SyncAnswer { license_file }))
 }
 

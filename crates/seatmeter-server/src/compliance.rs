@@ -140,9 +140,10 @@ struct ComplianceRow {
     last_sync_attempt_ms: Option<i64>,
     last_sync_error: Option<String>,
     next_sync_ms: Option<i64>,
+    product_major: Option<i64>,
 }
 
-const COMPLIANCE_COLUMNS: [&str; 11] = [
+const COMPLIANCE_COLUMNS: [&str; 12] = [
     "trial_started_ms",
     "ledger",
     "next_audit_ms",
@@ -154,6 +155,7 @@ const COMPLIANCE_COLUMNS: [&str; 11] = [
     "last_sync_attempt_ms",
     "last_sync_error",
     "next_sync_ms",
+    "product_major",
 ];
 
 #[derive(sqlx::FromRow)]
@@ -246,10 +248,14 @@ pub fn last_audit_at_or_before(time_zone: &str, ms: i64) -> i64 {
 /// The account's compliance row, created on first use (the trial starts
 /// when the account was created).
 async fn row(tx: &mut Tx, account_id: &str, now: i64) -> Result<ComplianceRow, DbError> {
+    // Locked until the transaction ends (on PostgreSQL; SQLite has one
+    // writer at a time anyway): installing, synchronising and auditing one
+    // account take turns.
     let select = Query::select()
         .columns(COMPLIANCE_COLUMNS)
         .from("compliance")
         .and_where(Expr::col("account_id").eq(account_id))
+        .lock_exclusive()
         .to_owned();
     if let Some(row) = tx.fetch_optional(&select).await? {
         return Ok(row);
@@ -315,6 +321,9 @@ struct FileRow {
 
 const FILE_COLUMNS: [&str; 6] = ["license_id", "pak", "body", "installed_via", "installed_ms", "replaced_ms"];
 
+/// The current license file of each PAK, with `installed_ms` the time the
+/// PAK's first file was installed: a newer file of a PAK continues its
+/// licenses, it does not start them again.
 async fn current_files(tx: &mut Tx, account_id: &str) -> Result<Vec<(FileRow, LicenseBody)>, DbError> {
     let rows: Vec<FileRow> = tx
         .fetch_all(
@@ -322,14 +331,23 @@ async fn current_files(tx: &mut Tx, account_id: &str) -> Result<Vec<(FileRow, Li
                 .columns(FILE_COLUMNS)
                 .from("license_files")
                 .and_where(Expr::col("account_id").eq(account_id))
-                .and_where(Expr::col("replaced_ms").is_null())
                 .order_by("installed_ms", Order::Asc),
         )
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| serde_json::from_str::<LicenseBody>(&r.body).ok().map(|b| (r, b)))
-        .collect())
+    let first = |pak: &str| rows.iter().filter(|r| r.pak == pak).map(|r| r.installed_ms).min();
+    let mut current = Vec::new();
+    for row in rows.iter().filter(|r| r.replaced_ms.is_none()) {
+        match serde_json::from_str::<LicenseBody>(&row.body) {
+            Ok(body) => {
+                let installed_ms = first(&row.pak).unwrap_or(row.installed_ms);
+                current.push((FileRow { installed_ms, ..row.clone() }, body));
+            }
+            Err(error) => {
+                tracing::error!(account = account_id, license = %row.license_id, %error, "a stored license file cannot be read; it counts for nothing")
+            }
+        }
+    }
+    Ok(current)
 }
 
 fn expiry_ms(text: &str) -> Option<i64> {
@@ -346,7 +364,8 @@ fn grants(files: &[(FileRow, LicenseBody)]) -> Vec<Grant> {
                     kind: LicenseKind::parse(&line.kind)?,
                     count: line.count,
                     installed_ms: row.installed_ms,
-                    expires_ms: line.expires.as_deref().and_then(expiry_ms),
+                    // An expiry that cannot be read counts as past.
+                    expires_ms: line.expires.as_deref().map(|e| expiry_ms(e).unwrap_or(i64::MIN)),
                 })
             })
         })
@@ -404,29 +423,10 @@ async fn checks(state: &AppState, account_id: &str, since: i64, now: i64) -> Res
     Ok(checks)
 }
 
-/// Everything the engine needs about the account at `now`.
-async fn facts(
-    state: &AppState,
-    tx: &mut Tx,
-    account_id: &str,
-    row: &ComplianceRow,
-    now: i64,
-) -> Result<(Facts, Vec<(FileRow, LicenseBody)>), ApiError> {
-    let files = current_files(tx, account_id).await?;
-    let facts = Facts {
-        setup_ms: row.trial_started_ms,
-        grants: grants(&files),
-        checks: checks(state, account_id, row.trial_started_ms, now).await?,
-        uncovered_version_since_ms: row.uncovered_since_ms,
-        sync: row
-            .sync_expected_since_ms
-            .map(|expected| Sync { expected_since_ms: expected, last_success_ms: row.last_sync_ms }),
-    };
-    Ok((facts, files))
-}
-
 /// Since when the product version is not covered by `files`, given what
-/// was stored (`None`: covered, or no files).
+/// was stored (`None`: covered, or no files). `major` is the highest
+/// product major version any server of the account has run: during a
+/// rolling upgrade an older server does not end the condition.
 fn uncovered_since(
     files: &[(FileRow, LicenseBody)],
     major: u64,
@@ -456,27 +456,89 @@ fn disabled_message(condition: Condition) -> String {
     }
 }
 
-/// Evaluates the account at `at` (in the transaction `tx`), stores the
-/// ledger and the disabled state, and queues the notices due.
+/// What the audit reads outside its transaction: the meetings overdue at
+/// `now` are ended first (in a transaction of their own), then the usage
+/// checks are read from the live usage.
+async fn prepare(state: &AppState, account_id: &str, now: i64) -> Result<Vec<Check>, ApiError> {
+    crate::live::settle_overdue(&state.db, Some(account_id), now).await?;
+    #[derive(sqlx::FromRow)]
+    struct Since {
+        trial_started_ms: i64,
+    }
+    let since = state
+        .db
+        .fetch_optional::<Since>(
+            Query::select()
+                .column("trial_started_ms")
+                .from("compliance")
+                .and_where(Expr::col("account_id").eq(account_id)),
+        )
+        .await?;
+    let since = match since {
+        Some(s) => s.trial_started_ms,
+        None => account_created(&state.db, account_id).await?,
+    };
+    checks(state, account_id, since, now).await
+}
+
+async fn account_created(db: &Db, account_id: &str) -> Result<i64, DbError> {
+    Ok(db
+        .fetch_optional::<AccountZone>(
+            Query::select()
+                .columns(["time_zone", "created_ms"])
+                .from("accounts")
+                .and_where(Expr::col("id").eq(account_id)),
+        )
+        .await?
+        .map_or(0, |a| a.created_ms))
+}
+
+/// The engine's facts and the account's current files, given the checks
+/// read by [`prepare`]; `uncovered_since_ms` is worked out with the
+/// highest product version seen.
+async fn facts(
+    state: &AppState,
+    tx: &mut Tx,
+    account_id: &str,
+    row: &ComplianceRow,
+    checks: Vec<Check>,
+    now: i64,
+) -> Result<(Facts, Vec<(FileRow, LicenseBody)>, u64), DbError> {
+    let files = current_files(tx, account_id).await?;
+    let stored = row.product_major.and_then(|m| u64::try_from(m).ok()).unwrap_or(0);
+    let major = Ord::max(stored, state.licensing.product_major);
+    let facts = Facts {
+        setup_ms: row.trial_started_ms,
+        grants: grants(&files),
+        checks,
+        uncovered_version_since_ms: uncovered_since(&files, major, row.uncovered_since_ms, now),
+        sync: row
+            .sync_expected_since_ms
+            .map(|expected| Sync { expected_since_ms: expected, last_success_ms: row.last_sync_ms }),
+    };
+    Ok((facts, files, major))
+}
+
+/// Evaluates the account at `now` (in the transaction `tx`, with the
+/// checks from [`prepare`]), stores the ledger, the pools and the disabled
+/// state, and queues the notices due.
 async fn evaluate(
     state: &AppState,
     tx: &mut Tx,
     account_id: &str,
-    at: i64,
+    checks: Vec<Check>,
     now: i64,
 ) -> Result<Audit, ApiError> {
-    let mut row = row(tx, account_id, now).await?;
-    let (facts, files) = facts(state, tx, account_id, &row, at).await?;
-    let uncovered = uncovered_since(&files, state.licensing.product_major, row.uncovered_since_ms, now);
-    row.uncovered_since_ms = uncovered;
-    let facts = Facts { uncovered_version_since_ms: uncovered, ..facts };
-    let done = engine::audit(&facts, &StoredLedger::read(&row.ledger), at);
-    recompute_pools(tx, account_id, &files, at).await?;
+    let row = row(tx, account_id, now).await?;
+    let (facts, files, major) = facts(state, tx, account_id, &row, checks, now).await?;
+    let done = engine::audit(&facts, &StoredLedger::read(&row.ledger), now);
+    recompute_pools(tx, account_id, &files, now).await?;
     tx.execute(
         Query::update()
             .table("compliance")
             .value("ledger", StoredLedger::write(&done.ledger))
-            .value("uncovered_since_ms", uncovered)
+            .value("uncovered_since_ms", facts.uncovered_version_since_ms)
+            .value("product_major", i64::try_from(major).unwrap_or(i64::MAX))
             .and_where(Expr::col("account_id").eq(account_id)),
     )
     .await?;
@@ -633,36 +695,40 @@ async fn queue_notice(
     let id = new_id("msg");
     let domain =
         state.licensing.server_id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-', "");
-    tx.execute(
-        Query::insert()
-            .into_table("outbox")
-            .columns([
-                "id",
-                "account_id",
-                "notice_key",
-                "recipients",
-                "subject",
-                "body",
-                "message_id",
-                "created_ms",
-                "attempts",
-                "next_attempt_ms",
-            ])
-            .values_panic([
-                id.clone().into(),
-                account_id.into(),
-                notice.key.to_text().into(),
-                recipients.join(",").into(),
-                subject.clone().into(),
-                body.into(),
-                format!("<{id}@{}>", if domain.is_empty() { "seatmeter" } else { &domain }).into(),
-                now.into(),
-                0i64.into(),
-                now.into(),
-            ])
-            .on_conflict(OnConflict::columns(["account_id", "notice_key"]).do_nothing().to_owned()),
-    )
-    .await?;
+    let queued = tx
+        .execute(
+            Query::insert()
+                .into_table("outbox")
+                .columns([
+                    "id",
+                    "account_id",
+                    "notice_key",
+                    "recipients",
+                    "subject",
+                    "body",
+                    "message_id",
+                    "created_ms",
+                    "attempts",
+                    "next_attempt_ms",
+                ])
+                .values_panic([
+                    id.clone().into(),
+                    account_id.into(),
+                    notice.key.to_text().into(),
+                    recipients.join(",").into(),
+                    subject.clone().into(),
+                    body.into(),
+                    format!("<{id}@{}>", if domain.is_empty() { "seatmeter" } else { &domain }).into(),
+                    now.into(),
+                    0i64.into(),
+                    now.into(),
+                ])
+                .on_conflict(OnConflict::columns(["account_id", "notice_key"]).do_nothing().to_owned()),
+        )
+        .await?;
+    if queued == 0 {
+        return Ok(());
+    }
     record_activity(
         tx,
         account_id,
@@ -700,47 +766,61 @@ pub async fn run_due_audits(state: &AppState, now: i64) -> Result<usize, ApiErro
         .await?;
     let mut ran = 0;
     for account in due {
-        let zone = account_zone(&state.db, &account.account_id).await?;
-        let at = Ord::max(last_audit_at_or_before(&zone, now), account.next_audit_ms);
-        let next = next_audit_after(&zone, now);
-        crate::live::settle_overdue(&state.db, Some(&account.account_id), at).await?;
-        let mut tx = state.db.begin().await?;
-        // Moving the next audit on claims this one: only one server can.
-        let claimed = tx
-            .execute(
-                Query::update()
-                    .table("compliance")
-                    .value("next_audit_ms", next)
-                    .value("last_audit_ms", at)
-                    .and_where(Expr::col("account_id").eq(account.account_id.as_str()))
-                    .and_where(Expr::col("next_audit_ms").eq(account.next_audit_ms)),
-            )
-            .await?;
-        if claimed == 0 {
-            continue;
+        // One account's failure does not hold up the others' audits.
+        match audit_one(state, &account, now).await {
+            Ok(true) => ran += 1,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::error!(account = %account.account_id, %error, "the audit failed; will try again");
+            }
         }
-        let done = evaluate(state, &mut tx, &account.account_id, at, now).await?;
-        record_activity(
-            &mut tx,
-            &account.account_id,
-            now,
-            None,
-            "compliance.audited",
-            ("account", &account.account_id),
-            json!({
-                "at": rfc3339_ms(at),
-                "conditions": done.status.active.iter().map(|a| a.condition.as_str()).collect::<Vec<_>>(),
-                "disabled": done.status.disabled.map(Condition::as_str),
-                "notices": done.notices.len(),
-                "server": state.licensing.server_id,
-            }),
-        )
-        .await?;
-        tx.commit().await?;
-        state.kept.forget(crate::recent::ALL);
-        ran += 1;
     }
     Ok(ran)
+}
+
+/// Runs the due audit of one account, unless another server claimed it first.
+async fn audit_one(state: &AppState, account: &DueRow, now: i64) -> Result<bool, ApiError> {
+    let zone = account_zone(&state.db, &account.account_id).await?;
+    // The audit of the latest 02:00 due (one, however many were missed: the
+    // engine applies every usage check since the last), evaluated now.
+    let at = Ord::max(last_audit_at_or_before(&zone, now), account.next_audit_ms);
+    let next = next_audit_after(&zone, now);
+    let checks = prepare(state, &account.account_id, now).await?;
+    let mut tx = state.db.begin().await?;
+    // Moving the next audit on claims this one: only one server can.
+    let claimed = tx
+        .execute(
+            Query::update()
+                .table("compliance")
+                .value("next_audit_ms", next)
+                .value("last_audit_ms", at)
+                .and_where(Expr::col("account_id").eq(account.account_id.as_str()))
+                .and_where(Expr::col("next_audit_ms").eq(account.next_audit_ms)),
+        )
+        .await?;
+    if claimed == 0 {
+        return Ok(false);
+    }
+    let done = evaluate(state, &mut tx, &account.account_id, checks, now).await?;
+    record_activity(
+        &mut tx,
+        &account.account_id,
+        now,
+        None,
+        "compliance.audited",
+        ("account", &account.account_id),
+        json!({
+            "at": rfc3339_ms(at),
+            "conditions": done.status.active.iter().map(|a| a.condition.as_str()).collect::<Vec<_>>(),
+            "disabled": done.status.disabled.map(Condition::as_str),
+            "notices": done.notices.len(),
+            "server": state.licensing.server_id,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    state.kept.forget(crate::recent::ALL);
+    Ok(true)
 }
 
 /// Creates the compliance rows of accounts that have none yet.
@@ -870,11 +950,24 @@ pub async fn install(
         Err(LicenseFileError::Expired(_)) if via == Via::Sync => {}
         checked => checked.map_err(|e| refused(&e))?,
     }
-    crate::live::settle_overdue(&state.db, Some(account_id), now).await?;
+    let checks = prepare(state, account_id, now).await?;
     let mut tx = state.db.begin().await?;
     row(&mut tx, account_id, now).await?;
     let current = current_files(&mut tx, account_id).await?;
     let same = current.iter().any(|(r, _)| r.license_id == body.id);
+    // A file older than the one installed for its PAK is refused: licenses
+    // the vendor reduced or withdrew cannot come back from an old copy.
+    let issued = |b: &LicenseBody| expiry_ms(&b.issued).unwrap_or(i64::MIN);
+    if let Some((_, newer)) = current.iter().find(|(r, b)| r.pak == body.pak && issued(b) > issued(&body)) {
+        return Err(ApiError::Refused {
+            status: StatusCode::CONFLICT,
+            code: "license_older",
+            message: format!(
+                "this license file (issued {}) is older than the one installed for {} (issued {}): install the newest file",
+                body.issued, body.pak, newer.issued
+            ),
+        });
+    }
     if !same {
         tx.execute(
             Query::update()
@@ -940,7 +1033,7 @@ pub async fn install(
         )
         .await?;
     }
-    let done = evaluate(state, &mut tx, account_id, now, now).await?;
+    let done = evaluate(state, &mut tx, account_id, checks, now).await?;
     tx.commit().await?;
     state.kept.forget(crate::recent::ALL);
     let pools = crate::licenses::pools(&state.db, account_id).await?;
@@ -1007,15 +1100,30 @@ pub async fn sync_account(state: &AppState, account_id: &str) -> Result<Option<S
     let now = state.licensing.clock.now();
     let mut tx = state.db.begin().await?;
     let row = row(&mut tx, account_id, now).await?;
+    // Every PAK registered with the authority, not only the latest.
+    let mut paks: Vec<String> = current_files(&mut tx, account_id)
+        .await?
+        .into_iter()
+        .filter(|(r, _)| r.installed_via != Via::File.as_str())
+        .map(|(r, _)| r.pak)
+        .collect();
     tx.commit().await?;
-    let Some(pak) = row.sync_pak else { return Ok(None) };
-    match fetch_from_authority(state, account_id, &pak, "/v1/sync").await {
-        Ok(text) => match install(state, account_id, None, &text, Via::Sync).await {
-            Ok(_) => Ok(None),
-            Err(error) => record_sync_failure(state, account_id, now, error.to_string()).await.map(Some),
-        },
-        Err(message) => record_sync_failure(state, account_id, now, message).await.map(Some),
+    paks.extend(row.sync_pak);
+    paks.sort();
+    paks.dedup();
+    for pak in paks {
+        let outcome = match fetch_from_authority(state, account_id, &pak, "/v1/sync").await {
+            Ok(text) => install(state, account_id, None, &text, Via::Sync)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(message) => Err(message),
+        };
+        if let Err(message) = outcome {
+            return record_sync_failure(state, account_id, now, format!("{pak}: {message}")).await.map(Some);
+        }
     }
+    Ok(None)
 }
 
 async fn record_sync_failure(
@@ -1366,13 +1474,12 @@ pub async fn get_compliance(
     }
     let account = principal.account_id.as_str();
     let now = state.licensing.clock.now();
-    crate::live::settle_overdue(&state.db, Some(account), now).await?;
+    let checks = prepare(&state, account, now).await?;
+    // A short transaction: the row is created if the account has none yet.
     let mut tx = state.db.begin().await?;
     let row = row(&mut tx, account, now).await?;
-    let (facts, files) = facts(&state, &mut tx, account, &row, now).await?;
+    let (facts, _, _) = facts(&state, &mut tx, account, &row, checks, now).await?;
     tx.commit().await?;
-    let uncovered = uncovered_since(&files, state.licensing.product_major, row.uncovered_since_ms, now);
-    let facts = Facts { uncovered_version_since_ms: uncovered, ..facts };
     let done = engine::audit(&facts, &StoredLedger::read(&row.ledger), now);
     let status = done.status;
     let hosts = done.ledger.overage.map(|o| (o.hosts, o.installed));

@@ -141,6 +141,8 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer, now: i64) -> Result<
         .await?;
     let mut sent = 0;
     for row in due {
+        // The time of this message's attempt: sending the ones before may have taken a while.
+        let now = Ord::max(now, state.licensing.clock.now());
         let taken = state
             .db
             .execute(
@@ -157,6 +159,7 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer, now: i64) -> Result<
             continue;
         }
         let outcome = mailer.send(&row).await;
+        let now = Ord::max(now, state.licensing.clock.now());
         let attempts = row.attempts + 1;
         let mut update = Query::update();
         update.table("outbox").and_where(Expr::col("id").eq(row.id.as_str()));

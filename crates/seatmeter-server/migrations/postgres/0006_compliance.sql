@@ -20,6 +20,8 @@ CREATE TABLE license_files (
 );
 
 CREATE INDEX license_files_by_account ON license_files (account_id, replaced_ms);
+-- At most one current file per PAK.
+CREATE UNIQUE INDEX license_files_current ON license_files (account_id, pak) WHERE replaced_ms IS NULL;
 
 -- One row per account.
 CREATE TABLE compliance (
@@ -42,7 +44,10 @@ CREATE TABLE compliance (
     last_sync_ms BIGINT,
     last_sync_attempt_ms BIGINT,
     last_sync_error TEXT,
-    next_sync_ms BIGINT
+    next_sync_ms BIGINT,
+    -- The highest product major version a server of the account has run
+    -- (licenses must cover it; an older server does not end the condition).
+    product_major BIGINT
 );
 
 -- Notices to administrators, written in the transaction of the change that

@@ -217,6 +217,9 @@ async fn a_pak_entered_by_an_administrator_installs_signed_licenses_and_bad_file
         assert_eq!(compliance::sync_account(&app.state, &account).await.unwrap(), None);
         let (_, pools) = app.call(Method::GET, "/v1/licenses", &token, None).await;
         assert_eq!((pool(&pools, "host"), pool(&pools, "live_engagement")), (8, 0));
+        // The older file of the same PAK is refused: reduced licenses cannot come back.
+        let (status, error) = upload(&app, &token, &good).await;
+        assert_eq!((status, error["code"].as_str()), (409, Some("license_older")), "{error}");
         let (_, files) = app.call(Method::GET, "/v1/licenses/files", &token, None).await;
         let files = files.as_array().unwrap();
         assert_eq!(files.len(), 2, "{files:?}");
@@ -706,6 +709,72 @@ async fn a_server_that_was_down_catches_up_with_one_audit_and_one_notice() {
         assert_eq!(compliance["conditions"][0]["since"], "2025-01-31T00:00:00Z", "{compliance}");
         assert_eq!(compliance["last_audit_at"], "2025-03-05T02:00:00Z");
         assert_eq!(compliance["next_audit_at"], "2025-03-06T02:00:00Z");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn licenses_installed_just_before_an_audit_keep_the_account_enabled() {
+    let authority = TestAuthority::start().await;
+    let start = date("2025-01-01");
+    let clock = Clock::manual(start);
+    for app in apps_with(&authority.settings(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let token = created.token.clone();
+        days(&app, &clock, start, date("2025-07-01") + DAY / 2).await;
+        assert_eq!(conditions(&app, &token).await["disabled"], true);
+        // Installed at 02:10, after the 02:00 audit fell due and before it ran.
+        clock.set(date("2025-07-02") + 2 * 3_600_000 + 600_000);
+        let pak = authority.pak(&["host=5"]).await;
+        let (status, installed) =
+            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        assert_eq!((status, &installed["disabled_reason"]), (201, &Value::Null), "{installed}");
+        let t = date("2025-07-02") + 2 * 3_600_000 + 1_800_000;
+        clock.set(t);
+        assert_eq!(compliance::run_due_audits(&app.state, t).await.unwrap(), 1);
+        let compliance = conditions(&app, &token).await;
+        assert_eq!(
+            (compliance["disabled"].clone(), compliance["conditions"].clone()),
+            (json!(false), json!([]))
+        );
+        let (_, pools) = app.call(Method::GET, "/v1/licenses", &token, None).await;
+        assert_eq!(pool(&pools, "host"), 5);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_installs_of_one_file_install_it_once() {
+    let authority = TestAuthority::start().await;
+    for app in apps_with(&authority.settings(), &Clock::system(), None).await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let (account, token) = (created.account.id.clone(), created.token.clone());
+        let pak = authority.pak(&["host=7"]).await;
+        let file = authority.authority.issue(&pak, &account).await.unwrap();
+        let mut uploads = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (client, url, token) =
+                (app.client.clone(), format!("{}/v1/licenses/files", app.base), token.clone());
+            let body = serde_json::to_string(&file).unwrap();
+            uploads.spawn(async move {
+                let response = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.json::<Value>().await.unwrap())
+            });
+        }
+        let answers = uploads.join_all().await;
+        let installed = answers.iter().filter(|(s, b)| *s == 201 && b["outcome"] == "installed").count();
+        let unchanged = answers.iter().filter(|(s, b)| *s == 201 && b["outcome"] == "unchanged").count();
+        assert_eq!((installed, unchanged), (1, 7), "{}: {answers:?}", app.backend());
+        let (_, pools) = app.call(Method::GET, "/v1/licenses", &token, None).await;
+        assert_eq!(pool(&pools, "host"), 7);
         app.finish().await;
     }
 }
