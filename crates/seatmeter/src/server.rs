@@ -217,12 +217,6 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     if let Err(problem) = seatmeter_server::compliance::Licensing::from_settings(&settings) {
         bail!("invalid settings: {problem}");
     }
-    if settings.authority_public_key.is_none() {
-        eprintln!(
-            "Note: no authority_public_key is set, so license files cannot be installed \
-             (see `seatmeter config example`)."
-        );
-    }
     runtime()?.block_on(async move {
         let location = settings.database();
         let db = Db::open(&location).await?;
@@ -236,6 +230,12 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 "There is no account yet. Create the first one (it prints the administrator's API token, once):\n  \
                  seatmeter account create --name \"Example Corp\" --admin-email admin@example.com{}",
                 place_flags(&args.place)
+            );
+        }
+        if settings.authority_public_key.is_none() {
+            eprintln!(
+                "Note: no authority_public_key is set, so license files cannot be installed \
+                 (see `seatmeter config example` and docs/licensing.md)."
             );
         }
         seatmeter_server::serve(listener, db, &settings, shutdown_signal())
