@@ -679,20 +679,7 @@ pub async fn admission(
     Path(id): Path<String>,
 ) -> Result<Json<AdmissionView>, ApiError> {
     let now = now_ms();
-    let key = (principal.account_id.clone(), id.clone());
-    let inputs = match state.kept.admissions.get(&key) {
-        Some(inputs) => inputs,
-        None => {
-            let loaded = std::time::Instant::now();
-            let inputs =
-                std::sync::Arc::new(admission_inputs(&state.db, &principal.account_id, &id, now).await?);
-            state.kept.admissions.put(key, &inputs.meeting.host_user_id, inputs.clone(), loaded);
-            inputs
-        }
-    };
-    if !may_act_on(&principal, &inputs.meeting) {
-        return Err(not_found(&id));
-    }
+    let inputs = kept_inputs(&state, &principal, &id, now).await?;
     Ok(Json(decide(&inputs.meeting, &inputs.host, &inputs.rules, &inputs.running, now)))
 }
 
@@ -720,20 +707,7 @@ pub async fn attendance(
     Path(id): Path<String>,
 ) -> Result<Json<AttendanceView>, ApiError> {
     let now = now_ms();
-    let key = (principal.account_id.clone(), id.clone());
-    let inputs = match state.kept.admissions.get(&key) {
-        Some(inputs) => inputs,
-        None => {
-            let loaded = std::time::Instant::now();
-            let inputs =
-                std::sync::Arc::new(admission_inputs(&state.db, &principal.account_id, &id, now).await?);
-            state.kept.admissions.put(key, &inputs.meeting.host_user_id, inputs.clone(), loaded);
-            inputs
-        }
-    };
-    if !may_act_on(&principal, &inputs.meeting) {
-        return Err(not_found(&id));
-    }
+    let inputs = kept_inputs(&state, &principal, &id, now).await?;
     let facts = inputs.meeting.facts();
     let ended = facts.ended_ms.is_some() || facts.run(now, inputs.rules.max_duration_ms()).is_some();
     let (allowed, code, reason) = match &inputs.rules.disabled_reason {
@@ -742,6 +716,31 @@ pub async fn attendance(
         None => (true, "allowed", None),
     };
     Ok(Json(AttendanceView { meeting_id: inputs.meeting.id.clone(), allowed, code, reason }))
+}
+
+/// What deciding admission for meeting `id` needs, kept in memory (see
+/// [`crate::recent`]); not found unless the caller may act on the meeting.
+async fn kept_inputs(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    now: i64,
+) -> Result<std::sync::Arc<AdmissionInputs>, ApiError> {
+    let key = (principal.account_id.clone(), id.to_string());
+    let inputs = match state.kept.admissions.get(&key) {
+        Some(inputs) => inputs,
+        None => {
+            let loaded = std::time::Instant::now();
+            let inputs =
+                std::sync::Arc::new(admission_inputs(&state.db, &principal.account_id, id, now).await?);
+            state.kept.admissions.put(key, &inputs.meeting.host_user_id, inputs.clone(), loaded);
+            inputs
+        }
+    };
+    if !may_act_on(principal, &inputs.meeting) {
+        return Err(not_found(id));
+    }
+    Ok(inputs)
 }
 
 /// Reads what deciding admission for meeting `id` needs.

@@ -96,6 +96,10 @@ fn pool(body: &Value, kind: &str) -> i64 {
         .map_or(-1, |p| p["installed"].as_i64().unwrap())
 }
 
+async fn enter_pak(app: &TestApp, token: &str, pak: &str) -> (u16, Value) {
+    app.call(Method::POST, "/v1/licenses/paks", token, Some(json!({"pak": pak}))).await
+}
+
 async fn upload(app: &TestApp, token: &str, file: &LicenseFile) -> (u16, Value) {
     let response = app
         .client
@@ -158,8 +162,7 @@ async fn a_pak_entered_by_an_administrator_installs_signed_licenses_and_bad_file
         assert_eq!(registered.registrations[0].server_id, "test-server");
 
         // The same PAK again changes nothing.
-        let (status, again) =
-            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        let (status, again) = enter_pak(&app, &token, &pak).await;
         assert_eq!((status, again["outcome"].as_str()), (201, Some("unchanged")));
 
         // A file changed after signing, one for another account, one signed
@@ -337,8 +340,7 @@ async fn a_trial_warns_then_disables_the_account_and_licenses_lift_it_at_once() 
 
         // Licenses installed: enabled at once.
         let pak = authority.pak(&["host=5"]).await;
-        let (status, installed) =
-            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        let (status, installed) = enter_pak(&app, &token, &pak).await;
         assert_eq!(status, 201, "{installed}");
         assert_eq!(installed["disabled_reason"], Value::Null);
         let (status, _) =
@@ -408,8 +410,7 @@ async fn an_overage_cured_in_its_grace_period_and_one_that_disables_the_account_
             let other = member(&app, &token, "host2@example.com").await;
             let pak = authority.pak(&["host=1"]).await;
             clock.set(start + DAY);
-            let (status, installed) =
-                app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+            let (status, installed) = enter_pak(&app, &token, &pak).await;
             assert_eq!(status, 201, "{installed}");
 
             // Windows of 30 days from 2025-01-01: two hosts in the first two, then one.
@@ -462,8 +463,7 @@ async fn an_overage_cured_in_its_grace_period_and_one_that_disables_the_account_
 
             // The vendor adds a license; entering the PAK again lifts it at once.
             authority.authority.update_pak(&pak, &entitlement(&["host=2"], &[0]), now()).await.unwrap();
-            let (status, installed) =
-                app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+            let (status, installed) = enter_pak(&app, &token, &pak).await;
             assert_eq!((status, &installed["disabled_reason"]), (201, &Value::Null), "{installed}");
             assert_eq!(conditions(&app, &token).await["conditions"], json!([]));
             let (status, _) =
@@ -485,8 +485,7 @@ async fn temporary_licenses_show_in_a_banner_and_their_expiry_returns_the_accoun
         let token = created.token.clone();
         let pak = authority.pak(&["host=3@2025-03-01", "scheduled_meetings=2@2025-03-01"]).await;
         clock.set(start + 10 * DAY);
-        let (status, _) =
-            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        let (status, _) = enter_pak(&app, &token, &pak).await;
         assert_eq!(status, 201);
         let compliance = conditions(&app, &token).await;
         assert_eq!(compliance["conditions"], json!([]), "{compliance}");
@@ -524,8 +523,7 @@ async fn an_upgrade_past_the_licensed_versions_gives_six_months_with_monthly_not
         let (account, token) = (created.account.id.clone(), created.token.clone());
         let pak = authority.pak(&["host=10"]).await;
         clock.set(start + DAY);
-        let (status, _) =
-            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        let (status, _) = enter_pak(&app, &token, &pak).await;
         assert_eq!(status, 201);
         days(&app, &clock, start + DAY, date("2025-02-01")).await;
         assert_eq!(conditions(&app, &token).await["conditions"], json!([]));
@@ -575,8 +573,7 @@ async fn an_unreachable_authority_is_noticed_after_two_days_disables_after_six_m
         let token = created.token.clone();
         let pak = authority.pak(&["host=10"]).await;
         clock.set(start + DAY);
-        let (status, _) =
-            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        let (status, _) = enter_pak(&app, &token, &pak).await;
         assert_eq!(status, 201);
         // Synchronising every 12 hours: all well for a month (the last sync on 2025-02-01 at 02:30).
         days(&app, &clock, start + DAY, date("2025-02-01") + DAY / 2).await;
@@ -688,8 +685,7 @@ async fn a_server_that_was_down_catches_up_with_one_audit_and_one_notice() {
         let other = member(&app, &token, "host2@example.com").await;
         let pak = authority.pak(&["host=1"]).await;
         clock.set(start + DAY);
-        let (status, _) =
-            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        let (status, _) = enter_pak(&app, &token, &pak).await;
         assert_eq!(status, 201);
         meetings(&app, &token, &[&admin, &other], date("2025-01-10")).await;
         meetings(&app, &token, &[&admin, &other], date("2025-02-10")).await;
@@ -727,8 +723,7 @@ async fn licenses_installed_just_before_an_audit_keep_the_account_enabled() {
         // Installed at 02:10, after the 02:00 audit fell due and before it ran.
         clock.set(date("2025-07-02") + 2 * 3_600_000 + 600_000);
         let pak = authority.pak(&["host=5"]).await;
-        let (status, installed) =
-            app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": pak}))).await;
+        let (status, installed) = enter_pak(&app, &token, &pak).await;
         assert_eq!((status, &installed["disabled_reason"]), (201, &Value::Null), "{installed}");
         let t = date("2025-07-02") + 2 * 3_600_000 + 1_800_000;
         clock.set(t);

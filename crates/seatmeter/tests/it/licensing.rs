@@ -2,36 +2,10 @@
 //! install`, as separate processes: a PAK registered over HTTP on loopback,
 //! and a license file installed offline.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
+use crate::replicas::listening;
 use crate::support::{Dir, seatmeter};
-
-struct Authority(Child, String);
-
-impl Drop for Authority {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve_authority(dir: &str) -> Authority {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seatmeter"))
-        .args(["authority", "serve", "--dir", dir, "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("is listening on http://") {
-        line.clear();
-        assert!(log.read_line(&mut line).unwrap() > 0, "the authority stopped before listening");
-    }
-    let url = format!("http://{}", line.split("http://").nth(1).unwrap().trim());
-    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-    Authority(child, url)
-}
 
 #[test]
 fn a_vendor_makes_a_pak_and_a_customer_installs_it_online_and_from_a_file() {
@@ -83,10 +57,13 @@ fn a_vendor_makes_a_pak_and_a_customer_installs_it_online_and_from_a_file() {
     let account_id = account.stdout.split('(').nth(1).unwrap().split(')').next().unwrap().to_string();
 
     // Online: the PAK is registered with the running authority.
-    let served = serve_authority(&authority_dir);
+    let served = listening(
+        &["authority", "serve", "--dir", &authority_dir, "--listen", "127.0.0.1:0"].map(String::from),
+    );
+    let url = format!("http://{}", served.address);
     let install = Command::new(env!("CARGO_BIN_EXE_seatmeter"))
         .args(["licenses", "install", "--data-dir", &data, "--account", &account_id, "--pak", &pak])
-        .env("SEATMETER_AUTHORITY_URL", &served.1)
+        .env("SEATMETER_AUTHORITY_URL", &url)
         .env("SEATMETER_AUTHORITY_PUBLIC_KEY", &public_key)
         .output()
         .unwrap();

@@ -39,19 +39,22 @@ impl Drop for Server {
 }
 
 pub(crate) fn start(place: &[String]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seatmeter"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(place)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut args = vec!["serve".to_string(), "--listen".into(), "127.0.0.1:0".into()];
+    args.extend(place.iter().cloned());
+    listening(&args)
+}
+
+/// Runs `seatmeter ARGS` (a server) until it says it is listening; its address.
+pub(crate) fn listening(args: &[String]) -> Server {
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_seatmeter")).args(args).stderr(Stdio::piped()).spawn().unwrap();
     let mut log = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     while !line.contains("is listening on http://") {
         line.clear();
         assert!(log.read_line(&mut line).unwrap() > 0, "the server stopped before listening");
     }
-    let address = line.split("http://").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    let address = line.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
     // Keep reading its log so that it never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
     Server { child, address }
