@@ -531,6 +531,9 @@ async fn evaluate(
 ) -> Result<Audit, ApiError> {
     let row = row(tx, account_id, now).await?;
     let (facts, files, major) = facts(state, tx, account_id, &row, checks, now).await?;
+    // A file installed by a request that took the account's lock first may
+    // carry a time a moment after this one's `now`: it counts already.
+    let now = files.iter().map(|(f, _)| f.installed_ms).fold(now, Ord::max);
     let done = engine::audit(&facts, &StoredLedger::read(&row.ledger), now);
     recompute_pools(tx, account_id, &files, now).await?;
     tx.execute(
@@ -953,6 +956,8 @@ pub async fn install(
     let checks = prepare(state, account_id, now).await?;
     let mut tx = state.db.begin().await?;
     row(&mut tx, account_id, now).await?;
+    // The time once the account's lock is held: installs that took turns are in order.
+    let now = Ord::max(now, state.licensing.clock.now());
     let current = current_files(&mut tx, account_id).await?;
     let same = current.iter().any(|(r, _)| r.license_id == body.id);
     // A file older than the one installed for its PAK is refused: licenses

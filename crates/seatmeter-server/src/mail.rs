@@ -42,29 +42,32 @@ impl std::fmt::Debug for Mailer {
 
 impl Mailer {
     /// From the settings: `None` without `smtp_url`; an error says what is wrong.
+    ///
+    /// `smtp_url` is `smtp://host:port` (plain SMTP to a relay),
+    /// `smtp://host:587?tls=required` (STARTTLS, refused without it),
+    /// `smtp://host:25?tls=opportunistic` (STARTTLS when offered) or
+    /// `smtps://host:465` (TLS from the start), with `user:password@` before
+    /// the host for relays that want a login.
     pub fn from_settings(settings: &Settings) -> Result<Option<Self>, String> {
         let from: Mailbox = settings
             .mail_from
             .parse()
             .map_err(|e| format!("mail_from {:?} is not an e-mail address: {e}", settings.mail_from))?;
         let Some(url) = &settings.smtp_url else { return Ok(None) };
-        let rest = url
-            .strip_prefix("smtp://")
-            .ok_or_else(|| format!("smtp_url {url:?}: write smtp://host:port (plain SMTP to a relay)"))?;
-        let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
-            Some((host, port)) => {
-                (host, port.parse::<u16>().map_err(|_| format!("smtp_url {url:?}: {port:?} is not a port"))?)
-            }
-            None => (rest.trim_end_matches('/'), 25),
-        };
-        if host.is_empty() {
-            return Err(format!("smtp_url {url:?}: no host"));
+        let shown = crate::settings::redact_url(url);
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err(format!(
+                "smtp_url {shown:?}: write smtp://host:port (or smtps://, or ?tls=required for STARTTLS)"
+            ));
         }
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("smtp_url {shown:?}: {e}"))?
             .timeout(Some(std::time::Duration::from_secs(30)))
             .build();
-        Ok(Some(Self { transport, from, relay: format!("{host}:{port}") }))
+        let relay = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        let relay = relay.rsplit_once('@').map_or(relay, |(_, host)| host);
+        let relay = relay.split(['?', '/']).next().unwrap_or(relay).to_string();
+        Ok(Some(Self { transport, from, relay }))
     }
 
     async fn send(&self, row: &Due) -> Result<(), String> {
@@ -201,15 +204,14 @@ mod tests {
     fn the_relay_comes_from_smtp_url() {
         let settings = |url: &str| Settings { smtp_url: Some(url.into()), ..Settings::default() };
         assert!(Mailer::from_settings(&Settings::default()).unwrap().is_none());
-        assert_eq!(
-            Mailer::from_settings(&settings("smtp://127.0.0.1:2525")).unwrap().unwrap().relay,
-            "127.0.0.1:2525"
+        let relay = |url: &str| Mailer::from_settings(&settings(url)).unwrap().unwrap().relay;
+        assert_eq!(relay("smtp://127.0.0.1:2525"), "127.0.0.1:2525");
+        assert_eq!(relay("smtps://user:secret@mail.example.com:465"), "mail.example.com:465");
+        assert_eq!(relay("smtp://mail.example.com:587?tls=required"), "mail.example.com:587");
+        assert!(
+            Mailer::from_settings(&settings("mail.example.com")).unwrap_err().contains("smtp://host:port")
         );
-        assert_eq!(
-            Mailer::from_settings(&settings("smtp://mail.example.com")).unwrap().unwrap().relay,
-            "mail.example.com:25"
-        );
-        assert!(Mailer::from_settings(&settings("smtps://x")).unwrap_err().contains("smtp://host:port"));
-        assert!(Mailer::from_settings(&settings("smtp://x:port")).unwrap_err().contains("not a port"));
+        let error = Mailer::from_settings(&settings("smtp://u:secret@x:port")).err().unwrap_or_default();
+        assert!(!error.contains("secret"), "{error}");
     }
 }

@@ -27,9 +27,9 @@ pub struct Settings {
     pub server_id: Option<String>,
     /// Hours between synchronisations with the authority.
     pub sync_interval_hours: u64,
-    /// Where to send e-mail: `smtp://host:port`, a relay that takes plain
-    /// SMTP (such as the host's own mail server). Without it, notices wait
-    /// in the outbox.
+    /// Where to send e-mail: `smtp://host:port` (plain), with
+    /// `?tls=required` for STARTTLS, or `smtps://host:465`; `user:password@`
+    /// before the host to log in. Without it, notices wait in the outbox.
     pub smtp_url: Option<String>,
     /// The From address of e-mail.
     pub mail_from: String,
@@ -102,9 +102,11 @@ max_body_bytes = 1048576
 # Hours between synchronisations with the authority.
 sync_interval_hours = 12
 
-# Where to send e-mail to administrators: a relay that takes plain SMTP,
-# such as the host's own mail server (smtp://127.0.0.1:25). Without it,
-# notices wait in the outbox (GET /v1/notifications) until it is set.
+# Where to send e-mail to administrators: smtp://host:port for plain SMTP
+# (the host's own mail server: smtp://127.0.0.1:25), ?tls=required for
+# STARTTLS (smtp://user:password@smtp.example.com:587?tls=required), or
+# smtps://host:465. Without it, notices wait in the outbox
+# (GET /v1/notifications) until it is set.
 # smtp_url = "smtp://127.0.0.1:25"
 
 # The From address of e-mail.
