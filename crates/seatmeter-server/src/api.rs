@@ -518,7 +518,7 @@ pub async fn json_errors(request: axum::extract::Request, next: axum::middleware
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if !status.is_client_error() || is_json {
         return response;
     }

@@ -1477,18 +1477,23 @@ pub async fn get_compliance(
     if principal.role != "administrator" {
         return Err(ApiError::Forbidden("compliance is shown to administrators".into()));
     }
-    let account = principal.account_id.as_str();
+    Ok(Json(status(&state, &principal.account_id).await?))
+}
+
+/// The account's compliance now (what `GET /v1/compliance` answers, and the
+/// console's banners).
+pub async fn status(state: &AppState, account: &str) -> Result<ComplianceView, ApiError> {
     let now = state.licensing.clock.now();
-    let checks = prepare(&state, account, now).await?;
+    let checks = prepare(state, account, now).await?;
     // A short transaction: the row is created if the account has none yet.
     let mut tx = state.db.begin().await?;
     let row = row(&mut tx, account, now).await?;
-    let (facts, _, _) = facts(&state, &mut tx, account, &row, checks, now).await?;
+    let (facts, _, _) = facts(state, &mut tx, account, &row, checks, now).await?;
     tx.commit().await?;
     let done = engine::audit(&facts, &StoredLedger::read(&row.ledger), now);
     let status = done.status;
     let hosts = done.ledger.overage.map(|o| (o.hosts, o.installed));
-    Ok(Json(ComplianceView {
+    Ok(ComplianceView {
         now: rfc3339_ms(now),
         banners: banners(&status, hosts),
         conditions: status
@@ -1523,7 +1528,7 @@ pub async fn get_compliance(
             next_sync_at: row.next_sync_ms.map(rfc3339_ms),
         }),
         product_major_version: state.licensing.product_major,
-    }))
+    })
 }
 
 /// An e-mail to administrators, queued or sent.

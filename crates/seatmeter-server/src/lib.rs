@@ -6,6 +6,7 @@ pub mod api;
 pub mod authority;
 pub mod booking;
 pub mod compliance;
+pub mod console;
 pub mod db;
 pub mod events;
 pub mod license_file;
@@ -13,6 +14,7 @@ pub mod licenses;
 pub mod live;
 pub mod mail;
 pub mod meetings;
+pub mod passwords;
 pub mod privileges;
 pub mod recent;
 pub mod secrets;
@@ -65,7 +67,8 @@ async fn count_requests(request: Request, next: Next) -> Response {
 /// time), request metrics and the body size limit.
 pub fn app(state: AppState, settings: &Settings) -> Router {
     let (api, openapi) = api::routes();
-    api.with_state(state)
+    api.merge(console::routes())
+        .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn(api::json_errors))

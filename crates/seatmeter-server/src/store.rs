@@ -87,6 +87,9 @@ pub struct CreatedAccount {
     pub admin: UserRow,
     /// The administrator's API token, shown once and never stored.
     pub token: String,
+    /// The token of the administrator's one-time link to set a console
+    /// password (`/set-password?token=…`), shown once and never stored.
+    pub password_link: String,
 }
 
 /// Why a change to stored data was refused.
@@ -270,6 +273,7 @@ pub async fn create_account(
     insert_user(&mut tx, &admin, admin_email).await?;
     // The free trial starts now; the first audit is at the next 02:00.
     crate::compliance::begin_trial(&mut tx, &account.id, now_ms).await?;
+    let password_link = crate::console::new_setup_token(&mut tx, &account.id, &admin.id, now_ms).await?;
     tx.execute(
         Query::insert()
             .into_table("api_tokens")
@@ -316,7 +320,7 @@ pub async fn create_account(
     )
     .await?;
     tx.commit().await?;
-    Ok(CreatedAccount { account, admin, token })
+    Ok(CreatedAccount { account, admin, token, password_link })
 }
 
 /// How many accounts exist.

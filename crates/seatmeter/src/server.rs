@@ -48,8 +48,25 @@ pub struct ServeArgs {
 /// `seatmeter account …`.
 #[derive(clap::Subcommand, Debug)]
 pub enum AccountCommand {
-    /// Create an account and its first administrator; prints the administrator's API token, once.
+    /// Create an account and its first administrator; prints the
+    /// administrator's API token and a one-time link to set a console
+    /// password, once.
     Create(CreateAccountArgs),
+    /// Print a new one-time link (valid 7 days) for a user to set a console password.
+    PasswordLink(PasswordLinkArgs),
+}
+
+/// Options of `seatmeter account password-link`.
+#[derive(clap::Args, Debug)]
+pub struct PasswordLinkArgs {
+    #[command(flatten)]
+    place: Place,
+    /// The account's id (acc_…).
+    #[arg(long)]
+    account: String,
+    /// The user's e-mail address.
+    #[arg(long, value_name = "EMAIL")]
+    email: String,
 }
 
 /// Options of `seatmeter account create`.
@@ -287,7 +304,27 @@ pub(crate) async fn shutdown_signal() {
 pub fn account(command: AccountCommand) -> Result<()> {
     match command {
         AccountCommand::Create(args) => create_account(args),
+        AccountCommand::PasswordLink(args) => password_link(args),
     }
+}
+
+fn password_link(args: PasswordLinkArgs) -> Result<()> {
+    let email = match Email::parse(&args.email) {
+        Ok(email) => email,
+        Err(e) => bail!("--email {:?} {e}", args.email),
+    };
+    let settings = args.place.settings()?;
+    runtime()?.block_on(async move {
+        let db = Db::open(&settings.database()).await?;
+        let now = jiff::Timestamp::now().as_millisecond();
+        let Some(token) = seatmeter_server::console::password_link(&db, &args.account, &email, now).await?
+        else {
+            bail!("no enabled user {email} in account {:?}", args.account);
+        };
+        println!("http://{}/set-password?token={token}", settings.listen);
+        eprintln!("One-time link for {email}, valid 7 days.");
+        Ok(())
+    })
 }
 
 fn create_account(args: CreateAccountArgs) -> Result<()> {
@@ -305,6 +342,9 @@ fn create_account(args: CreateAccountArgs) -> Result<()> {
         println!();
         println!("API token (shown only this once; store it safely):");
         println!("  {}", created.token);
+        println!();
+        println!("Console: set the administrator's password (one-time link, valid 7 days):");
+        println!("  http://{}/set-password?token={}", settings.listen, created.password_link);
         println!();
         println!(
             "Try it: curl -H 'Authorization: Bearer {}' http://{}/v1/account",

@@ -9,6 +9,7 @@ mod accounts;
 mod activities;
 mod booking_pages;
 mod compliance;
+mod console;
 mod isolation;
 mod licenses;
 mod mail;

@@ -1,0 +1,772 @@
+//! The administration console: server-rendered pages (askama templates in
+//! `templates/`), served by `seatmeter serve` at `/`.
+//!
+//! Sign-in is by e-mail and password (Argon2id, see [`crate::passwords`]).
+//! A session is a random token in an HttpOnly, SameSite=Lax cookie (Secure
+//! when the request came over HTTPS through a proxy that says so); only its
+//! SHA-256 is stored. Every form carries a CSRF token: the session's own
+//! once signed in, and before that one from a cookie the form must repeat.
+//! Failed sign-ins are throttled per user: from the third in a row each
+//! must wait longer (1, 2, 4, … seconds, at most a minute), after the
+//! account's threshold (default 10) the user is locked for its lockout time
+//! (default 15 minutes), and never more than 100 failures an hour are
+//! taken. A lock always ends by itself: nobody can lock an administrator out
+//! for good.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use sea_query::{Expr, ExprTrait, Order, Query as Sql};
+use seatmeter_core::people::Email;
+use serde::Deserialize;
+
+use crate::api::{ApiError, AppState};
+use crate::db::DbError;
+use crate::secrets::{hex, random_bytes, sha256_hex};
+
+const SESSION_COOKIE: &str = "seatmeter_session";
+const CSRF_COOKIE: &str = "seatmeter_csrf";
+/// How long a one-time password link lasts.
+pub const SETUP_LINK_DAYS: i64 = 7;
+/// Failed sign-ins taken per user and hour, at most.
+const MAX_FAILURES_PER_HOUR: i64 = 100;
+
+/// The console's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/set-password", get(set_password_page).post(set_password))
+}
+
+fn new_secret() -> String {
+    hex(&random_bytes::<32>())
+}
+
+/// Whether the request came over HTTPS (directly or through a proxy that says so).
+fn secure(headers: &HeaderMap) -> bool {
+    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+}
+
+fn cookie(name: &'static str, value: String, headers: &HeaderMap) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure(headers))
+        .build()
+}
+
+/// A page that failed: shown as text, never as the API's JSON.
+struct Failure(ApiError);
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        Self(error)
+    }
+}
+
+impl From<DbError> for Failure {
+    fn from(error: DbError) -> Self {
+        Self(ApiError::Db(error))
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self.0, "a console page failed");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!doctype html><title>Seatmeter</title><p>Something went wrong; try again in a moment.</p>",
+        )
+            .into_response()
+    }
+}
+
+/// The signed-in user of a console request.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ConsoleUser {
+    /// The session's token hash.
+    pub token_hash: String,
+    /// The account.
+    pub account_id: String,
+    /// Its name.
+    pub account_name: String,
+    /// The user.
+    pub user_id: String,
+    /// The user's name.
+    pub name: String,
+    /// `member` or `administrator`.
+    pub role: String,
+    /// Admin areas (empty: all).
+    pub areas: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+    created_ms: i64,
+    last_seen_ms: i64,
+    session_idle_minutes: i64,
+    session_max_hours: i64,
+}
+
+/// The signed-in user of a request (`None`: signed out, or the session ended).
+async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<ConsoleUser>, Failure> {
+    let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else { return Ok(None) };
+    let now = state.licensing.clock.now();
+    let user: Option<ConsoleUser> = state
+        .db
+        .fetch_optional(
+            Sql::select()
+                .expr_as(Expr::col(("sessions", "token_hash")), "token_hash")
+                .expr_as(Expr::col(("sessions", "account_id")), "account_id")
+                .expr_as(Expr::col(("accounts", "name")), "account_name")
+                .expr_as(Expr::col(("sessions", "user_id")), "user_id")
+                .expr_as(Expr::col(("users", "name")), "name")
+                .expr_as(Expr::col(("users", "role")), "role")
+                .expr_as(Expr::col(("users", "areas")), "areas")
+                .expr_as(Expr::col(("sessions", "csrf_token")), "csrf")
+                .expr_as(Expr::col(("sessions", "created_ms")), "created_ms")
+                .expr_as(Expr::col(("sessions", "last_seen_ms")), "last_seen_ms")
+                .expr_as(Expr::col(("accounts", "session_idle_minutes")), "session_idle_minutes")
+                .expr_as(Expr::col(("accounts", "session_max_hours")), "session_max_hours")
+                .from("sessions")
+                .inner_join("users", Expr::col(("users", "id")).equals(("sessions", "user_id")))
+                .inner_join("accounts", Expr::col(("accounts", "id")).equals(("sessions", "account_id")))
+                .and_where(Expr::col(("sessions", "token_hash")).eq(sha256_hex(token.as_bytes())))
+                .and_where(Expr::col(("sessions", "ended_ms")).is_null())
+                .and_where(Expr::col(("users", "disabled_ms")).is_null()),
+        )
+        .await?;
+    let Some(user) = user else { return Ok(None) };
+    let idle = now - user.last_seen_ms > user.session_idle_minutes * 60_000;
+    let old = now - user.created_ms > user.session_max_hours * 3_600_000;
+    if idle || old {
+        end_session(state, &user.token_hash, now).await?;
+        return Ok(None);
+    }
+    // The last request's time, to the minute (a write per minute, not per request).
+    if now - user.last_seen_ms >= 60_000 {
+        state
+            .db
+            .execute(
+                Sql::update()
+                    .table("sessions")
+                    .value("last_seen_ms", now)
+                    .and_where(Expr::col("token_hash").eq(user.token_hash.as_str())),
+            )
+            .await?;
+    }
+    Ok(Some(user))
+}
+
+async fn end_session(state: &AppState, token_hash: &str, now: i64) -> Result<(), DbError> {
+    state
+        .db
+        .execute(
+            Sql::update()
+                .table("sessions")
+                .value("ended_ms", now)
+                .and_where(Expr::col("token_hash").eq(token_hash))
+                .and_where(Expr::col("ended_ms").is_null()),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (disabled, removed, or "sign out everywhere").
+pub async fn end_sessions_of(state: &AppState, account_id: &str, user_id: &str) -> Result<(), DbError> {
+    state
+        .db
+        .execute(
+            Sql::update()
+                .table("sessions")
+                .value("ended_ms", state.licensing.clock.now())
+                .and_where(Expr::col("account_id").eq(account_id))
+                .and_where(Expr::col("user_id").eq(user_id))
+                .and_where(Expr::col("ended_ms").is_null()),
+        )
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Sign-in
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+/// The sign-in page, with a fresh CSRF cookie for its form.
+fn sign_in_form(
+    jar: CookieJar,
+    headers: &HeaderMap,
+    status: StatusCode,
+    email: String,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let csrf = new_secret();
+    let jar = jar.add(cookie(CSRF_COOKIE, csrf.clone(), headers));
+    (status, jar, SignInPage { csrf, email, error, notice }).into_response()
+}
+
+#[derive(Deserialize)]
+struct Notice {
+    done: Option<String>,
+}
+
+async fn sign_in_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(notice): Query<Notice>,
+) -> Result<Response, Failure> {
+    if signed_in(&state, &jar).await?.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let notice = match notice.done.as_deref() {
+        Some("password") => Some("Your password is set: sign in with it.".to_string()),
+        Some("signed-out") => Some("You are signed out.".to_string()),
+        _ => None,
+    };
+    Ok(sign_in_form(jar, &headers, StatusCode::OK, String::new(), None, notice))
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: String,
+    account_id: String,
+    password_hash: Option<String>,
+    lockout_threshold: i64,
+    lockout_minutes: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Failures {
+    count: i64,
+    last_ms: Option<i64>,
+}
+
+/// Failed sign-ins of a user since `since`.
+async fn failures(state: &AppState, user: &Candidate, since: i64) -> Result<Failures, DbError> {
+    Ok(state
+        .db
+        .fetch_optional(
+            Sql::select()
+                .expr_as(Expr::col("at_ms").count(), "count")
+                .expr_as(Expr::col("at_ms").max(), "last_ms")
+                .from("sign_in_failures")
+                .and_where(Expr::col("account_id").eq(user.account_id.as_str()))
+                .and_where(Expr::col("user_id").eq(user.id.as_str()))
+                .and_where(Expr::col("at_ms").gt(since)),
+        )
+        .await?
+        .unwrap_or(Failures { count: 0, last_ms: None }))
+}
+
+/// Why a user may not try to sign in now, if so.
+async fn throttled(state: &AppState, user: &Candidate, now: i64) -> Result<Option<String>, DbError> {
+    let hour = failures(state, user, now - 3_600_000).await?;
+    if hour.count >= MAX_FAILURES_PER_HOUR {
+        return Ok(Some("too many failed sign-ins in the last hour: try again later".into()));
+    }
+    let recent = failures(state, user, now - user.lockout_minutes * 60_000).await?;
+    let Some(last) = recent.last_ms else { return Ok(None) };
+    if recent.count >= user.lockout_threshold {
+        let until = last + user.lockout_minutes * 60_000;
+        let minutes = (until - now + 59_999) / 60_000;
+        return Ok(Some(format!(
+            "too many failed sign-ins: this user is locked for {minutes} more minute{}",
+            if minutes == 1 { "" } else { "s" }
+        )));
+    }
+    if recent.count >= 3 {
+        let wait = Ord::min(1_000i64 << (recent.count - 3).clamp(0, 6), 60_000);
+        if now < last + wait {
+            let seconds = (last + wait - now + 999) / 1_000;
+            return Ok(Some(format!(
+                "wait {seconds} second{} before trying again",
+                if seconds == 1 { "" } else { "s" }
+            )));
+        }
+    }
+    Ok(None)
+}
+
+const WRONG: &str = "the e-mail address or the password is wrong";
+
+async fn sign_in(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, Failure> {
+    let again = |jar, status, error: &str| {
+        sign_in_form(jar, &headers, status, form.email.clone(), Some(error.to_string()), None)
+    };
+    if jar.get(CSRF_COOKIE).map(|c| c.value()) != Some(form.csrf.as_str()) || form.csrf.is_empty() {
+        return Ok(again(jar, StatusCode::FORBIDDEN, "the form had expired: sign in again"));
+    }
+    let now = state.licensing.clock.now();
+    let Ok(email) = Email::parse(&form.email) else {
+        return Ok(again(jar, StatusCode::UNPROCESSABLE_ENTITY, "enter an e-mail address"));
+    };
+    let candidates: Vec<Candidate> = state
+        .db
+        .fetch_all(
+            Sql::select()
+                .expr_as(Expr::col(("users", "id")), "id")
+                .expr_as(Expr::col(("users", "account_id")), "account_id")
+                .expr_as(Expr::col(("users", "password_hash")), "password_hash")
+                .expr_as(Expr::col(("accounts", "lockout_threshold")), "lockout_threshold")
+                .expr_as(Expr::col(("accounts", "lockout_minutes")), "lockout_minutes")
+                .from("users")
+                .inner_join("accounts", Expr::col(("accounts", "id")).equals(("users", "account_id")))
+                .and_where(Expr::col(("users", "email_key")).eq(email.key()))
+                .and_where(Expr::col(("users", "disabled_ms")).is_null())
+                .and_where(Expr::col(("users", "password_hash")).is_not_null())
+                .order_by(("users", "created_ms"), Order::Asc),
+        )
+        .await?;
+    if candidates.is_empty() {
+        // As slow as a real check, so the answer's time tells nothing.
+        let _ = crate::passwords::verify(form.password.clone(), crate::passwords::decoy().await.to_string())
+            .await;
+        return Ok(again(jar, StatusCode::UNAUTHORIZED, WRONG));
+    }
+    for user in &candidates {
+        if let Some(reason) = throttled(&state, user, now).await? {
+            return Ok(again(jar, StatusCode::TOO_MANY_REQUESTS, &reason));
+        }
+    }
+    let mut matched = None;
+    for user in candidates {
+        let stored = user.password_hash.clone().unwrap_or_default();
+        if crate::passwords::verify(form.password.clone(), stored).await {
+            matched = Some(user);
+            break;
+        }
+        state
+            .db
+            .execute(
+                Sql::insert()
+                    .into_table("sign_in_failures")
+                    .columns(["account_id", "user_id", "at_ms"])
+                    .values_panic([user.account_id.clone().into(), user.id.clone().into(), now.into()]),
+            )
+            .await?;
+    }
+    let Some(user) = matched else { return Ok(again(jar, StatusCode::UNAUTHORIZED, WRONG)) };
+    state
+        .db
+        .execute(
+            Sql::delete()
+                .from_table("sign_in_failures")
+                .and_where(Expr::col("account_id").eq(user.account_id.as_str()))
+                .and_where(Expr::col("user_id").eq(user.id.as_str())),
+        )
+        .await?;
+    let token = new_secret();
+    state
+        .db
+        .execute(
+            Sql::insert()
+                .into_table("sessions")
+                .columns(["token_hash", "account_id", "user_id", "csrf_token", "created_ms", "last_seen_ms"])
+                .values_panic([
+                    sha256_hex(token.as_bytes()).into(),
+                    user.account_id.clone().into(),
+                    user.id.clone().into(),
+                    new_secret().into(),
+                    now.into(),
+                    now.into(),
+                ]),
+        )
+        .await?;
+    let mut tx = state.db.begin().await?;
+    crate::store::record_activity(
+        &mut tx,
+        &user.account_id,
+        now,
+        Some(&user.id),
+        "console.signed_in",
+        ("user", &user.id),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    let jar = jar.remove(Cookie::from(CSRF_COOKIE)).add(cookie(SESSION_COOKIE, token, &headers));
+    Ok((jar, Redirect::to("/")).into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, Failure> {
+    if let Some(user) = signed_in(&state, &jar).await? {
+        if form.csrf != user.csrf {
+            return Ok((StatusCode::FORBIDDEN, "the form had expired: go back and try again").into_response());
+        }
+        end_session(&state, &user.token_hash, state.licensing.clock.now()).await?;
+    }
+    let jar = jar.remove(Cookie::from(SESSION_COOKIE));
+    Ok((jar, Redirect::to("/sign-in?done=signed-out")).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Setting a password from a one-time link
+
+/// Makes a one-time link token to set `user_id`'s password; returns the token.
+pub(crate) async fn new_setup_token(
+    tx: &mut crate::db::Tx,
+    account_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<String, DbError> {
+    let token = new_secret();
+    tx.execute(
+        Sql::insert()
+            .into_table("password_setups")
+            .columns(["token_hash", "account_id", "user_id", "created_ms", "expires_ms"])
+            .values_panic([
+                sha256_hex(token.as_bytes()).into(),
+                account_id.into(),
+                user_id.into(),
+                now.into(),
+                (now + SETUP_LINK_DAYS * 86_400_000).into(),
+            ]),
+    )
+    .await?;
+    Ok(token)
+}
+
+/// A new one-time link token for the user of `account_id` with address
+/// `email` (`None`: no such enabled user).
+pub async fn password_link(
+    db: &crate::db::Db,
+    account_id: &str,
+    email: &Email,
+    now: i64,
+) -> Result<Option<String>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        id: String,
+    }
+    let mut tx = db.begin().await?;
+    let user: Option<Found> = tx
+        .fetch_optional(
+            Sql::select()
+                .column("id")
+                .from("users")
+                .and_where(Expr::col("account_id").eq(account_id))
+                .and_where(Expr::col("email_key").eq(email.key()))
+                .and_where(Expr::col("disabled_ms").is_null()),
+        )
+        .await?;
+    let Some(user) = user else { return Ok(None) };
+    let token = new_setup_token(&mut tx, account_id, &user.id, now).await?;
+    tx.commit().await?;
+    Ok(Some(token))
+}
+
+#[derive(sqlx::FromRow)]
+struct Setup {
+    account_id: String,
+    user_id: String,
+    email: String,
+    password_min_length: i64,
+}
+
+async fn setup(state: &AppState, token: &str) -> Result<Option<Setup>, DbError> {
+    let now = state.licensing.clock.now();
+    state
+        .db
+        .fetch_optional(
+            Sql::select()
+                .expr_as(Expr::col(("password_setups", "account_id")), "account_id")
+                .expr_as(Expr::col(("password_setups", "user_id")), "user_id")
+                .expr_as(Expr::col(("users", "email")), "email")
+                .expr_as(Expr::col(("accounts", "password_min_length")), "password_min_length")
+                .from("password_setups")
+                .inner_join("users", Expr::col(("users", "id")).equals(("password_setups", "user_id")))
+                .inner_join(
+                    "accounts",
+                    Expr::col(("accounts", "id")).equals(("password_setups", "account_id")),
+                )
+                .and_where(Expr::col(("password_setups", "token_hash")).eq(sha256_hex(token.as_bytes())))
+                .and_where(Expr::col(("password_setups", "used_ms")).is_null())
+                .and_where(Expr::col(("password_setups", "expires_ms")).gt(now))
+                .and_where(Expr::col(("users", "disabled_ms")).is_null()),
+        )
+        .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "set_password.html")]
+struct SetPasswordPage {
+    csrf: String,
+    token: String,
+    email: String,
+    min_length: i64,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+const LINK_GONE: &str = "This link has been used or has expired. Ask for a new one \
+                         (`seatmeter account password-link --account … --email …`).";
+
+async fn set_password_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, Failure> {
+    let token = query.token.unwrap_or_default();
+    let Some(setup) = setup(&state, &token).await? else {
+        return Ok(sign_in_form(
+            jar,
+            &headers,
+            StatusCode::NOT_FOUND,
+            String::new(),
+            Some(LINK_GONE.into()),
+            None,
+        ));
+    };
+    let csrf = new_secret();
+    let jar = jar.add(cookie(CSRF_COOKIE, csrf.clone(), &headers));
+    let page = SetPasswordPage {
+        csrf,
+        token,
+        email: setup.email,
+        min_length: setup.password_min_length,
+        error: None,
+    };
+    Ok((jar, page).into_response())
+}
+
+#[derive(Deserialize)]
+struct SetPasswordForm {
+    csrf: String,
+    token: String,
+    password: String,
+    confirm: String,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(form): Form<SetPasswordForm>,
+) -> Result<Response, Failure> {
+    let Some(setup) = setup(&state, &form.token).await? else {
+        return Ok(sign_in_form(
+            jar,
+            &headers,
+            StatusCode::NOT_FOUND,
+            String::new(),
+            Some(LINK_GONE.into()),
+            None,
+        ));
+    };
+    let csrf_ok =
+        !form.csrf.is_empty() && jar.get(CSRF_COOKIE).map(|c| c.value()) == Some(form.csrf.as_str());
+    let refusal = if !csrf_ok {
+        Some("the form had expired: enter the password again".to_string())
+    } else if form.password != form.confirm {
+        Some("the two passwords differ".to_string())
+    } else {
+        crate::passwords::refusal(&form.password, setup.password_min_length)
+    };
+    if let Some(error) = refusal {
+        let csrf = new_secret();
+        let jar = jar.add(cookie(CSRF_COOKIE, csrf.clone(), &headers));
+        let page = SetPasswordPage {
+            csrf,
+            token: form.token,
+            email: setup.email,
+            min_length: setup.password_min_length,
+            error: Some(error),
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response());
+    }
+    let hash = crate::passwords::hash(form.password).await.map_err(|e| {
+        Failure(ApiError::Refused { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: e })
+    })?;
+    let now = state.licensing.clock.now();
+    let mut tx = state.db.begin().await?;
+    let used = tx
+        .execute(
+            Sql::update()
+                .table("password_setups")
+                .value("used_ms", now)
+                .and_where(Expr::col("token_hash").eq(sha256_hex(form.token.as_bytes())))
+                .and_where(Expr::col("used_ms").is_null()),
+        )
+        .await?;
+    if used == 0 {
+        return Ok(sign_in_form(
+            jar,
+            &headers,
+            StatusCode::NOT_FOUND,
+            String::new(),
+            Some(LINK_GONE.into()),
+            None,
+        ));
+    }
+    tx.execute(
+        Sql::update()
+            .table("users")
+            .value("password_hash", hash)
+            .value("password_changed_ms", now)
+            .and_where(Expr::col("account_id").eq(setup.account_id.as_str()))
+            .and_where(Expr::col("id").eq(setup.user_id.as_str())),
+    )
+    .await?;
+    crate::store::record_activity(
+        &mut tx,
+        &setup.account_id,
+        now,
+        Some(&setup.user_id),
+        "user.password_set",
+        ("user", &setup.user_id),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    // A new password ends the sessions signed in with the old one.
+    end_sessions_of(&state, &setup.account_id, &setup.user_id).await?;
+    Ok((jar.remove(Cookie::from(CSRF_COOKIE)), Redirect::to("/sign-in?done=password")).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// The dashboard
+
+/// One window of the usage chart.
+struct Bar {
+    label: String,
+    short: String,
+    used: u64,
+    installed: u64,
+    over: bool,
+    x: i64,
+    y: i64,
+    width: i64,
+    height: i64,
+    installed_y: i64,
+}
+
+#[derive(Template)]
+#[template(path = "usage_chart.svg", escape = "html")]
+struct UsageChart {
+    width: i64,
+    height: i64,
+    top: i64,
+    base: i64,
+    scale: u64,
+    bars: Vec<Bar>,
+    description: String,
+}
+
+/// The last (at most 12) windows' host licenses used and installed, as SVG.
+fn usage_chart(windows: &[(i64, u64)], installed: u64) -> String {
+    let (width, height, top, base) = (640i64, 220i64, 16i64, 190i64);
+    let scale = windows.iter().map(|w| w.1).chain([installed, 1]).max().unwrap_or(1);
+    let span = i64::try_from(windows.len().max(1)).unwrap_or(1);
+    let slot = (width - 48) / span;
+    let y_of =
+        |v: u64| base - (i64::try_from(v).unwrap_or(0) * (base - top)) / i64::try_from(scale).unwrap_or(1);
+    let bars: Vec<Bar> = windows
+        .iter()
+        .enumerate()
+        .map(|(i, &(start_ms, used))| {
+            let date = jiff::Timestamp::from_millisecond(start_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            let x = 48 + i64::try_from(i).unwrap_or(0) * slot + slot / 6;
+            Bar {
+                label: format!("window from {}", date.strftime("%Y-%m-%d")),
+                short: date.strftime("%b %d").to_string(),
+                used,
+                installed,
+                over: used > installed,
+                x,
+                y: y_of(used),
+                width: slot * 2 / 3,
+                height: base - y_of(used),
+                installed_y: y_of(installed),
+            }
+        })
+        .collect();
+    let description = bars
+        .iter()
+        .map(|b| format!("{}: {} used of {} installed", b.label, b.used, b.installed))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let chart = UsageChart { width, height, top, base, scale, bars, description };
+    chart.render().unwrap_or_default()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    user: ConsoleUser,
+    banners: Vec<String>,
+    disabled: bool,
+    chart: String,
+    pools: Vec<crate::licenses::PoolView>,
+}
+
+async fn dashboard(State(state): State<AppState>, jar: CookieJar) -> Result<Response, Failure> {
+    let Some(user) = signed_in(&state, &jar).await? else {
+        return Ok(Redirect::to("/sign-in").into_response());
+    };
+    let account = user.account_id.clone();
+    let status = crate::compliance::status(&state, &account).await?;
+    let pools = crate::licenses::pools(&state.db, &account).await?;
+    let installed =
+        pools.iter().find(|p| p.kind == "host").map_or(0, |p| u64::try_from(p.installed).unwrap_or(0));
+    let rules = crate::meetings::account_rules(&state.db, &account).await?;
+    let rows = state.usage.rows(&state.db, &account, &rules).await?;
+    let totals = seatmeter_core::usage::window_totals(rows.iter().map(|r| (r.window, r.licenses)));
+    let windows = crate::live::windows_of(rules.anchor_ms);
+    let mut used: Vec<(i64, u64)> = totals
+        .iter()
+        .map(|t| (i64::try_from(windows.start(t.window) / 1_000_000).unwrap_or(0), t.licenses))
+        .collect();
+    let keep = used.len().saturating_sub(12);
+    used.drain(..keep);
+    let page = DashboardPage {
+        chart: usage_chart(&used, installed),
+        disabled: status.disabled,
+        banners: status.banners,
+        pools,
+        user,
+    };
+    Ok(page.into_response())
+}

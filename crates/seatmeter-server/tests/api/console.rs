@@ -1,0 +1,283 @@
+//! The administration console over HTTP: setting a password from the
+//! one-time link, signing in and out, CSRF, throttling and lockout, session
+//! timeouts, and the dashboard.
+
+use seatmeter_server::Settings;
+use seatmeter_server::compliance::Clock;
+
+use crate::support::{TestApp, apps_with};
+
+/// A browser-like client: keeps cookies by hand, does not follow redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { client, base: app.base.clone(), cookies: Default::default() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn keep(&mut self, response: reqwest::Response) -> Page {
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                assert!(text.contains("HttpOnly") && text.contains("SameSite=Lax"), "{text}");
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        let status = response.status().as_u16();
+        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        Page { status, location, body: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(response).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(form))
+            .send()
+            .await
+            .unwrap();
+        self.keep(response).await
+    }
+}
+
+/// `application/x-www-form-urlencoded`, as a browser sends a form.
+fn encode(form: &[(&str, &str)]) -> String {
+    let part = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    char::from(b).to_string()
+                }
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    form.iter().map(|(k, v)| format!("{}={}", part(k), part(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The value of the hidden field `name` in a page.
+fn field(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no field {name} in {body}")) + marker.len();
+    body[start..].split('"').next().unwrap().to_string()
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Signs in as the administrator with `password`.
+async fn attempt(browser: &mut Browser, password: &str) -> Page {
+    let page = browser.get("/sign-in").await;
+    let csrf = field(&page.body, "csrf");
+    browser.post("/sign-in", &[("csrf", &csrf), ("email", "admin@example.com"), ("password", password)]).await
+}
+
+#[tokio::test]
+async fn an_administrator_sets_a_password_from_the_link_signs_in_and_sees_the_dashboard() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let mut browser = Browser::new(&app);
+
+        // The one-time link: refused passwords say why.
+        let link = format!("/set-password?token={}", created.password_link);
+        let mut page = browser.get(&link).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("admin@example.com"));
+        for (password, reason) in [
+            ("short one", "at least 12 characters"),
+            ("1qaz2wsx3edc", "most common"),
+            ("not the same twice", "differ"),
+        ] {
+            let csrf = field(&page.body, "csrf");
+            let token = field(&page.body, "token");
+            let confirm = if reason == "differ" { "something else" } else { password };
+            let answer = browser
+                .post(
+                    "/set-password",
+                    &[("csrf", &csrf), ("token", &token), ("password", password), ("confirm", confirm)],
+                )
+                .await;
+            assert_eq!(answer.status, 422);
+            assert!(answer.body.contains(reason), "{}", answer.body);
+            page = answer;
+        }
+        let page = browser.get(&link).await;
+        let (csrf, token) = (field(&page.body, "csrf"), field(&page.body, "token"));
+        let done = browser
+            .post(
+                "/set-password",
+                &[("csrf", &csrf), ("token", &token), ("password", PASSWORD), ("confirm", PASSWORD)],
+            )
+            .await;
+        assert_eq!(
+            (done.status, done.location.as_deref()),
+            (303, Some("/sign-in?done=password")),
+            "{}",
+            done.body
+        );
+        // The link works once.
+        let again = browser.get(&link).await;
+        assert_eq!(again.status, 404);
+        assert!(again.body.contains("has been used or has expired"));
+
+        // Not signed in: the dashboard sends to the sign-in page.
+        let page = browser.get("/").await;
+        assert_eq!((page.status, page.location.as_deref()), (303, Some("/sign-in")));
+
+        // A form without its CSRF token is refused; a wrong password says only that.
+        let page = browser.get("/sign-in").await;
+        let csrf = field(&page.body, "csrf");
+        let forged = browser
+            .post("/sign-in", &[("csrf", "x"), ("email", "admin@example.com"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(forged.status, 403);
+        let page = browser.get("/sign-in").await;
+        let csrf2 = field(&page.body, "csrf");
+        assert_ne!(csrf, csrf2);
+        let wrong = browser
+            .post(
+                "/sign-in",
+                &[("csrf", &csrf2), ("email", "admin@example.com"), ("password", "not it at all")],
+            )
+            .await;
+        assert_eq!(wrong.status, 401);
+        assert!(wrong.body.contains("the e-mail address or the password is wrong"));
+        let unknown = browser
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", &field(&wrong.body, "csrf")),
+                    ("email", "nobody@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(unknown.status, 401);
+        assert!(unknown.body.contains("the e-mail address or the password is wrong"));
+
+        // Signed in: the dashboard, with the trial banner and the usage chart.
+        let signed = browser
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", &field(&unknown.body, "csrf")),
+                    ("email", "ADMIN@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!((signed.status, signed.location.as_deref()), (303, Some("/")), "{}", signed.body);
+        let dashboard = browser.get("/").await;
+        assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+        assert!(dashboard.body.contains("Free trial: 180 days left"), "{}", dashboard.body);
+        assert!(dashboard.body.contains("<svg") && dashboard.body.contains("role=\"img\""));
+        assert!(dashboard.body.contains("scheduled_meetings"));
+
+        // Idle for longer than the session policy allows (30 minutes): signed out.
+        clock.set(start + 31 * 60_000);
+        let page = browser.get("/").await;
+        assert_eq!(page.location.as_deref(), Some("/sign-in"));
+
+        // Signing in again, then out: the session ends (a forged sign-out does nothing).
+        let page = browser.get("/sign-in").await;
+        browser
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", &field(&page.body, "csrf")),
+                    ("email", "admin@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        let dashboard = browser.get("/").await;
+        let csrf = field(&dashboard.body, "csrf");
+        assert_eq!(browser.post("/sign-out", &[("csrf", "forged")]).await.status, 403);
+        assert_eq!(browser.get("/").await.status, 200);
+        let out = browser.post("/sign-out", &[("csrf", &csrf)]).await;
+        assert_eq!(out.location.as_deref(), Some("/sign-in?done=signed-out"));
+        assert_eq!(browser.get("/").await.location.as_deref(), Some("/sign-in"));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_slow_down_then_lock_for_a_while_but_never_for_good() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let mut browser = Browser::new(&app);
+        let page = browser.get(&format!("/set-password?token={}", created.password_link)).await;
+        let (csrf, token) = (field(&page.body, "csrf"), field(&page.body, "token"));
+        browser
+            .post(
+                "/set-password",
+                &[("csrf", &csrf), ("token", &token), ("password", PASSWORD), ("confirm", PASSWORD)],
+            )
+            .await;
+
+        let mut now = start;
+        // Three failures pass at once; the fourth must wait a second.
+        for _ in 0..3 {
+            assert_eq!(attempt(&mut browser, "wrong password!").await.status, 401);
+        }
+        let throttled = attempt(&mut browser, PASSWORD).await;
+        assert_eq!(throttled.status, 429, "{}", throttled.body);
+        assert!(throttled.body.contains("wait 1 second"), "{}", throttled.body);
+        // Waiting longer each time, up to the threshold of 10: then locked for 15 minutes.
+        for _ in 3..10 {
+            now += 61_000;
+            clock.set(now);
+            assert_eq!(attempt(&mut browser, "wrong password!").await.status, 401);
+        }
+        now += 61_000;
+        clock.set(now);
+        let locked = attempt(&mut browser, PASSWORD).await;
+        assert_eq!(locked.status, 429);
+        // Locked for 15 minutes from the tenth failure, a minute ago.
+        assert!(locked.body.contains("locked for 14 more minutes"), "{}", locked.body);
+        // The lock ends by itself.
+        now += 16 * 60_000;
+        clock.set(now);
+        let signed = attempt(&mut browser, PASSWORD).await;
+        assert_eq!((signed.status, signed.location.as_deref()), (303, Some("/")), "{}", signed.body);
+        app.finish().await;
+    }
+}
