@@ -385,23 +385,21 @@ async fn sign_in(
         )
         .await?;
     let token = new_secret();
-    state
-        .db
-        .execute(
-            Sql::insert()
-                .into_table("sessions")
-                .columns(["token_hash", "account_id", "user_id", "csrf_token", "created_ms", "last_seen_ms"])
-                .values_panic([
-                    sha256_hex(token.as_bytes()).into(),
-                    user.account_id.clone().into(),
-                    user.id.clone().into(),
-                    new_secret().into(),
-                    now.into(),
-                    now.into(),
-                ]),
-        )
-        .await?;
     let mut tx = state.db.begin().await?;
+    tx.execute(
+        Sql::insert()
+            .into_table("sessions")
+            .columns(["token_hash", "account_id", "user_id", "csrf_token", "created_ms", "last_seen_ms"])
+            .values_panic([
+                sha256_hex(token.as_bytes()).into(),
+                user.account_id.clone().into(),
+                user.id.clone().into(),
+                new_secret().into(),
+                now.into(),
+                now.into(),
+            ]),
+    )
+    .await?;
     crate::store::record_activity(
         &mut tx,
         &user.account_id,

@@ -349,6 +349,18 @@ pub async fn update_user(
                "concurrency_limit": user.concurrency_limit}),
     )
     .await?;
+    if user.disabled_ms.is_some() {
+        // Console sessions end for good: enabling the user again does not revive them.
+        tx.execute(
+            Query::update()
+                .table("sessions")
+                .value("ended_ms", now)
+                .and_where(Expr::col("account_id").eq(principal.account_id.as_str()))
+                .and_where(Expr::col("user_id").eq(id.as_str()))
+                .and_where(Expr::col("ended_ms").is_null()),
+        )
+        .await?;
+    }
     crate::recent::note_changes(&mut tx, [id.as_str()], now).await?;
     tx.commit().await?;
     // A disabled user's tokens stop working, and a new limit applies, at once.

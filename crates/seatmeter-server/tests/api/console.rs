@@ -281,3 +281,60 @@ async fn failed_sign_ins_slow_down_then_lock_for_a_while_but_never_for_good() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_sessions_for_good() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let token = created.token.clone();
+        let (status, user) = app
+            .call(
+                reqwest::Method::POST,
+                "/v1/users",
+                &token,
+                Some(serde_json::json!({"email": "maria@example.com", "name": "Maria", "role": "administrator"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{user}");
+        let id = user["id"].as_str().unwrap().to_string();
+        let email = seatmeter_core::people::Email::parse("maria@example.com").unwrap();
+        let link = seatmeter_server::console::password_link(&app.db, &created.account.id, &email, start)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut browser = Browser::new(&app);
+        let page = browser.get(&format!("/set-password?token={link}")).await;
+        let (csrf, token_field) = (field(&page.body, "csrf"), field(&page.body, "token"));
+        browser
+            .post(
+                "/set-password",
+                &[("csrf", &csrf), ("token", &token_field), ("password", PASSWORD), ("confirm", PASSWORD)],
+            )
+            .await;
+        let page = browser.get("/sign-in").await;
+        let signed = browser
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", &field(&page.body, "csrf")),
+                    ("email", "maria@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(signed.location.as_deref(), Some("/"));
+        assert_eq!(browser.get("/").await.status, 200);
+
+        for disabled in [true, false] {
+            let path = format!("/v1/users/{id}");
+            let body = serde_json::json!({ "disabled": disabled });
+            let (status, _) = app.call(reqwest::Method::PATCH, &path, &token, Some(body)).await;
+            assert_eq!(status, 200);
+            assert_eq!(browser.get("/").await.location.as_deref(), Some("/sign-in"), "disabled: {disabled}");
+        }
+        app.finish().await;
+    }
+}
