@@ -476,21 +476,9 @@ async fn prepare(state: &AppState, account_id: &str, now: i64) -> Result<Vec<Che
         .await?;
     let since = match since {
         Some(s) => s.trial_started_ms,
-        None => account_created(&state.db, account_id).await?,
+        None => account_of(&state.db, account_id).await?.created_ms,
     };
     checks(state, account_id, since, now).await
-}
-
-async fn account_created(db: &Db, account_id: &str) -> Result<i64, DbError> {
-    Ok(db
-        .fetch_optional::<AccountZone>(
-            Query::select()
-                .columns(["time_zone", "created_ms"])
-                .from("accounts")
-                .and_where(Expr::col("id").eq(account_id)),
-        )
-        .await?
-        .map_or(0, |a| a.created_ms))
 }
 
 /// The engine's facts and the account's current files, given the checks
@@ -783,7 +771,7 @@ pub async fn run_due_audits(state: &AppState, now: i64) -> Result<usize, ApiErro
 
 /// Runs the due audit of one account, unless another server claimed it first.
 async fn audit_one(state: &AppState, account: &DueRow, now: i64) -> Result<bool, ApiError> {
-    let zone = account_zone(&state.db, &account.account_id).await?;
+    let zone = account_of(&state.db, &account.account_id).await?.time_zone;
     // The audit of the latest 02:00 due (one, however many were missed: the
     // engine applies every usage check since the last), evaluated now.
     let at = Ord::max(last_audit_at_or_before(&zone, now), account.next_audit_ms);
@@ -850,7 +838,8 @@ async fn ensure_rows(state: &AppState, now: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-async fn account_zone(db: &Db, account_id: &str) -> Result<String, DbError> {
+/// The account's time zone and creation time (UTC and 0 if it is gone).
+async fn account_of(db: &Db, account_id: &str) -> Result<AccountZone, DbError> {
     Ok(db
         .fetch_optional::<AccountZone>(
             Query::select()
@@ -859,7 +848,7 @@ async fn account_zone(db: &Db, account_id: &str) -> Result<String, DbError> {
                 .and_where(Expr::col("id").eq(account_id)),
         )
         .await?
-        .map_or_else(|| "UTC".to_string(), |a| a.time_zone))
+        .unwrap_or(AccountZone { time_zone: "UTC".to_string(), created_ms: 0 }))
 }
 
 // ---------------------------------------------------------------------------

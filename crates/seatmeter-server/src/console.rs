@@ -54,6 +54,11 @@ fn secure(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
+/// Whether a signed-out form repeats the CSRF cookie it was served with.
+fn csrf_cookie_matches(jar: &CookieJar, sent: &str) -> bool {
+    !sent.is_empty() && jar.get(CSRF_COOKIE).map(|c| c.value()) == Some(sent)
+}
+
 fn cookie(name: &'static str, value: String, headers: &HeaderMap) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
@@ -260,37 +265,32 @@ struct Candidate {
 }
 
 #[derive(sqlx::FromRow)]
-struct Failures {
-    count: i64,
-    last_ms: Option<i64>,
+struct FailedAt {
+    at_ms: i64,
 }
 
-/// Failed sign-ins of a user since `since`.
-async fn failures(state: &AppState, user: &Candidate, since: i64) -> Result<Failures, DbError> {
-    Ok(state
+/// Why a user may not try to sign in now, if so, from their failed
+/// sign-ins of the last hour (at most 100 are kept in view).
+async fn throttled(state: &AppState, user: &Candidate, now: i64) -> Result<Option<String>, DbError> {
+    let hour: Vec<FailedAt> = state
         .db
-        .fetch_optional(
+        .fetch_all(
             Sql::select()
-                .expr_as(Expr::col("at_ms").count(), "count")
-                .expr_as(Expr::col("at_ms").max(), "last_ms")
+                .column("at_ms")
                 .from("sign_in_failures")
                 .and_where(Expr::col("account_id").eq(user.account_id.as_str()))
                 .and_where(Expr::col("user_id").eq(user.id.as_str()))
-                .and_where(Expr::col("at_ms").gt(since)),
+                .and_where(Expr::col("at_ms").gt(now - 3_600_000)),
         )
-        .await?
-        .unwrap_or(Failures { count: 0, last_ms: None }))
-}
-
-/// Why a user may not try to sign in now, if so.
-async fn throttled(state: &AppState, user: &Candidate, now: i64) -> Result<Option<String>, DbError> {
-    let hour = failures(state, user, now - 3_600_000).await?;
-    if hour.count >= MAX_FAILURES_PER_HOUR {
+        .await?;
+    if i64::try_from(hour.len()).unwrap_or(i64::MAX) >= MAX_FAILURES_PER_HOUR {
         return Ok(Some("too many failed sign-ins in the last hour: try again later".into()));
     }
-    let recent = failures(state, user, now - user.lockout_minutes * 60_000).await?;
-    let Some(last) = recent.last_ms else { return Ok(None) };
-    if recent.count >= user.lockout_threshold {
+    let window = now - user.lockout_minutes * 60_000;
+    let recent: Vec<i64> = hour.iter().map(|f| f.at_ms).filter(|&at| at > window).collect();
+    let count = i64::try_from(recent.len()).unwrap_or(i64::MAX);
+    let Some(&last) = recent.iter().max() else { return Ok(None) };
+    if count >= user.lockout_threshold {
         let until = last + user.lockout_minutes * 60_000;
         let minutes = (until - now + 59_999) / 60_000;
         return Ok(Some(format!(
@@ -298,8 +298,8 @@ async fn throttled(state: &AppState, user: &Candidate, now: i64) -> Result<Optio
             if minutes == 1 { "" } else { "s" }
         )));
     }
-    if recent.count >= 3 {
-        let wait = Ord::min(1_000i64 << (recent.count - 3).clamp(0, 6), 60_000);
+    if count >= 3 {
+        let wait = Ord::min(1_000i64 << (count - 3).clamp(0, 6), 60_000);
         if now < last + wait {
             let seconds = (last + wait - now + 999) / 1_000;
             return Ok(Some(format!(
@@ -322,7 +322,7 @@ async fn sign_in(
     let again = |jar, status, error: &str| {
         sign_in_form(jar, &headers, status, form.email.clone(), Some(error.to_string()), None)
     };
-    if jar.get(CSRF_COOKIE).map(|c| c.value()) != Some(form.csrf.as_str()) || form.csrf.is_empty() {
+    if !csrf_cookie_matches(&jar, &form.csrf) {
         return Ok(again(jar, StatusCode::FORBIDDEN, "the form had expired: sign in again"));
     }
     let now = state.licensing.clock.now();
@@ -594,8 +594,7 @@ async fn set_password(
             None,
         ));
     };
-    let csrf_ok =
-        !form.csrf.is_empty() && jar.get(CSRF_COOKIE).map(|c| c.value()) == Some(form.csrf.as_str());
+    let csrf_ok = csrf_cookie_matches(&jar, &form.csrf);
     let refusal = if !csrf_ok {
         Some("the form had expired: enter the password again".to_string())
     } else if form.password != form.confirm {
