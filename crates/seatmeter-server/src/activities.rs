@@ -13,7 +13,7 @@ use seatmeter_core::time::parse_date_or_rfc3339;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{ApiError, AppState, ErrorBody, Params};
+use crate::api::{ApiError, AppState, Body, ErrorBody, Params};
 use crate::store::Principal;
 
 const DEFAULT_LIMIT: u64 = 100;
@@ -114,7 +114,7 @@ fn select(principal: &Principal, filter: &Filter) -> Result<SelectStatement, Api
         if kind.contains('.') {
             query.and_where(Expr::col("action").eq(kind.as_str()));
         } else {
-            let prefix = format!("{}.%", kind.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let prefix = format!("{}.%", like_text(kind));
             query.and_where(Expr::col("action").like(sea_query::LikeExpr::new(prefix).escape('\\')));
         }
     }
@@ -230,4 +230,135 @@ pub async fn export_activities(
         ],
         csv,
     ))
+}
+
+/// A person whose activities to erase.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Erasure {
+    /// The person: a user of the account.
+    pub user_id: String,
+}
+
+/// What an erasure did.
+#[derive(Serialize, ToSchema)]
+pub struct Erased {
+    /// The person.
+    pub user_id: String,
+    /// How many activities about them were erased (they are kept, emptied).
+    pub activities: u64,
+}
+
+/// What marks the person's place in an erased activity.
+pub const ERASED: &str = "erased";
+
+/// Text for a LIKE pattern that matches itself only.
+fn like_text(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// The activities of `account_id` about a person: done by them, done to
+/// them, or naming them (their id or address) in their details.
+fn about(account_id: &str, user_id: &str, email: &str) -> Cond {
+    let names = |text: &str| {
+        Expr::col("details").like(sea_query::LikeExpr::new(format!("%{}%", like_text(text))).escape('\\'))
+    };
+    Cond::all().add(Expr::col("account_id").eq(account_id)).add(
+        Cond::any()
+            .add(Expr::col("actor_user_id").eq(user_id))
+            .add(Expr::col("subject_type").eq("user").and(Expr::col("subject_id").eq(user_id)))
+            .add(names(user_id))
+            .add(names(email)),
+    )
+}
+
+/// The user of the account to erase, and their address.
+async fn person(
+    state: &AppState,
+    principal: &Principal,
+    user_id: &str,
+) -> Result<(String, String), ApiError> {
+    if !principal.administers(AdminArea::Privacy) {
+        return Err(ApiError::Forbidden("erasing activities needs a privacy administrator".into()));
+    }
+    let user = crate::store::user(&state.db, &principal.account_id, user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user {user_id:?} in your account")))?;
+    Ok((user.id, user.email))
+}
+
+/// How many activities an erasure of `user_id` would erase (privacy administrators).
+pub async fn count_about(state: &AppState, principal: &Principal, user_id: &str) -> Result<u64, ApiError> {
+    #[derive(sqlx::FromRow)]
+    struct Count {
+        n: i64,
+    }
+    let (id, email) = person(state, principal, user_id).await?;
+    let count: Option<Count> = state
+        .db
+        .fetch_optional(
+            Query::select()
+                .expr_as(Expr::col("id").count(), "n")
+                .from("activities")
+                .cond_where(about(&principal.account_id, &id, &email))
+                .and_where(Expr::col("action").ne("privacy.erased")),
+        )
+        .await?;
+    Ok(count.map_or(0, |c| u64::try_from(c.n).unwrap_or(0)))
+}
+
+/// Erases a person's activities (privacy administrators): each activity
+/// done by them, to them, or naming them keeps its action and time, so
+/// counts stay right, but loses its details, and the person's id in it is
+/// replaced by `erased`. The erasure itself is recorded without naming them.
+#[utoipa::path(post, path = "/v1/activities/erasure", tag = "activities", security(("token" = [])),
+    request_body = Erasure,
+    responses((status = 200, body = Erased), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn erase(
+    State(state): State<AppState>,
+    principal: Principal,
+    Body(request): Body<Erasure>,
+) -> Result<Json<Erased>, ApiError> {
+    let (id, email) = person(&state, &principal, &request.user_id).await?;
+    let account = principal.account_id.as_str();
+    let now = state.licensing.clock.now();
+    let mut tx = state.db.begin().await?;
+    let erased = tx
+        .execute(
+            Query::update()
+                .table("activities")
+                .value("details", serde_json::json!({ERASED: true}).to_string())
+                .cond_where(about(account, &id, &email))
+                .and_where(Expr::col("action").ne("privacy.erased")),
+        )
+        .await?;
+    tx.execute(
+        Query::update()
+            .table("activities")
+            .value("actor_user_id", ERASED)
+            .and_where(Expr::col("account_id").eq(account))
+            .and_where(Expr::col("actor_user_id").eq(id.as_str())),
+    )
+    .await?;
+    tx.execute(
+        Query::update()
+            .table("activities")
+            .value("subject_id", ERASED)
+            .and_where(Expr::col("account_id").eq(account))
+            .and_where(Expr::col("subject_type").eq("user"))
+            .and_where(Expr::col("subject_id").eq(id.as_str())),
+    )
+    .await?;
+    crate::store::record_activity(
+        &mut tx,
+        account,
+        now,
+        Some(&principal.user_id),
+        "privacy.erased",
+        ("account", account),
+        serde_json::json!({"activities": erased}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(Erased { user_id: id, activities: erased }))
 }

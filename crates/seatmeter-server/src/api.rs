@@ -473,6 +473,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::privileges::revoke))
         .routes(routes!(crate::activities::list_activities))
         .routes(routes!(crate::activities::export_activities))
+        .routes(routes!(crate::activities::erase))
         .routes(routes!(crate::tokens::list_tokens, crate::tokens::create_token))
         .routes(routes!(crate::tokens::revoke_token))
         .routes(routes!(crate::meetings::list_meetings, crate::meetings::schedule))

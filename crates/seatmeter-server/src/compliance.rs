@@ -198,7 +198,7 @@ impl StoredLedger {
 }
 
 /// The time zone of an account (UTC if its name is unknown).
-fn zone(name: &str) -> jiff::tz::TimeZone {
+pub(crate) fn zone(name: &str) -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
@@ -212,7 +212,7 @@ fn two_am(tz: &jiff::tz::TimeZone, day: jiff::civil::Date) -> i64 {
         .map_or(0, |z| z.timestamp().as_millisecond())
 }
 
-fn local_date(tz: &jiff::tz::TimeZone, ms: i64) -> jiff::civil::Date {
+pub(crate) fn local_date(tz: &jiff::tz::TimeZone, ms: i64) -> jiff::civil::Date {
     jiff::Timestamp::from_millisecond(ms)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_zoned_datetime(tz.clone())

@@ -319,3 +319,24 @@ pub async fn unassign(
     tx.commit().await?;
     Ok(Json(Unassigned { kind: kind.as_str().into(), user_id, disabled_booking_pages }))
 }
+
+#[derive(sqlx::FromRow)]
+struct AssignmentRow {
+    user_id: String,
+    kind: String,
+}
+
+/// Every license assignment of `account_id`: (user, kind), by user.
+pub async fn assignments(db: &Db, account_id: &str) -> Result<Vec<(String, String)>, DbError> {
+    let rows: Vec<AssignmentRow> = db
+        .fetch_all(
+            Query::select()
+                .columns(["user_id", "kind"])
+                .from("license_assignments")
+                .and_where(Expr::col("account_id").eq(account_id))
+                .order_by("user_id", Order::Asc)
+                .order_by("kind", Order::Asc),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.kind)).collect())
+}

@@ -129,3 +129,52 @@ async fn the_whole_stream_is_for_administrators_of_reports_or_security() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_privacy_administrator_erases_a_person_s_activities_and_the_counts_stay() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = created.token.as_str();
+        let body = json!({"email": "maria@example.com", "name": "Maria Lopez"});
+        let (_, maria) = app.call(Method::POST, "/v1/users", admin, Some(body)).await;
+        let maria = maria["id"].as_str().unwrap().to_string();
+        let body =
+            json!({"email": "li@example.com", "name": "Li", "role": "administrator", "areas": ["reports"]});
+        let (_, li) = app.call(Method::POST, "/v1/users", admin, Some(body)).await;
+        let li_token = token_for(&app, &created.account.id, li["id"].as_str().unwrap()).await;
+        let maria_token = token_for(&app, &created.account.id, &maria).await;
+        // Maria acts (renames herself); the administrator acts on her.
+        let path = format!("/v1/users/{maria}");
+        app.call(Method::PATCH, &path, &maria_token, Some(json!({"name": "M. Lopez"}))).await;
+        app.call(Method::PATCH, &path, admin, Some(json!({"concurrency_limit": 2}))).await;
+        let (_, before) = app.call(Method::GET, "/v1/activities?limit=1000", admin, None).await;
+        let before = before["items"].as_array().unwrap().clone();
+        let about = |items: &[serde_json::Value]| {
+            items
+                .iter()
+                .filter(|a| a.to_string().contains(&maria) || a.to_string().contains("maria@"))
+                .count()
+        };
+        assert!(about(&before) >= 3, "{before:?}");
+
+        // Only a privacy administrator may, and only for a user of the account.
+        let erase = Some(json!({"user_id": maria}));
+        assert_eq!(app.call(Method::POST, "/v1/activities/erasure", &li_token, erase.clone()).await.0, 403);
+        let stranger = Some(json!({"user_id": "usr_nobody"}));
+        assert_eq!(app.call(Method::POST, "/v1/activities/erasure", admin, stranger).await.0, 404);
+        let (status, erased) = app.call(Method::POST, "/v1/activities/erasure", admin, erase).await;
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(erased["activities"], about(&before));
+
+        // Nothing names her any more; every activity is still there, with its action and time.
+        let (_, after) = app.call(Method::GET, "/v1/activities?limit=1000", admin, None).await;
+        let after = after["items"].as_array().unwrap();
+        assert_eq!(about(after), 0, "{after:?}");
+        assert_eq!(after.len(), before.len() + 1, "the erasure is recorded");
+        assert_eq!(after[0]["action"], "privacy.erased");
+        for (old, new) in before.iter().zip(&after[1..]) {
+            assert_eq!((&old["id"], &old["action"], &old["at"]), (&new["id"], &new["action"], &new["at"]));
+        }
+        app.finish().await;
+    }
+}

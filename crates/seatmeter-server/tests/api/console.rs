@@ -338,3 +338,342 @@ async fn disabling_a_user_ends_their_sessions_for_good() {
         app.finish().await;
     }
 }
+
+/// A browser signed in as `email` (a user of `created`'s account), their
+/// password set from a fresh one-time link.
+async fn signed_in(app: &TestApp, account_id: &str, email: &str, now: i64) -> Browser {
+    let address = seatmeter_core::people::Email::parse(email).unwrap();
+    let link =
+        seatmeter_server::console::password_link(&app.db, account_id, &address, now).await.unwrap().unwrap();
+    let mut browser = Browser::new(app);
+    let page = browser.get(&format!("/set-password?token={link}")).await;
+    let (csrf, token) = (field(&page.body, "csrf"), field(&page.body, "token"));
+    let set = browser
+        .post(
+            "/set-password",
+            &[("csrf", &csrf), ("token", &token), ("password", PASSWORD), ("confirm", PASSWORD)],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    let page = browser.get("/sign-in").await;
+    let signed = browser
+        .post("/sign-in", &[("csrf", &field(&page.body, "csrf")), ("email", email), ("password", PASSWORD)])
+        .await;
+    assert_eq!(signed.location.as_deref(), Some("/"), "{}", signed.body);
+    browser
+}
+
+impl Browser {
+    /// Posts a form of the page at `path` (with its CSRF token) and follows
+    /// the redirect: the page it lands on, with what the form did.
+    async fn submit(&mut self, path: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let page = self.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        let csrf = field(&page.body, "csrf");
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        let posted = self.post(action, &fields).await;
+        assert_eq!(posted.status, 303, "{action}: {}", posted.body);
+        let landed = self.get(posted.location.as_deref().unwrap()).await;
+        assert_eq!(landed.status, 200, "{}", landed.body);
+        landed
+    }
+}
+
+/// The id in a path such as `/users/usr_…` of a redirect.
+fn id_after(page_location: &str, prefix: &str) -> String {
+    page_location.strip_prefix(prefix).unwrap().split(['/', '?']).next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_administrator_manages_users_licenses_and_booking_pages_in_the_console() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let account = created.account.id.clone();
+        app.install(&account, seatmeter_core::people::LicenseKind::ScheduledMeetings, 1).await;
+        let mut admin = signed_in(&app, &account, "admin@example.com", start).await;
+
+        // Adding a user shows the one-time link for their password.
+        let page = admin.get("/users").await;
+        let csrf = field(&page.body, "csrf");
+        let added = admin
+            .post(
+                "/users",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "maria@example.com"),
+                    ("name", "Maria Lopez"),
+                    ("role", "member"),
+                ],
+            )
+            .await;
+        let location = added.location.clone().unwrap();
+        let maria = id_after(&location, "/users/");
+        let page = admin.get(&location).await;
+        assert!(page.body.contains("maria@example.com is added"), "{}", page.body);
+        assert!(page.body.contains("/set-password?token="));
+        // A second time: the API's refusal, shown on the page.
+        let again = admin
+            .submit(
+                "/users",
+                "/users",
+                &[("email", "MARIA@example.com"), ("name", "Maria"), ("role", "member")],
+            )
+            .await;
+        assert!(again.body.contains("class=\"error\""), "{}", again.body);
+        // The search finds her, and only her.
+        let found = admin.get("/users?q=lopez").await;
+        assert!(
+            found.body.contains("Maria Lopez") && !found.body.contains(">admin@example.com<"),
+            "{}",
+            found.body
+        );
+
+        // Assign her the only scheduled_meetings license; her enabled page.
+        let user_page = format!("/users/{maria}");
+        let assign = format!("{user_page}/licenses/scheduled_meetings/assign");
+        let page = admin.submit(&user_page, &assign, &[]).await;
+        assert!(page.body.contains("A scheduled_meetings license is assigned"), "{}", page.body);
+        let page = admin
+            .submit(
+                "/booking-pages",
+                "/booking-pages",
+                &[("title", "Intro calls"), ("owner_user_id", &maria), ("enabled", "yes")],
+            )
+            .await;
+        assert!(page.body.contains("is created and enabled"), "{}", page.body);
+        // Unassigning says first which pages it disables, then does it.
+        let unassign = format!("{user_page}/licenses/scheduled_meetings/unassign");
+        let warning = admin.get(&unassign).await;
+        assert!(
+            warning.body.contains("disables 1 booking page") && warning.body.contains("Intro calls"),
+            "{}",
+            warning.body
+        );
+        let page = admin.submit(&unassign, &unassign, &[]).await;
+        assert!(page.body.contains("1 booking page is disabled"), "{}", page.body);
+        let pages = admin.get("/booking-pages").await;
+        assert!(pages.body.contains("Intro calls") && pages.body.contains(">disabled<"), "{}", pages.body);
+
+        // Roles and areas, from checkboxes.
+        let page = admin
+            .submit(
+                &user_page,
+                &user_page,
+                &[
+                    ("name", "Maria Lopez"),
+                    ("role", "administrator"),
+                    ("areas", "privacy"),
+                    ("areas", "reports"),
+                ],
+            )
+            .await;
+        assert!(page.body.contains("is saved"), "{}", page.body);
+        let (_, view) = app
+            .call(reqwest::Method::GET, &user_page.replace("/users", "/v1/users"), &created.token, None)
+            .await;
+        assert_eq!(view["areas"], serde_json::json!(["privacy", "reports"]));
+
+        // A form without the session's CSRF token is refused, and changes nothing.
+        let forged =
+            admin.post("/users", &[("csrf", "forged"), ("email", "eve@example.com"), ("name", "Eve")]).await;
+        assert_eq!(forged.status, 403);
+        assert!(!admin.get("/users").await.body.contains("eve@example.com"));
+
+        // Security settings: out of range is refused with the reason; in range saved.
+        let refused = admin
+            .submit(
+                "/security",
+                "/security",
+                &[
+                    ("password_min_length", "6"),
+                    ("password_max_age_days", ""),
+                    ("session_idle_minutes", "30"),
+                    ("session_max_hours", "12"),
+                    ("lockout_threshold", "10"),
+                    ("lockout_minutes", "15"),
+                ],
+            )
+            .await;
+        assert!(
+            refused.body.contains("minimum password length must be a whole number from 8 to 64"),
+            "{}",
+            refused.body
+        );
+        let saved = admin
+            .submit(
+                "/security",
+                "/security",
+                &[
+                    ("password_min_length", "14"),
+                    ("password_max_age_days", "90"),
+                    ("session_idle_minutes", "20"),
+                    ("session_max_hours", "8"),
+                    ("lockout_threshold", "5"),
+                    ("lockout_minutes", "30"),
+                ],
+            )
+            .await;
+        assert!(
+            saved.body.contains("security settings are saved") && saved.body.contains("value=\"90\""),
+            "{}",
+            saved.body
+        );
+
+        // The activity stream, filtered, and its CSV.
+        let stream = admin.get("/activities?type=license").await;
+        assert!(
+            stream.body.contains("license.unassigned") && !stream.body.contains("booking_page.created"),
+            "{}",
+            stream.body
+        );
+        let csv = admin.get("/activities.csv?type=booking_page").await;
+        assert!(csv.body.starts_with("at,actor_user_id,action"), "{}", csv.body);
+        assert!(csv.body.contains("booking_page.disabled") && !csv.body.contains("license.assigned"));
+
+        // The other pages answer.
+        for path in ["/", "/licenses", "/meetings", "/notifications", "/booking-pages", "/activities"] {
+            let page = admin.get(path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+        }
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_member_sees_only_their_own_pages() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let account = created.account.id.clone();
+        for (email, title) in [("maria@example.com", "Maria's page"), ("li@example.com", "Li's page")] {
+            let (_, user) = app
+                .call(
+                    reqwest::Method::POST,
+                    "/v1/users",
+                    &created.token,
+                    Some(serde_json::json!({"email": email, "name": email})),
+                )
+                .await;
+            let body = serde_json::json!({"title": title, "owner_user_id": user["id"]});
+            let (status, _) =
+                app.call(reqwest::Method::POST, "/v1/booking-pages", &created.token, Some(body)).await;
+            assert_eq!(status, 201);
+        }
+        let mut maria = signed_in(&app, &account, "maria@example.com", start).await;
+        assert_eq!(maria.get("/").await.location.as_deref(), Some("/booking-pages"));
+        let pages = maria.get("/booking-pages").await;
+        assert!(
+            pages.body.contains("Maria&#x27;s page") || pages.body.contains("Maria&#39;s page"),
+            "{}",
+            pages.body
+        );
+        assert!(!pages.body.contains("Li&#"), "{}", pages.body);
+        for path in ["/users", "/licenses"] {
+            assert_eq!(maria.get(path).await.status, 403, "{path}");
+        }
+        // Her page's availability is hers to set; bad hours say how to write them.
+        let id = pages
+            .body
+            .split("/booking-pages/bpg_")
+            .nth(1)
+            .map(|rest| format!("bpg_{}", rest.split('"').next().unwrap()));
+        let id = id.unwrap_or_else(|| panic!("no page link in {}", pages.body));
+        let path = format!("/booking-pages/{id}");
+        let page = maria
+            .submit(&path, &format!("{path}/hours"), &[("mon", "9-5"), ("tue", "09:00-12:00, 13:00-17:00")])
+            .await;
+        assert!(page.body.contains("Monday: &#34;9&#34; is not a time of day"), "{}", page.body);
+        let page = maria.submit(&path, &format!("{path}/hours"), &[("wed", "09:00")]).await;
+        assert!(
+            page.body.contains("Wednesday: &#34;09:00&#34; is not a range of hours; write them like"),
+            "{}",
+            page.body
+        );
+        let page =
+            maria.submit(&path, &format!("{path}/hours"), &[("tue", "09:00-12:00, 13:00-17:00")]).await;
+        assert!(
+            page.body.contains("weekly hours are saved")
+                && page.body.contains("value=\"09:00-12:00, 13:00-17:00\""),
+            "{}",
+            page.body
+        );
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_expired_password_must_be_replaced_before_signing_in() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let mut admin = signed_in(&app, &created.account.id, "admin@example.com", start).await;
+        admin
+            .submit(
+                "/security",
+                "/security",
+                &[
+                    ("password_min_length", "12"),
+                    ("password_max_age_days", "30"),
+                    ("session_idle_minutes", "30"),
+                    ("session_max_hours", "12"),
+                    ("lockout_threshold", "10"),
+                    ("lockout_minutes", "15"),
+                ],
+            )
+            .await;
+        clock.set(start + 31 * 86_400_000);
+        let mut browser = Browser::new(&app);
+        let answer = attempt(&mut browser, PASSWORD).await;
+        let location = answer.location.unwrap();
+        assert!(
+            location.starts_with("/set-password?token=") && location.ends_with("&expired=yes"),
+            "{location}"
+        );
+        let page = browser.get(&location).await;
+        assert!(page.body.contains("Your password has expired"), "{}", page.body);
+        let form = |page: &Page| (field(&page.body, "csrf"), field(&page.body, "token"));
+        let (csrf, token) = form(&page);
+        let same = browser
+            .post(
+                "/set-password",
+                &[("csrf", &csrf), ("token", &token), ("password", PASSWORD), ("confirm", PASSWORD)],
+            )
+            .await;
+        assert!(same.body.contains("the password you have now"), "{}", same.body);
+        let (csrf, token) = form(&same);
+        let new = "a brand new passphrase here";
+        let set = browser
+            .post("/set-password", &[("csrf", &csrf), ("token", &token), ("password", new), ("confirm", new)])
+            .await;
+        assert_eq!(set.location.as_deref(), Some("/sign-in?done=password"));
+        assert_eq!(attempt(&mut browser, new).await.location.as_deref(), Some("/"));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_session_of_the_user() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let mut first = signed_in(&app, &created.account.id, "admin@example.com", start).await;
+        let mut second = Browser::new(&app);
+        assert_eq!(attempt(&mut second, PASSWORD).await.location.as_deref(), Some("/"));
+        let page = first.get("/security").await;
+        let out = first.post("/security/sign-out-everywhere", &[("csrf", &field(&page.body, "csrf"))]).await;
+        assert_eq!(out.location.as_deref(), Some("/sign-in?done=signed-out"));
+        assert_eq!(first.get("/").await.location.as_deref(), Some("/sign-in"));
+        assert_eq!(second.get("/").await.location.as_deref(), Some("/sign-in"));
+        app.finish().await;
+    }
+}

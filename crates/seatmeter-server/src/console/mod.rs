@@ -16,25 +16,31 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use sea_query::{Expr, ExprTrait, Order, Query as Sql};
-use seatmeter_core::people::Email;
+use seatmeter_core::people::{AdminArea, Email};
 use serde::Deserialize;
 
-use crate::api::{ApiError, AppState};
+use crate::api::{ApiError, AppState, Params};
 use crate::db::DbError;
 use crate::secrets::{hex, random_bytes, sha256_hex};
+use crate::store::Principal;
 
-const SESSION_COOKIE: &str = "seatmeter_session";
+pub(crate) const SESSION_COOKIE: &str = "seatmeter_session";
 const CSRF_COOKIE: &str = "seatmeter_csrf";
 /// How long a one-time password link lasts.
 pub const SETUP_LINK_DAYS: i64 = 7;
 /// Failed sign-ins taken per user and hour, at most.
 const MAX_FAILURES_PER_HOUR: i64 = 100;
+
+mod admin;
+mod pages;
+mod records;
 
 /// The console's routes.
 pub fn routes() -> Router<AppState> {
@@ -43,6 +49,49 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/set-password", get(set_password_page).post(set_password))
+        .route("/assets/htmx.min.js", get(htmx))
+        .route("/licenses", get(admin::licenses))
+        .route("/licenses/pak", post(admin::enter_pak))
+        .route("/licenses/file", post(admin::upload_file))
+        .route("/users", get(admin::users).post(admin::add_user))
+        .route("/users/{id}", get(admin::user_page).post(admin::update_user))
+        .route("/users/{id}/password-link", post(admin::new_link))
+        .route("/users/{id}/licenses/{kind}/assign", post(admin::assign))
+        .route("/users/{id}/licenses/{kind}/unassign", get(admin::unassign_page).post(admin::unassign))
+        .route("/booking-pages", get(pages::list).post(pages::create))
+        .route("/booking-pages/{id}", get(pages::show))
+        .route("/booking-pages/{id}/hours", post(pages::save_hours))
+        .route("/booking-pages/{id}/override", post(pages::save_override))
+        .route("/booking-pages/{id}/enable", post(pages::enable))
+        .route("/booking-pages/{id}/disable", post(pages::disable))
+        .route("/booking-pages/{id}/transfer", post(pages::transfer))
+        .route("/booking-pages/{id}/editors", post(pages::editors))
+        .route("/meetings", get(records::meetings))
+        .route("/activities", get(records::activities))
+        .route("/activities.csv", get(records::export))
+        .route("/activities/erase", get(records::erase_page).post(records::erase))
+        .route("/notifications", get(records::notifications))
+        .route("/security", get(records::security).post(records::save_security))
+        .route("/security/sign-out-everywhere", post(records::sign_out_everywhere))
+        .route("/security/sign-out-all", post(records::sign_out_all))
+}
+
+/// htmx (vendored, BSD Zero-Clause licence in `assets/htmx.LICENSE`): the
+/// pages work without it; with it, the user search answers as one types.
+async fn htmx() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../assets/htmx.min.js"),
+    )
+        .into_response()
+}
+
+/// `n` and the noun that goes with it.
+pub(crate) fn count_text(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn new_secret() -> String {
@@ -69,7 +118,7 @@ fn cookie(name: &'static str, value: String, headers: &HeaderMap) -> Cookie<'sta
 }
 
 /// A page that failed: shown as text, never as the API's JSON.
-struct Failure(ApiError);
+pub(crate) struct Failure(ApiError);
 
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
@@ -83,15 +132,27 @@ impl From<DbError> for Failure {
     }
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "message.html")]
+struct MessagePage {
+    message: String,
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        tracing::error!(error = %self.0, "a console page failed");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            "<!doctype html><title>Seatmeter</title><p>Something went wrong; try again in a moment.</p>",
-        )
-            .into_response()
+        let (status, message) = match self.0 {
+            ApiError::Db(cause) => {
+                tracing::error!(error = %cause, "a console page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong; try again in a moment.".to_string(),
+                )
+            }
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
+            other => (StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
+        };
+        (status, MessagePage { message }).into_response()
     }
 }
 
@@ -114,10 +175,193 @@ pub struct ConsoleUser {
     pub areas: String,
     /// The session's CSRF token.
     pub csrf: String,
+    /// The account's time zone.
+    pub time_zone: String,
+    /// Why the account is disabled, if it is.
+    pub disabled_reason: Option<String>,
+    /// What the last form did, or why it was refused (`done:…` / `error:…`),
+    /// shown once.
+    pub flash: Option<String>,
     created_ms: i64,
     last_seen_ms: i64,
     session_idle_minutes: i64,
     session_max_hours: i64,
+}
+
+impl ConsoleUser {
+    /// The user as the API's handlers take it: the console calls them, so
+    /// that a page allows exactly what the API allows.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            token_id: String::new(),
+            account_id: self.account_id.clone(),
+            user_id: self.user_id.clone(),
+            role: self.role.clone(),
+            areas: self.areas.clone(),
+            last_used_ms: None,
+        }
+    }
+
+    /// Whether the user administers `area`.
+    pub fn administers(&self, area: AdminArea) -> bool {
+        self.principal().administers(area)
+    }
+
+    /// Whether the user is an administrator (of any area).
+    pub fn is_admin(&self) -> bool {
+        self.role == "administrator"
+    }
+
+    /// Administers users & licenses.
+    pub fn users_admin(&self) -> bool {
+        self.administers(AdminArea::UsersLicenses)
+    }
+
+    /// Administers license purchases (billing, or users & licenses).
+    pub fn licenses_admin(&self) -> bool {
+        self.administers(AdminArea::Billing) || self.administers(AdminArea::UsersLicenses)
+    }
+
+    /// Administers security settings.
+    pub fn security_admin(&self) -> bool {
+        self.administers(AdminArea::Security)
+    }
+
+    /// Administers privacy (erasing a person's activities).
+    pub fn privacy_admin(&self) -> bool {
+        self.administers(AdminArea::Privacy)
+    }
+
+    /// The account's time zone.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        crate::compliance::zone(&self.time_zone)
+    }
+
+    /// What the last form did, to show once.
+    pub fn notice(&self) -> Option<&str> {
+        self.flash.as_deref().and_then(|f| f.strip_prefix("done:"))
+    }
+
+    /// Why the last form was refused, to show once.
+    pub fn problem(&self) -> Option<&str> {
+        self.flash.as_deref().and_then(|f| f.strip_prefix("error:"))
+    }
+}
+
+/// A signed-in console user; a request without one is sent to sign in.
+pub struct Signed(pub ConsoleUser);
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match signed_in(state, &jar).await {
+            Ok(Some(user)) => Ok(Signed(user)),
+            Ok(None) => Err(Redirect::to("/sign-in").into_response()),
+            Err(failure) => Err(failure.into_response()),
+        }
+    }
+}
+
+/// A form posted by a signed-in user, its CSRF token checked: a request
+/// another site makes the browser send cannot know the session's token.
+pub struct Posted<T> {
+    /// Who posted it.
+    pub user: ConsoleUser,
+    /// The form's fields (unknown fields are ignored; `csrf` is checked here).
+    pub form: T,
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The answer to a form that has expired or was not ours.
+pub(crate) fn expired_form() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><title>Seatmeter</title><p>The form had expired: go back, reload the page and try again.</p>",
+    )
+        .into_response()
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Signed(user) = Signed::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.map_err(|_| {
+            (StatusCode::PAYLOAD_TOO_LARGE, "the form is larger than the server accepts").into_response()
+        })?;
+        let sent: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| expired_form())?;
+        if sent.csrf.is_empty() || sent.csrf != user.csrf {
+            return Err(expired_form());
+        }
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            (StatusCode::UNPROCESSABLE_ENTITY, format!("the form could not be read: {e}")).into_response()
+        })?;
+        Ok(Posted { user, form })
+    }
+}
+
+/// Shows `message` once, on the next page the session loads.
+async fn set_flash(state: &AppState, user: &ConsoleUser, message: String) -> Result<(), DbError> {
+    state
+        .db
+        .execute(
+            Sql::update()
+                .table("sessions")
+                .value("flash", message)
+                .and_where(Expr::col("token_hash").eq(user.token_hash.as_str())),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Ends a form: what it did (or why it was refused) is shown on `back`,
+/// where the browser is sent. A database failure is a failed page.
+pub(crate) async fn finish(
+    state: &AppState,
+    user: &ConsoleUser,
+    back: &str,
+    outcome: Result<String, ApiError>,
+) -> Result<Response, Failure> {
+    let message = match outcome {
+        Ok(done) => format!("done:{done}"),
+        Err(ApiError::Db(cause)) => return Err(Failure(ApiError::Db(cause))),
+        Err(refused) => format!("error:{refused}"),
+    };
+    set_flash(state, user, message).await?;
+    Ok(Redirect::to(back).into_response())
+}
+
+/// The account's users' names, for pages that show who (all of them for
+/// user administrators, else only the user).
+pub(crate) struct Names {
+    by_id: std::collections::HashMap<String, String>,
+    /// (id, name) by name, for choosing one.
+    pub sorted: Vec<(String, String)>,
+}
+
+impl Names {
+    /// The name of user `id` (the id itself for a user not shown).
+    pub fn of<'a>(&'a self, id: &'a str) -> &'a str {
+        self.by_id.get(id).map_or(id, String::as_str)
+    }
+}
+
+/// The names of the users `user` may see.
+pub(crate) async fn user_names(state: &AppState, user: &ConsoleUser) -> Result<Names, DbError> {
+    let users = crate::users::list(&state.db, &user.principal(), None).await?;
+    let mut sorted: Vec<(String, String)> =
+        users.into_iter().map(|u| (u.id, format!("{} <{}>", u.name, u.email))).collect();
+    sorted.sort_by_cached_key(|(_, name)| name.to_lowercase());
+    Ok(Names { by_id: sorted.iter().cloned().collect(), sorted })
 }
 
 /// The signed-in user of a request (`None`: signed out, or the session ended).
@@ -136,6 +380,9 @@ async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<ConsoleUs
                 .expr_as(Expr::col(("users", "role")), "role")
                 .expr_as(Expr::col(("users", "areas")), "areas")
                 .expr_as(Expr::col(("sessions", "csrf_token")), "csrf")
+                .expr_as(Expr::col(("accounts", "time_zone")), "time_zone")
+                .expr_as(Expr::col(("accounts", "disabled_reason")), "disabled_reason")
+                .expr_as(Expr::col(("sessions", "flash")), "flash")
                 .expr_as(Expr::col(("sessions", "created_ms")), "created_ms")
                 .expr_as(Expr::col(("sessions", "last_seen_ms")), "last_seen_ms")
                 .expr_as(Expr::col(("accounts", "session_idle_minutes")), "session_idle_minutes")
@@ -155,14 +402,16 @@ async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<ConsoleUs
         end_session(state, &user.token_hash, now).await?;
         return Ok(None);
     }
-    // The last request's time, to the minute (a write per minute, not per request).
-    if now - user.last_seen_ms >= 60_000 {
+    // The last request's time, to the minute (a write per minute, not per
+    // request), and the flash message, shown once.
+    if now - user.last_seen_ms >= 60_000 || user.flash.is_some() {
         state
             .db
             .execute(
                 Sql::update()
                     .table("sessions")
                     .value("last_seen_ms", now)
+                    .value("flash", Option::<String>::None)
                     .and_where(Expr::col("token_hash").eq(user.token_hash.as_str())),
             )
             .await?;
@@ -260,6 +509,8 @@ struct Candidate {
     id: String,
     account_id: String,
     password_hash: Option<String>,
+    password_changed_ms: Option<i64>,
+    password_max_age_days: Option<i64>,
     lockout_threshold: i64,
     lockout_minutes: i64,
 }
@@ -336,6 +587,8 @@ async fn sign_in(
                 .expr_as(Expr::col(("users", "id")), "id")
                 .expr_as(Expr::col(("users", "account_id")), "account_id")
                 .expr_as(Expr::col(("users", "password_hash")), "password_hash")
+                .expr_as(Expr::col(("users", "password_changed_ms")), "password_changed_ms")
+                .expr_as(Expr::col(("accounts", "password_max_age_days")), "password_max_age_days")
                 .expr_as(Expr::col(("accounts", "lockout_threshold")), "lockout_threshold")
                 .expr_as(Expr::col(("accounts", "lockout_minutes")), "lockout_minutes")
                 .from("users")
@@ -384,6 +637,17 @@ async fn sign_in(
                 .and_where(Expr::col("user_id").eq(user.id.as_str())),
         )
         .await?;
+    // An expired password signs in to nothing: it must be replaced first.
+    let expired = user
+        .password_max_age_days
+        .is_some_and(|days| now - user.password_changed_ms.unwrap_or(0) > days * 86_400_000);
+    if expired {
+        let mut tx = state.db.begin().await?;
+        let token = new_setup_token(&mut tx, &user.account_id, &user.id, now).await?;
+        tx.commit().await?;
+        let jar = jar.remove(Cookie::from(CSRF_COOKIE));
+        return Ok((jar, Redirect::to(&format!("/set-password?token={token}&expired=yes"))).into_response());
+    }
     let token = new_secret();
     let mut tx = state.db.begin().await?;
     tx.execute(
@@ -415,8 +679,9 @@ async fn sign_in(
     Ok((jar, Redirect::to("/")).into_response())
 }
 
+/// A form of no fields but its CSRF token.
 #[derive(Deserialize)]
-struct CsrfForm {
+pub struct CsrfForm {
     csrf: String,
 }
 
@@ -496,6 +761,7 @@ struct Setup {
     account_id: String,
     user_id: String,
     email: String,
+    password_hash: Option<String>,
     password_min_length: i64,
 }
 
@@ -508,6 +774,7 @@ async fn setup(state: &AppState, token: &str) -> Result<Option<Setup>, DbError> 
                 .expr_as(Expr::col(("password_setups", "account_id")), "account_id")
                 .expr_as(Expr::col(("password_setups", "user_id")), "user_id")
                 .expr_as(Expr::col(("users", "email")), "email")
+                .expr_as(Expr::col(("users", "password_hash")), "password_hash")
                 .expr_as(Expr::col(("accounts", "password_min_length")), "password_min_length")
                 .from("password_setups")
                 .inner_join("users", Expr::col(("users", "id")).equals(("password_setups", "user_id")))
@@ -531,11 +798,13 @@ struct SetPasswordPage {
     email: String,
     min_length: i64,
     error: Option<String>,
+    expired: bool,
 }
 
 #[derive(Deserialize)]
 struct TokenQuery {
     token: Option<String>,
+    expired: Option<String>,
 }
 
 const LINK_GONE: &str = "This link has been used or has expired. Ask for a new one \
@@ -566,6 +835,7 @@ async fn set_password_page(
         email: setup.email,
         min_length: setup.password_min_length,
         error: None,
+        expired: query.expired.is_some(),
     };
     Ok((jar, page).into_response())
 }
@@ -599,8 +869,14 @@ async fn set_password(
         Some("the form had expired: enter the password again".to_string())
     } else if form.password != form.confirm {
         Some("the two passwords differ".to_string())
+    } else if let Some(refusal) = crate::passwords::refusal(&form.password, setup.password_min_length) {
+        Some(refusal)
+    } else if let Some(old) = setup.password_hash.clone()
+        && crate::passwords::verify(form.password.clone(), old).await
+    {
+        Some("this is the password you have now: choose a new one".to_string())
     } else {
-        crate::passwords::refusal(&form.password, setup.password_min_length)
+        None
     };
     if let Some(error) = refusal {
         let csrf = new_secret();
@@ -611,6 +887,7 @@ async fn set_password(
             email: setup.email,
             min_length: setup.password_min_length,
             error: Some(error),
+            expired: false,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response());
     }
@@ -666,23 +943,24 @@ async fn set_password(
 // ---------------------------------------------------------------------------
 // The dashboard
 
-/// One window of the usage chart.
+/// One bar of a chart.
 struct Bar {
     label: String,
     short: String,
-    used: u64,
-    installed: u64,
     over: bool,
     x: i64,
     y: i64,
     width: i64,
     height: i64,
-    installed_y: i64,
+    limit_y: Option<i64>,
 }
 
 #[derive(Template)]
-#[template(path = "usage_chart.svg", escape = "html")]
-struct UsageChart {
+#[template(path = "bar_chart.svg", escape = "html")]
+struct BarChart {
+    id: &'static str,
+    title: &'static str,
+    empty: &'static str,
     width: i64,
     height: i64,
     top: i64,
@@ -692,41 +970,57 @@ struct UsageChart {
     description: String,
 }
 
-/// The last (at most 12) windows' host licenses used and installed, as SVG.
-fn usage_chart(windows: &[(i64, u64)], installed: u64) -> String {
+/// One bar to draw: its label for people, its short label under the axis,
+/// its value, and the limit drawn across it (a bar above its limit is red).
+pub(crate) struct BarValue {
+    pub label: String,
+    pub short: String,
+    pub value: u64,
+    pub limit: Option<u64>,
+}
+
+/// A bar chart as SVG, readable without JavaScript: each bar's label is
+/// its tooltip, and all of them together its description.
+pub(crate) fn bar_chart(
+    id: &'static str,
+    title: &'static str,
+    empty: &'static str,
+    values: &[BarValue],
+) -> String {
     let (width, height, top, base) = (640i64, 220i64, 16i64, 190i64);
-    let scale = windows.iter().map(|w| w.1).chain([installed, 1]).max().unwrap_or(1);
-    let span = i64::try_from(windows.len().max(1)).unwrap_or(1);
+    let scale = values.iter().flat_map(|v| [v.value, v.limit.unwrap_or(0)]).chain([1]).max().unwrap_or(1);
+    let span = i64::try_from(values.len().max(1)).unwrap_or(1);
     let slot = (width - 48) / span;
     let y_of =
         |v: u64| base - (i64::try_from(v).unwrap_or(0) * (base - top)) / i64::try_from(scale).unwrap_or(1);
-    let bars: Vec<Bar> = windows
+    let bars: Vec<Bar> = values
         .iter()
         .enumerate()
-        .map(|(i, &(start_ms, used))| {
-            let date = jiff::Timestamp::from_millisecond(start_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        .map(|(i, v)| {
             let x = 48 + i64::try_from(i).unwrap_or(0) * slot + slot / 6;
             Bar {
-                label: format!("window from {}", date.strftime("%Y-%m-%d")),
-                short: date.strftime("%b %d").to_string(),
-                used,
-                installed,
-                over: used > installed,
+                label: v.label.clone(),
+                short: v.short.clone(),
+                over: v.limit.is_some_and(|l| v.value > l),
                 x,
-                y: y_of(used),
-                width: slot * 2 / 3,
-                height: base - y_of(used),
-                installed_y: y_of(installed),
+                y: y_of(v.value),
+                width: Ord::max(slot * 2 / 3, 1),
+                height: base - y_of(v.value),
+                limit_y: v.limit.map(y_of),
             }
         })
         .collect();
-    let description = bars
-        .iter()
-        .map(|b| format!("{}: {} used of {} installed", b.label, b.used, b.installed))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let chart = UsageChart { width, height, top, base, scale, bars, description };
+    let description = values.iter().map(|v| v.label.as_str()).collect::<Vec<_>>().join("; ");
+    let chart = BarChart { id, title, empty, width, height, top, base, scale, bars, description };
     chart.render().unwrap_or_default()
+}
+
+/// `ms` as a local date and time, for people.
+pub(crate) fn local_time(ms: i64, zone: &jiff::tz::TimeZone) -> String {
+    let at = jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned_datetime(zone.clone());
+    at.strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 #[derive(Template, WebTemplate)]
@@ -735,14 +1029,25 @@ struct DashboardPage {
     user: ConsoleUser,
     banners: Vec<String>,
     disabled: bool,
-    chart: String,
+    usage: String,
+    trend: String,
+    running: Vec<crate::meetings::MeetingView>,
+    names: Names,
     pools: Vec<crate::licenses::PoolView>,
 }
 
-async fn dashboard(State(state): State<AppState>, jar: CookieJar) -> Result<Response, Failure> {
-    let Some(user) = signed_in(&state, &jar).await? else {
-        return Ok(Redirect::to("/sign-in").into_response());
-    };
+#[derive(sqlx::FromRow)]
+struct Started {
+    started_ms: i64,
+}
+
+/// Days of meeting trends on the dashboard.
+const TREND_DAYS: i64 = 14;
+
+async fn dashboard(State(state): State<AppState>, Signed(user): Signed) -> Result<Response, Failure> {
+    if user.role != "administrator" {
+        return Ok(Redirect::to("/booking-pages").into_response());
+    }
     let account = user.account_id.clone();
     let status = crate::compliance::status(&state, &account).await?;
     let pools = crate::licenses::pools(&state.db, &account).await?;
@@ -752,14 +1057,68 @@ async fn dashboard(State(state): State<AppState>, jar: CookieJar) -> Result<Resp
     let rows = state.usage.rows(&state.db, &account, &rules).await?;
     let totals = seatmeter_core::usage::window_totals(rows.iter().map(|r| (r.window, r.licenses)));
     let windows = crate::live::windows_of(rules.anchor_ms);
-    let mut used: Vec<(i64, u64)> = totals
+    let mut usage: Vec<BarValue> = totals
         .iter()
-        .map(|t| (i64::try_from(windows.start(t.window) / 1_000_000).unwrap_or(0), t.licenses))
+        .map(|t| {
+            let start = i64::try_from(windows.start(t.window) / 1_000_000).unwrap_or(0);
+            let date = jiff::Timestamp::from_millisecond(start).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            BarValue {
+                label: format!(
+                    "window from {}: {} used of {installed} installed",
+                    date.strftime("%Y-%m-%d"),
+                    t.licenses
+                ),
+                short: date.strftime("%b %d").to_string(),
+                value: t.licenses,
+                limit: Some(installed),
+            }
+        })
         .collect();
-    let keep = used.len().saturating_sub(12);
-    used.drain(..keep);
+    let keep = usage.len().saturating_sub(12);
+    usage.drain(..keep);
+    // Meetings started per day, the last two weeks, in the account's zone.
+    let now = state.licensing.clock.now();
+    let zone = user.zone();
+    let today = crate::compliance::local_date(&zone, now);
+    let started: Vec<Started> = state
+        .db
+        .fetch_all(
+            Sql::select()
+                .column("started_ms")
+                .from("meetings")
+                .and_where(Expr::col("account_id").eq(account.as_str()))
+                .and_where(Expr::col("started_ms").gte(now - (TREND_DAYS + 1) * 86_400_000)),
+        )
+        .await?;
+    let trend: Vec<BarValue> = (0..TREND_DAYS)
+        .rev()
+        .map(|back| {
+            let day = today.checked_sub(jiff::Span::new().days(back)).unwrap_or(today);
+            let count =
+                started.iter().filter(|m| crate::compliance::local_date(&zone, m.started_ms) == day).count()
+                    as u64;
+            BarValue {
+                label: format!("{}: {count} meeting{} started", day, if count == 1 { "" } else { "s" }),
+                short: day.strftime("%d").to_string(),
+                value: count,
+                limit: None,
+            }
+        })
+        .collect();
+    let filter =
+        crate::meetings::MeetingFilter { state: Some("running".into()), host_user_id: None, limit: Some(20) };
+    let running =
+        crate::meetings::list_meetings(State(state.clone()), user.principal(), Params(filter)).await?.0;
     let page = DashboardPage {
-        chart: usage_chart(&used, installed),
+        usage: bar_chart(
+            "usage",
+            "Host licenses used and installed, per 30-day window",
+            "No meetings counted yet",
+            &usage,
+        ),
+        trend: bar_chart("trend", "Meetings started per day", "No meetings yet", &trend),
+        names: user_names(&state, &user).await?,
+        running,
         disabled: status.disabled,
         banners: status.banners,
         pools,

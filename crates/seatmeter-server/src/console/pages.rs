@@ -1,0 +1,349 @@
+//! The console's booking-page pages: the list (a member sees only the pages
+//! they own or edit), one page's owner, editors, availability, enabling and
+//! transfer. Changes go through the API's handlers (see [`super::admin`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{ConsoleUser, CsrfForm, Failure, Posted, Signed, finish, user_names};
+use crate::api::{ApiError, AppState, Body};
+use crate::booking::{DayHours, Editor, PageView};
+
+/// The days of the week, as stored and as shown.
+const DAYS: [(&str, &str); 7] = [
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
+];
+
+/// Hours as the forms show them: `09:00-12:00, 13:00-17:00`.
+fn hours_text(hours: Option<&DayHours>) -> String {
+    hours
+        .map(|h| h.iter().map(|[a, b]| format!("{a}-{b}")).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+/// Reads hours as the forms show them (empty: unavailable that day).
+fn parse_hours(text: &str, what: &str) -> Result<DayHours, ApiError> {
+    let hours = split_hours(text, what)?;
+    let pairs: Vec<(String, String)> = hours.iter().map(|[a, b]| (a.clone(), b.clone())).collect();
+    seatmeter_core::availability::parse_day(&pairs).map_err(|e| ApiError::Invalid {
+        message: format!("{what}: {}", e.0),
+        field: Some(what.to_string()),
+    })?;
+    Ok(hours)
+}
+
+fn split_hours(text: &str, what: &str) -> Result<DayHours, ApiError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|range| {
+            range.split_once('-').map(|(a, b)| [a.trim().to_string(), b.trim().to_string()]).ok_or_else(
+                || ApiError::Invalid {
+                    message: format!(
+                        "{what}: {range:?} is not a range of hours; write them like 09:00-12:00, 13:00-17:00"
+                    ),
+                    field: Some(what.to_string()),
+                },
+            )
+        })
+        .collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "booking_pages.html")]
+struct ListPage {
+    user: ConsoleUser,
+    pages: Vec<PageView>,
+    names: super::Names,
+}
+
+/// The booking pages the user may see, and creating one.
+pub async fn list(State(state): State<AppState>, Signed(user): Signed) -> Result<Response, Failure> {
+    let pages = crate::booking::list_pages(State(state.clone()), user.principal()).await?.0;
+    let names = user_names(&state, &user).await?;
+    Ok(ListPage { user, pages, names }.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewPageForm {
+    title: String,
+    #[serde(default)]
+    owner_user_id: Option<String>,
+    #[serde(default)]
+    enabled: Option<String>,
+}
+
+/// Creates a booking page (for oneself; for anyone, for user administrators).
+pub async fn create(State(state): State<AppState>, posted: Posted<NewPageForm>) -> Result<Response, Failure> {
+    let Posted { user, form } = posted;
+    let new = crate::booking::NewPage {
+        title: form.title,
+        owner_user_id: form.owner_user_id.filter(|o| !o.is_empty()),
+        theme: None,
+        weekly_hours: BTreeMap::new(),
+        enabled: form.enabled.is_some(),
+    };
+    match crate::booking::create_page(State(state.clone()), user.principal(), Body(new)).await {
+        Ok((_, page)) => {
+            let back = format!("/booking-pages/{}", page.0.id);
+            let done = format!(
+                "The booking page {:?} is created{}.",
+                page.0.title,
+                if page.0.enabled { " and enabled" } else { "" }
+            );
+            finish(&state, &user, &back, Ok(done)).await
+        }
+        Err(refused) => finish(&state, &user, "/booking-pages", Err(refused)).await,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "booking_page.html")]
+struct OnePage {
+    user: ConsoleUser,
+    page: PageView,
+    names: super::Names,
+    week: Vec<(&'static str, &'static str, String)>,
+    overrides: Vec<(String, String)>,
+    /// The owner, or an administrator of users: editors and enabling.
+    manages: bool,
+}
+
+/// One booking page.
+pub async fn show(
+    State(state): State<AppState>,
+    Signed(user): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let page = crate::booking::get_page(State(state.clone()), user.principal(), Path(id)).await?.0;
+    let names = user_names(&state, &user).await?;
+    let week =
+        DAYS.iter().map(|&(day, label)| (day, label, hours_text(page.weekly_hours.get(day)))).collect();
+    let overrides = page
+        .overrides
+        .iter()
+        .map(|(date, hours)| {
+            let text = hours_text(Some(hours));
+            (date.clone(), if text.is_empty() { "unavailable".into() } else { text })
+        })
+        .collect();
+    let manages = user.users_admin() || page.owner_user_id == user.user_id;
+    Ok(OnePage { user, page, names, week, overrides, manages }.into_response())
+}
+
+fn back(id: &str) -> String {
+    format!("/booking-pages/{id}")
+}
+
+/// Saves the weekly hours (one field per day).
+pub async fn save_hours(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<HashMap<String, String>>,
+) -> Result<Response, Failure> {
+    let Posted { user, form } = posted;
+    let mut week = BTreeMap::new();
+    let mut refused = None;
+    for (day, label) in DAYS {
+        match parse_hours(form.get(day).map_or("", String::as_str), label) {
+            Ok(hours) if !hours.is_empty() => {
+                week.insert(day.to_string(), hours);
+            }
+            Ok(_) => {}
+            Err(e) => refused = refused.or(Some(e)),
+        }
+    }
+    let outcome = match refused {
+        Some(refused) => Err(refused),
+        None => {
+            let changes = crate::booking::PageChanges {
+                title: None,
+                theme: None,
+                weekly_hours: Some(week),
+                overrides: None,
+            };
+            crate::booking::update_page(
+                State(state.clone()),
+                user.principal(),
+                Path(id.clone()),
+                Body(changes),
+            )
+            .await
+            .map(|_| "The weekly hours are saved.".to_string())
+        }
+    };
+    finish(&state, &user, &back(&id), outcome).await
+}
+
+#[derive(Deserialize)]
+pub struct OverrideForm {
+    date: String,
+    #[serde(default)]
+    hours: String,
+    #[serde(default)]
+    remove: Option<String>,
+}
+
+/// Sets (or removes) the hours of one date.
+pub async fn save_override(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<OverrideForm>,
+) -> Result<Response, Failure> {
+    let Posted { user, form } = posted;
+    let hours = if form.remove.is_some() { Ok(None) } else { parse_hours(&form.hours, "hours").map(Some) };
+    let outcome = match hours {
+        Err(refused) => Err(refused),
+        Ok(hours) => {
+            let what = match &hours {
+                None => format!("The hours of {} are back to the weekly hours.", form.date),
+                Some(h) if h.is_empty() => format!("{} is unavailable.", form.date),
+                Some(_) => format!("The hours of {} are saved.", form.date),
+            };
+            let overrides = BTreeMap::from([(form.date.trim().to_string(), hours)]);
+            let changes = crate::booking::PageChanges {
+                title: None,
+                theme: None,
+                weekly_hours: None,
+                overrides: Some(overrides),
+            };
+            crate::booking::update_page(
+                State(state.clone()),
+                user.principal(),
+                Path(id.clone()),
+                Body(changes),
+            )
+            .await
+            .map(|_| what)
+        }
+    };
+    finish(&state, &user, &back(&id), outcome).await
+}
+
+/// Enables a page (its owner must hold a scheduled_meetings license).
+pub async fn enable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<CsrfForm>,
+) -> Result<Response, Failure> {
+    let Posted { user, .. } = posted;
+    let outcome = crate::booking::enable_page(State(state.clone()), user.principal(), Path(id.clone()))
+        .await
+        .map(|page| format!("{:?} is enabled: it takes bookings.", page.0.title));
+    finish(&state, &user, &back(&id), outcome).await
+}
+
+/// Disables a page; it keeps its settings.
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<CsrfForm>,
+) -> Result<Response, Failure> {
+    let Posted { user, .. } = posted;
+    let outcome = crate::booking::disable_page(State(state.clone()), user.principal(), Path(id.clone()))
+        .await
+        .map(|page| format!("{:?} is disabled: it takes no bookings.", page.0.title));
+    finish(&state, &user, &back(&id), outcome).await
+}
+
+#[derive(Deserialize)]
+pub struct TransferForm {
+    owner_user_id: String,
+}
+
+/// Gives a page to another owner.
+pub async fn transfer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<TransferForm>,
+) -> Result<Response, Failure> {
+    let Posted { user, form } = posted;
+    let request = crate::booking::Transfer { owner_user_id: form.owner_user_id };
+    let outcome = crate::booking::transfer_page(
+        State(state.clone()),
+        user.principal(),
+        Path(id.clone()),
+        Body(request),
+    )
+    .await
+    .map(|page| {
+        if page.0.enabled {
+            "The page has its new owner.".to_string()
+        } else {
+            "The page has its new owner; it is disabled until they hold a scheduled_meetings license."
+                .to_string()
+        }
+    });
+    finish(&state, &user, &back(&id), outcome).await
+}
+
+#[derive(Deserialize)]
+pub struct EditorForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    remove: Option<String>,
+    #[serde(default)]
+    notify_email: Option<String>,
+}
+
+/// Adds an editor (by e-mail address) or removes one (by id).
+pub async fn editors(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<EditorForm>,
+) -> Result<Response, Failure> {
+    let Posted { user, form } = posted;
+    let outcome = change_editors(&state, &user, &id, form).await;
+    finish(&state, &user, &back(&id), outcome).await
+}
+
+async fn change_editors(
+    state: &AppState,
+    user: &ConsoleUser,
+    id: &str,
+    form: EditorForm,
+) -> Result<String, ApiError> {
+    let page =
+        crate::booking::get_page(State(state.clone()), user.principal(), Path(id.to_string())).await?.0;
+    let mut editors = page.editors;
+    let done = if let Some(removed) = form.remove {
+        editors.retain(|e| e.user_id != removed);
+        "The editor is removed.".to_string()
+    } else {
+        let email = seatmeter_core::people::Email::parse(&form.email).map_err(|e| ApiError::Invalid {
+            message: format!("the e-mail address {e}"),
+            field: Some("email".into()),
+        })?;
+        let found = crate::users::ids_by_email(&state.db, &user.account_id).await?;
+        let Some(editor) = found.get(&email.key()).cloned() else {
+            return Err(ApiError::Invalid {
+                message: format!("no user {} in your account: add them first", form.email.trim()),
+                field: Some("email".into()),
+            });
+        };
+        editors.retain(|e| e.user_id != editor);
+        editors.push(Editor {
+            user_id: editor,
+            notify_email: form.notify_email.is_some(),
+            notify_sms: false,
+        });
+        format!("{} is an editor.", form.email.trim())
+    };
+    let body = crate::booking::Editors { editors };
+    let _saved =
+        crate::booking::set_editors(State(state.clone()), user.principal(), Path(id.to_string()), Body(body))
+            .await?;
+    Ok(done)
+}
