@@ -677,3 +677,193 @@ async fn sign_out_everywhere_ends_every_session_of_the_user() {
         app.finish().await;
     }
 }
+
+impl Browser {
+    /// Uploads `text` as the file field `name` of a multipart form, with the
+    /// page's CSRF token, as a browser sends a file input.
+    async fn upload(&mut self, action: &str, csrf: &str, name: &str, text: &str) -> Page {
+        let boundary = "----seatmeter-test-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"license.json\"\r\n\
+             Content-Type: application/json\r\n\r\n{text}\r\n--{boundary}--\r\n"
+        );
+        let response = self
+            .client
+            .post(format!("{}{action}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(response).await
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_account_says_why_on_every_page_and_its_license_pages_lift_it() {
+    let authority = crate::compliance::TestAuthority::start().await;
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&authority.settings(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let account = created.account.id.clone();
+        // The trial ends unlicensed: the next audit disables the account.
+        let later = start + 181 * 86_400_000;
+        clock.set(later);
+        seatmeter_server::compliance::run_due_audits(&app.state, later).await.unwrap();
+        let mut admin = signed_in(&app, &account, "admin@example.com", later).await;
+        for path in ["/", "/users", "/booking-pages", "/licenses", "/activities"] {
+            let page = admin.get(path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            assert!(
+                page.body.contains("This account is disabled:</strong> the free trial has ended")
+                    && page.body.contains("<a href=\"/licenses\">Install licenses</a> to lift it"),
+                "{path}: {}",
+                page.body
+            );
+        }
+        // The notice of it, on the notifications page.
+        let page = admin.get("/notifications").await;
+        assert!(page.body.contains("Seatmeter: "), "{}", page.body);
+
+        // A license file uploaded on the licenses page lifts it at once.
+        let pak = authority.pak(&["host=5", "scheduled_meetings=2"]).await;
+        let file = authority.authority.issue(&pak, &account).await.unwrap();
+        let text = serde_json::to_string(&file).unwrap();
+        let page = admin.get("/licenses").await;
+        let csrf = field(&page.body, "csrf");
+        let forged = admin.upload("/licenses/file", "forged", "file", &text).await;
+        assert_eq!(forged.status, 403);
+        let bad = admin.upload("/licenses/file", &csrf, "file", "{\"not\": \"a license file\"}").await;
+        let page = admin.get(bad.location.as_deref().unwrap()).await;
+        assert!(page.body.contains("class=\"error\""), "{}", page.body);
+        let done = admin.upload("/licenses/file", &csrf, "file", &text).await;
+        assert_eq!(done.location.as_deref(), Some("/licenses"), "{}", done.body);
+        let page = admin.get("/licenses").await;
+        assert!(
+            page.body
+                .contains(&format!("The license file of {pak} is installed: 5 host, 2 scheduled_meetings")),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("This account is disabled"), "{}", page.body);
+        assert!(page.body.contains(">current<") && page.body.contains(">file<"), "{}", page.body);
+
+        // Entering the same PAK registers it with the authority: the same file, unchanged.
+        let page = admin.submit("/licenses", "/licenses/pak", &[("pak", &pak)]).await;
+        assert!(page.body.contains("was already installed"), "{}", page.body);
+        let page = admin.submit("/licenses", "/licenses/pak", &[("pak", "PAK-NOT-REAL")]).await;
+        assert!(page.body.contains("class=\"error\""), "{}", page.body);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_booking_page_s_editors_dates_owner_and_state_are_set_in_the_console() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let account = created.account.id.clone();
+        app.install(&account, seatmeter_core::people::LicenseKind::ScheduledMeetings, 1).await;
+        let mut ids = Vec::new();
+        for email in ["maria@example.com", "li@example.com"] {
+            let body = serde_json::json!({"email": email, "name": email.split('@').next().unwrap()});
+            let (_, user) = app.call(reqwest::Method::POST, "/v1/users", &created.token, Some(body)).await;
+            ids.push(user["id"].as_str().unwrap().to_string());
+        }
+        let assign = serde_json::json!({"user_id": ids[0]});
+        let path = "/v1/licenses/scheduled_meetings/assignments";
+        assert_eq!(app.call(reqwest::Method::POST, path, &created.token, Some(assign)).await.0, 201);
+        let mut admin = signed_in(&app, &account, "admin@example.com", start).await;
+        let page = admin
+            .submit(
+                "/booking-pages",
+                "/booking-pages",
+                &[("title", "Demos"), ("owner_user_id", &ids[0]), ("enabled", "yes")],
+            )
+            .await;
+        let id = page
+            .body
+            .split("action=\"/booking-pages/")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let here = format!("/booking-pages/{id}");
+
+        // Editors, by address; an unknown address says to add the user first.
+        let editors = format!("{here}/editors");
+        let page =
+            admin.submit(&here, &editors, &[("email", "li@example.com"), ("notify_email", "yes")]).await;
+        assert!(
+            page.body.contains("li@example.com is an editor") && page.body.contains("(e-mailed of bookings)"),
+            "{}",
+            page.body
+        );
+        let page = admin.submit(&here, &editors, &[("email", "nobody@example.com")]).await;
+        assert!(
+            page.body.contains("no user nobody@example.com in your account: add them first"),
+            "{}",
+            page.body
+        );
+        let page = admin.submit(&here, &editors, &[("remove", &ids[1])]).await;
+        assert!(
+            page.body.contains("The editor is removed") && page.body.contains("No editor."),
+            "{}",
+            page.body
+        );
+
+        // A date's own hours, then back to the weekly ones.
+        let dates = format!("{here}/override");
+        let page = admin.submit(&here, &dates, &[("date", "2027-01-04"), ("hours", "10:00-11:00")]).await;
+        assert!(page.body.contains("2027-01-04: 10:00-11:00"), "{}", page.body);
+        let page = admin.submit(&here, &dates, &[("date", "2027-01-05"), ("hours", "")]).await;
+        assert!(page.body.contains("2027-01-05: unavailable"), "{}", page.body);
+        let page = admin.submit(&here, &dates, &[("date", "2027-01-04"), ("remove", "yes")]).await;
+        assert!(!page.body.contains("2027-01-04:"), "{}", page.body);
+
+        // Transferred to someone without a license: disabled, and it cannot be enabled.
+        let page = admin.submit(&here, &format!("{here}/transfer"), &[("owner_user_id", &ids[1])]).await;
+        assert!(page.body.contains("disabled until they hold a scheduled_meetings license"), "{}", page.body);
+        let page = admin.submit(&here, &format!("{here}/enable"), &[]).await;
+        assert!(page.body.contains("class=\"error\""), "{}", page.body);
+        let page = admin.submit(&here, &format!("{here}/transfer"), &[("owner_user_id", &ids[0])]).await;
+        assert!(page.body.contains("The page has its new owner"), "{}", page.body);
+        let page = admin.submit(&here, &format!("{here}/enable"), &[]).await;
+        assert!(page.body.contains("&#34;Demos&#34; is enabled"), "{}", page.body);
+        let page = admin.submit(&here, &format!("{here}/disable"), &[]).await;
+        assert!(page.body.contains("&#34;Demos&#34; is disabled"), "{}", page.body);
+
+        // Meetings, filtered by state and host.
+        for (title, host) in [("Running one", &ids[0]), ("Planned one", &ids[1])] {
+            let body = serde_json::json!({"title": title, "host_user_id": host});
+            let (_, meeting) =
+                app.call(reqwest::Method::POST, "/v1/meetings", &created.token, Some(body)).await;
+            if title == "Running one" {
+                let at = jiff::Timestamp::now().to_string();
+                let event = serde_json::json!([{"idempotency_key": "k1", "meeting_id": meeting["id"], "type": "started", "at": at}]);
+                assert_eq!(
+                    app.call(reqwest::Method::POST, "/v1/events", &created.token, Some(event)).await.0,
+                    200
+                );
+            }
+        }
+        let page = admin.get("/meetings?state=scheduled&host=").await;
+        assert!(page.body.contains("Planned one") && page.body.contains("Running now: 1"), "{}", page.body);
+        let listed = page.body.split("Recent meetings").nth(1).unwrap();
+        assert!(!listed.contains("Running one"), "{listed}");
+        let page = admin.get(&format!("/meetings?state=&host={}", ids[0])).await;
+        let listed = page.body.split("Recent meetings").nth(1).unwrap();
+        assert!(listed.contains("Running one") && !listed.contains("Planned one"), "{listed}");
+        let page = admin.get("/meetings?state=lost").await;
+        assert_eq!(page.status, 422, "{}", page.body);
+        app.finish().await;
+    }
+}
