@@ -29,6 +29,9 @@ const MARIA_PASSWORD = 'maria has a long passphrase';
 const screenshots = process.env.SCREENSHOTS === '1';
 
 let dir, authority, server, base, browser, link, token, pak, admin, mariaLink;
+// What the browser reported as errors (a script that failed, a resource the
+// Content-Security-Policy blocked): none may happen.
+const browserErrors = [];
 
 /// Starts `args` and resolves with the URL it says it listens on.
 function listening(args, env) {
@@ -115,12 +118,30 @@ before(async () => {
   link = `${base}/set-password?token=${created.match(/set-password\?token=([0-9a-f]+)/)[1]}`;
   token = created.match(/smt_[A-Za-z0-9_]+/)[0];
   await seedMeetings();
-  browser = await chromium.launch({
+  const launched = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-background-networking'],
   });
+  // Every page of every context reports its errors.
+  browser = {
+    close: () => launched.close(),
+    newPage: async () => watch(await launched.newPage()),
+    newContext: async (options) => {
+      const context = await launched.newContext(options);
+      context.on('page', watch);
+      return context;
+    },
+  };
 });
+
+function watch(page) {
+  page.on('console', (message) => {
+    if (message.type() === 'error') browserErrors.push(`${page.url()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => browserErrors.push(`${page.url()}: ${error.message}`));
+  return page;
+}
 
 after(async () => {
   await browser?.close();
@@ -289,4 +310,12 @@ test("a privacy administrator erases a person's activities", async () => {
   assert.match(csv, /^at,actor_user_id,action/);
   assert.doesNotMatch(csv, /maria@/);
   await page.close();
+});
+
+// Last: the pages above reported no error (refused sign-ins answer 401 and
+// 429, a refused password 422, on purpose; the browser logs those statuses,
+// and nothing else may be).
+test('no page made the browser report an error', () => {
+  const unexpected = browserErrors.filter((e) => !/Failed to load resource: the server responded with a status of 4(01|22|29)/.test(e));
+  assert.deepEqual(unexpected, []);
 });

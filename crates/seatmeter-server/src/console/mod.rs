@@ -74,6 +74,32 @@ pub fn routes() -> Router<AppState> {
         .route("/security", get(records::security).post(records::save_security))
         .route("/security/sign-out-everywhere", post(records::sign_out_everywhere))
         .route("/security/sign-out-all", post(records::sign_out_all))
+        .layer(axum::middleware::map_response(protect))
+}
+
+/// What every console answer carries: its pages run no script but htmx
+/// from this server, post forms only here, are never framed by another
+/// site (clickjacking), leak no address (a set-password link holds a
+/// token) to another site, and are not kept in shared caches.
+async fn protect(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let set = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// htmx (vendored, BSD Zero-Clause licence in `assets/htmx.LICENSE`): the

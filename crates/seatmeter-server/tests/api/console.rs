@@ -202,6 +202,14 @@ async fn an_administrator_sets_a_password_from_the_link_signs_in_and_sees_the_da
             )
             .await;
         assert_eq!((signed.status, signed.location.as_deref()), (303, Some("/")), "{}", signed.body);
+        let response =
+            browser.client.get(format!("{}/", browser.base)).header("cookie", browser.cookie_header());
+        let response = response.send().await.unwrap();
+        let headers = response.headers();
+        assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["cache-control"], "no-store");
         let dashboard = browser.get("/").await;
         assert_eq!(dashboard.status, 200, "{}", dashboard.body);
         assert!(dashboard.body.contains("Free trial: 180 days left"), "{}", dashboard.body);
