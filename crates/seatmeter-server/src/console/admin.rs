@@ -244,12 +244,7 @@ pub async fn user_page(
         .iter()
         .map(|&a| (a.as_str(), area_label(a), shown.areas.iter().any(|s| s == a.as_str())))
         .collect();
-    let pages = crate::booking::list_pages(State(state.clone()), user.principal())
-        .await?
-        .0
-        .into_iter()
-        .filter(|p| p.owner_user_id == id)
-        .collect();
+    let pages = pages_owned_by(&state, &user, &id).await?;
     Ok(UserPage { user, shown, licenses, pools, areas, pages }.into_response())
 }
 
@@ -298,6 +293,17 @@ pub async fn new_link(
     finish(&state, &user, &format!("/users/{id}"), outcome).await
 }
 
+/// The booking pages `owner` owns.
+async fn pages_owned_by(
+    state: &AppState,
+    user: &ConsoleUser,
+    owner: &str,
+) -> Result<Vec<crate::booking::PageView>, Failure> {
+    let mut pages = crate::booking::list_pages(State(state.clone()), user.principal()).await?.0;
+    pages.retain(|p| p.owner_user_id == owner);
+    Ok(pages)
+}
+
 fn kind_of(kind: &str) -> Result<LicenseKind, Failure> {
     LicenseKind::parse(kind)
         .filter(|k| k.is_assigned())
@@ -343,12 +349,9 @@ pub async fn unassign_page(
     let kind = kind_of(&kind)?;
     let shown = crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await?.0;
     let pages = if kind == LicenseKind::ScheduledMeetings {
-        crate::booking::list_pages(State(state.clone()), user.principal())
-            .await?
-            .0
-            .into_iter()
-            .filter(|p| p.owner_user_id == id && p.enabled)
-            .collect()
+        let mut pages = pages_owned_by(&state, &user, &id).await?;
+        pages.retain(|p| p.enabled);
+        pages
     } else {
         Vec::new()
     };

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{ConsoleUser, CsrfForm, Failure, Posted, Signed, finish, user_names};
+use super::{ConsoleUser, Failure, Posted, Signed, finish, user_names};
 use crate::api::{ApiError, AppState, Body};
 use crate::booking::{DayHours, Editor, PageView};
 
@@ -231,29 +231,30 @@ pub async fn save_override(
     finish(&state, &user, &back(&id), outcome).await
 }
 
-/// Enables a page (its owner must hold a scheduled_meetings license).
-pub async fn enable(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    posted: Posted<CsrfForm>,
-) -> Result<Response, Failure> {
-    let Posted { user, .. } = posted;
-    let outcome = crate::booking::enable_page(State(state.clone()), user.principal(), Path(id.clone()))
-        .await
-        .map(|page| format!("{:?} is enabled: it takes bookings.", page.0.title));
-    finish(&state, &user, &back(&id), outcome).await
+#[derive(Deserialize)]
+pub struct StateForm {
+    /// `yes` to enable, anything else to disable.
+    enabled: String,
 }
 
-/// Disables a page; it keeps its settings.
-pub async fn disable(
+/// Enables a page (its owner must hold a scheduled_meetings license), or
+/// disables it (it keeps its settings).
+pub async fn set_state(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    posted: Posted<CsrfForm>,
+    posted: Posted<StateForm>,
 ) -> Result<Response, Failure> {
-    let Posted { user, .. } = posted;
-    let outcome = crate::booking::disable_page(State(state.clone()), user.principal(), Path(id.clone()))
-        .await
-        .map(|page| format!("{:?} is disabled: it takes no bookings.", page.0.title));
+    let Posted { user, form } = posted;
+    let (principal, path) = (user.principal(), Path(id.clone()));
+    let outcome = if form.enabled == "yes" {
+        crate::booking::enable_page(State(state.clone()), principal, path)
+            .await
+            .map(|page| format!("{:?} is enabled: it takes bookings.", page.0.title))
+    } else {
+        crate::booking::disable_page(State(state.clone()), principal, path)
+            .await
+            .map(|page| format!("{:?} is disabled: it takes no bookings.", page.0.title))
+    };
     finish(&state, &user, &back(&id), outcome).await
 }
 

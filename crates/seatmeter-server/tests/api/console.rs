@@ -308,32 +308,7 @@ async fn disabling_a_user_ends_their_sessions_for_good() {
             .await;
         assert_eq!(status, 201, "{user}");
         let id = user["id"].as_str().unwrap().to_string();
-        let email = seatmeter_core::people::Email::parse("maria@example.com").unwrap();
-        let link = seatmeter_server::console::password_link(&app.db, &created.account.id, &email, start)
-            .await
-            .unwrap()
-            .unwrap();
-        let mut browser = Browser::new(&app);
-        let page = browser.get(&format!("/set-password?token={link}")).await;
-        let (csrf, token_field) = (field(&page.body, "csrf"), field(&page.body, "token"));
-        browser
-            .post(
-                "/set-password",
-                &[("csrf", &csrf), ("token", &token_field), ("password", PASSWORD), ("confirm", PASSWORD)],
-            )
-            .await;
-        let page = browser.get("/sign-in").await;
-        let signed = browser
-            .post(
-                "/sign-in",
-                &[
-                    ("csrf", &field(&page.body, "csrf")),
-                    ("email", "maria@example.com"),
-                    ("password", PASSWORD),
-                ],
-            )
-            .await;
-        assert_eq!(signed.location.as_deref(), Some("/"));
+        let mut browser = signed_in(&app, &created.account.id, "maria@example.com", start).await;
         assert_eq!(browser.get("/").await.status, 200);
 
         for disabled in [true, false] {
@@ -345,6 +320,22 @@ async fn disabling_a_user_ends_their_sessions_for_good() {
         }
         app.finish().await;
     }
+}
+
+/// The security form's fields: the default policies, with `changes`.
+fn policy_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("password_min_length", "12"),
+        ("password_max_age_days", ""),
+        ("session_idle_minutes", "30"),
+        ("session_max_hours", "12"),
+        ("lockout_threshold", "10"),
+        ("lockout_minutes", "15"),
+    ];
+    for (name, value) in changes {
+        form.iter_mut().filter(|f| f.0 == *name).for_each(|f| f.1 = value);
+    }
+    form
 }
 
 /// A browser signed in as `email` (a user of `created`'s account), their
@@ -492,20 +483,8 @@ async fn an_administrator_manages_users_licenses_and_booking_pages_in_the_consol
         assert!(!admin.get("/users").await.body.contains("eve@example.com"));
 
         // Security settings: out of range is refused with the reason; in range saved.
-        let refused = admin
-            .submit(
-                "/security",
-                "/security",
-                &[
-                    ("password_min_length", "6"),
-                    ("password_max_age_days", ""),
-                    ("session_idle_minutes", "30"),
-                    ("session_max_hours", "12"),
-                    ("lockout_threshold", "10"),
-                    ("lockout_minutes", "15"),
-                ],
-            )
-            .await;
+        let refused =
+            admin.submit("/security", "/security", &policy_form(&[("password_min_length", "6")])).await;
         assert!(
             refused.body.contains("minimum password length must be a whole number from 8 to 64"),
             "{}",
@@ -515,14 +494,14 @@ async fn an_administrator_manages_users_licenses_and_booking_pages_in_the_consol
             .submit(
                 "/security",
                 "/security",
-                &[
+                &policy_form(&[
                     ("password_min_length", "14"),
                     ("password_max_age_days", "90"),
                     ("session_idle_minutes", "20"),
                     ("session_max_hours", "8"),
                     ("lockout_threshold", "5"),
                     ("lockout_minutes", "30"),
-                ],
+                ]),
             )
             .await;
         assert!(
@@ -623,20 +602,7 @@ async fn an_expired_password_must_be_replaced_before_signing_in() {
         clock.set(start);
         let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
         let mut admin = signed_in(&app, &created.account.id, "admin@example.com", start).await;
-        admin
-            .submit(
-                "/security",
-                "/security",
-                &[
-                    ("password_min_length", "12"),
-                    ("password_max_age_days", "30"),
-                    ("session_idle_minutes", "30"),
-                    ("session_max_hours", "12"),
-                    ("lockout_threshold", "10"),
-                    ("lockout_minutes", "15"),
-                ],
-            )
-            .await;
+        admin.submit("/security", "/security", &policy_form(&[("password_max_age_days", "30")])).await;
         clock.set(start + 31 * 86_400_000);
         let mut browser = Browser::new(&app);
         let answer = attempt(&mut browser, PASSWORD).await;
@@ -840,13 +806,13 @@ async fn a_booking_page_s_editors_dates_owner_and_state_are_set_in_the_console()
         // Transferred to someone without a license: disabled, and it cannot be enabled.
         let page = admin.submit(&here, &format!("{here}/transfer"), &[("owner_user_id", &ids[1])]).await;
         assert!(page.body.contains("disabled until they hold a scheduled_meetings license"), "{}", page.body);
-        let page = admin.submit(&here, &format!("{here}/enable"), &[]).await;
+        let page = admin.submit(&here, &format!("{here}/state"), &[("enabled", "yes")]).await;
         assert!(page.body.contains("class=\"error\""), "{}", page.body);
         let page = admin.submit(&here, &format!("{here}/transfer"), &[("owner_user_id", &ids[0])]).await;
         assert!(page.body.contains("The page has its new owner"), "{}", page.body);
-        let page = admin.submit(&here, &format!("{here}/enable"), &[]).await;
+        let page = admin.submit(&here, &format!("{here}/state"), &[("enabled", "yes")]).await;
         assert!(page.body.contains("&#34;Demos&#34; is enabled"), "{}", page.body);
-        let page = admin.submit(&here, &format!("{here}/disable"), &[]).await;
+        let page = admin.submit(&here, &format!("{here}/state"), &[("enabled", "no")]).await;
         assert!(page.body.contains("&#34;Demos&#34; is disabled"), "{}", page.body);
 
         // Meetings, filtered by state and host.
