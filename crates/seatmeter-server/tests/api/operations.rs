@@ -53,10 +53,11 @@ async fn health_metrics_and_the_api_description() {
             "/v1/compliance",
             "/v1/notifications",
             "/v1/meetings/{id}/attendance",
+            "/v1/activities/erasure",
         ] {
             assert!(described.contains(&path), "{path} is described: {described:?}");
         }
-        assert_eq!(described.len(), 36, "every endpoint, and only those: {described:?}");
+        assert_eq!(described.len(), 37, "every endpoint, and only those: {described:?}");
         assert_eq!(openapi["components"]["securitySchemes"]["token"]["scheme"], "bearer");
         let docs = app.get("/docs/", None).await;
         assert_eq!(docs.status(), 200);
