@@ -362,7 +362,15 @@ pub(crate) async fn finish(
         Err(refused) => format!("error:{refused}"),
     };
     set_flash(state, user, message).await?;
-    Ok(Redirect::to(back).into_response())
+    Ok(Redirect::to(&header_safe(back)).into_response())
+}
+
+/// `path` with every byte a `Location` header may not hold (controls,
+/// spaces, non-ASCII: a path parameter decodes to anything) percent-encoded.
+fn header_safe(path: &str) -> String {
+    path.bytes()
+        .map(|b| if (0x21..0x7f).contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 /// The account's users' names, for pages that show who (all of them for

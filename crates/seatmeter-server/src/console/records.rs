@@ -228,7 +228,8 @@ pub async fn erase(State(state): State<AppState>, posted: Posted<EraseForm>) -> 
     let person = crate::store::user(&state.db, &user.account_id, &form.user_id).await?;
     let confirmed = person.as_ref().is_some_and(|p| p.email.eq_ignore_ascii_case(form.confirm.trim()));
     if !confirmed {
-        let back = format!("/activities/erase?user_id={}", form.user_id);
+        let query = serde_urlencoded::to_string([("user_id", form.user_id.as_str())]).unwrap_or_default();
+        let back = format!("/activities/erase?{query}");
         let refused = ApiError::Invalid {
             message: "type the person's e-mail address exactly to confirm the erasure".into(),
             field: Some("confirm".into()),

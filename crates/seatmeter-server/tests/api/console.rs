@@ -841,3 +841,31 @@ async fn a_booking_page_s_editors_dates_owner_and_state_are_set_in_the_console()
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn forms_about_strange_ids_are_refused_with_a_message_not_a_crash() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let mut admin = signed_in(&app, &created.account.id, "admin@example.com", start).await;
+        let csrf = field(&admin.get("/security").await.body, "csrf");
+        for path in [
+            "/users/a%0Ab%20%C3%A9/licenses/scheduled_meetings/assign",
+            "/booking-pages/%0D%0ASet-Cookie:%20x=1/state",
+        ] {
+            let posted = admin.post(path, &[("csrf", &csrf), ("enabled", "yes")]).await;
+            assert_eq!(posted.status, 303, "{path}: {}", posted.body);
+            let location = posted.location.unwrap();
+            assert!(location.contains("%0A") && !location.contains(['\n', '\r', ' ']), "{location}");
+            let page = admin.get(&location).await;
+            assert_eq!(page.status, 404, "{}", page.body);
+        }
+        let erase =
+            admin.post("/activities/erase", &[("csrf", &csrf), ("user_id", "x\ny"), ("confirm", "")]).await;
+        assert_eq!(erase.status, 303);
+        assert_eq!(erase.location.as_deref(), Some("/activities/erase?user_id=x%0Ay"));
+        app.finish().await;
+    }
+}
