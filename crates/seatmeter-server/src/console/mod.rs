@@ -262,6 +262,12 @@ impl ConsoleUser {
         crate::compliance::zone(&self.time_zone)
     }
 
+    /// An RFC 3339 instant as a date and time in the account's time zone.
+    pub fn local(&self, at: &str) -> String {
+        at.parse::<jiff::Timestamp>()
+            .map_or_else(|_| at.to_string(), |t| local_time(t.as_millisecond(), &self.zone()))
+    }
+
     /// What the last form did, to show once.
     pub fn notice(&self) -> Option<&str> {
         self.flash.as_deref().and_then(|f| f.strip_prefix("done:"))

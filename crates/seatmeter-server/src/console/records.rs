@@ -150,14 +150,10 @@ pub async fn activities(
         Err(ApiError::Db(cause)) => return Err(Failure(ApiError::Db(cause))),
         Err(refused) => (Vec::new(), None, Some(refused.to_string())),
     };
-    let zone = user.zone();
     let lines = items
         .into_iter()
         .map(|a: ActivityView| ActivityLine {
-            at: a
-                .at
-                .parse::<jiff::Timestamp>()
-                .map_or(a.at.clone(), |t| super::local_time(t.as_millisecond(), &zone)),
+            at: user.local(&a.at),
             actor: a.actor_user_id.as_deref().map_or("system".to_string(), |id| names.of(id).to_string()),
             subject: if a.subject_type == "user" {
                 format!("user {}", names.of(&a.subject_id))
