@@ -222,9 +222,11 @@ test('assigning a license, then unassigning it, says which booking page it disab
   await page.getByLabel('E-mail', { exact: true }).fill('maria@example.com');
   await page.getByLabel('Name', { exact: true }).fill('Maria Lopez');
   await page.getByRole('button', { name: 'Add user' }).click();
-  const added = await flash(page);
-  assert.match(added, /maria@example.com is added/);
-  mariaLink = `${base}${added.match(/\/set-password\?token=[0-9a-f]+/)[0]}`;
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'maria@example.com is added');
+  assert.match(await page.getByRole('status').innerText(), /Send maria@example.com this one-time link/);
+  mariaLink = await page.getByLabel('One-time password link').inputValue();
+  assert.match(mariaLink, /^http:\/\/127\.0\.0\.1:\d+\/set-password\?token=[0-9a-f]+$/);
+  await page.getByRole('link', { name: "Go to Maria Lopez's page" }).click();
 
   await page.getByRole('button', { name: 'Assign scheduled_meetings' }).click();
   assert.match(await flash(page), /A scheduled_meetings license is assigned/);
@@ -295,9 +297,11 @@ test("a privacy administrator erases a person's activities", async () => {
   await page.getByLabel('Person', { exact: true }).selectOption({ label: 'Maria Lopez <maria@example.com>' });
   await page.getByRole('button', { name: 'Review the erasure…' }).click();
   assert.match(await page.getByRole('alert').innerText(), /\d+ activities done by maria@example.com/);
+  // Not confirmed (another address typed): refused, and nothing is erased.
+  await page.getByLabel(/Type maria@example.com to confirm/).fill('someone@example.com');
   await page.getByRole('button', { name: 'Erase their activities' }).click();
-  // Not confirmed: nothing is erased.
-  await page.getByLabel(/Type maria@example.com to confirm/).waitFor();
+  assert.match(await flash(page), /type the person's e-mail address exactly/);
+  assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /Erase the activities about Maria Lopez/);
   await page.getByLabel(/Type maria@example.com to confirm/).fill('maria@example.com');
   await page.getByRole('button', { name: 'Erase their activities' }).click();
   assert.match(await flash(page), /\d+ activities about the person are erased/);
@@ -309,6 +313,8 @@ test("a privacy administrator erases a person's activities", async () => {
   const csv = await (await page.request.get(`${base}/activities.csv`)).text();
   assert.match(csv, /^at,actor_user_id,action/);
   assert.doesNotMatch(csv, /maria@/);
+  const maria = (await api('GET', '/v1/users?q=maria')).find((u) => u.email === 'maria@example.com');
+  assert.ok(maria && !csv.includes(maria.id), 'her id is in no activity');
   await page.close();
 });
 

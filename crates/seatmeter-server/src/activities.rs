@@ -94,7 +94,7 @@ fn instant_ms(text: &str, field: &str) -> Result<i64, ApiError> {
 
 /// Administrators of reports or security see every activity of the
 /// account; everyone else what they did and what was done to them.
-fn sees_the_whole_stream(principal: &Principal) -> bool {
+pub fn sees_the_whole_stream(principal: &Principal) -> bool {
     principal.administers(AdminArea::Reports) || principal.administers(AdminArea::Security)
 }
 
@@ -260,8 +260,11 @@ fn like_text(text: &str) -> String {
 /// The activities of `account_id` about a person: done by them, done to
 /// them, or naming them (their id or address) in their details.
 fn about(account_id: &str, user_id: &str, email: &str) -> Cond {
+    // As a whole JSON string (quotes included): `li@example.com` must not
+    // match `amali@example.com`.
     let names = |text: &str| {
-        Expr::col("details").like(sea_query::LikeExpr::new(format!("%{}%", like_text(text))).escape('\\'))
+        let literal = serde_json::Value::from(text).to_string();
+        Expr::col("details").like(sea_query::LikeExpr::new(format!("%{}%", like_text(&literal))).escape('\\'))
     };
     Cond::all().add(Expr::col("account_id").eq(account_id)).add(
         Cond::any()
@@ -349,11 +352,13 @@ pub async fn erase(
             .and_where(Expr::col("subject_id").eq(id.as_str())),
     )
     .await?;
+    // Who erased their own activities is not named by the erasure either.
+    let actor = if principal.user_id == id { ERASED } else { principal.user_id.as_str() };
     crate::store::record_activity(
         &mut tx,
         account,
         now,
-        Some(&principal.user_id),
+        Some(actor),
         "privacy.erased",
         ("account", account),
         serde_json::json!({"activities": erased}),

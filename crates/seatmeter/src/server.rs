@@ -317,7 +317,8 @@ fn password_link(args: PasswordLinkArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let db = Db::open(&settings.database()).await?;
         let now = jiff::Timestamp::now().as_millisecond();
-        let Some(token) = seatmeter_server::console::password_link(&db, &args.account, &email, now).await?
+        let Some(token) =
+            seatmeter_server::console::password_link(&db, &args.account, &email, None, now).await?
         else {
             bail!("no enabled user {email} in account {:?}", args.account);
         };

@@ -5,6 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Multipart, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use seatmeter_core::people::{AdminArea, LicenseKind};
 use serde::Deserialize;
@@ -173,33 +174,54 @@ pub struct NewUserForm {
 /// Adds a user, and shows the one-time link with which they set a password.
 pub async fn add_user(
     State(state): State<AppState>,
+    headers: HeaderMap,
     posted: Posted<NewUserForm>,
 ) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
     let new =
         crate::users::NewUser { email: form.email, name: form.name, role: form.role, areas: Vec::new() };
-    let created = crate::users::create_user(State(state.clone()), user.principal(), Body(new)).await;
-    let (_, created) = match created {
-        Ok(created) => created,
-        Err(refused) => return finish(&state, &user, "/users", Err(refused)).await,
-    };
-    let back = format!("/users/{}", created.0.id);
-    let done = format!("{} is added. {}", created.0.email, link_text(&state, &user, &created.0.email).await?);
-    finish(&state, &user, &back, Ok(done)).await
+    match crate::users::create_user(State(state.clone()), user.principal(), Body(new)).await {
+        Ok((_, created)) => link_page(&state, &headers, user, created.0, true).await,
+        Err(refused) => finish(&state, &user, "/users", Err(refused)).await,
+    }
 }
 
-/// A new one-time link for `email` to set a password, as a sentence.
-async fn link_text(state: &AppState, user: &ConsoleUser, email: &str) -> Result<String, Failure> {
-    let Ok(email) = seatmeter_core::people::Email::parse(email) else { return Ok(String::new()) };
+#[derive(Template, WebTemplate)]
+#[template(path = "link.html")]
+struct LinkPage {
+    user: ConsoleUser,
+    shown: crate::api::UserView,
+    added: bool,
+    link: Option<String>,
+    days: i64,
+}
+
+/// A new one-time link for `shown` to set a password, shown on a page of
+/// its own: never stored (only its hash is), never in a redirect. Only an
+/// administrator of every area makes one for an administrator, as only
+/// they may change an administrator (whoever holds the link sets the
+/// password).
+async fn link_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: ConsoleUser,
+    shown: crate::api::UserView,
+    added: bool,
+) -> Result<Response, Failure> {
+    if shown.role == "administrator" && !user.principal().is_unrestricted_admin() {
+        let refused = ApiError::Forbidden(
+            "a password link for an administrator is made by an administrator of every area".into(),
+        );
+        return finish(state, &user, &format!("/users/{}", shown.id), Err(refused)).await;
+    }
+    let email = seatmeter_core::people::Email::parse(&shown.email)
+        .map_err(|e| Failure(ApiError::Invalid { message: format!("the address {e}"), field: None }))?;
     let now = state.licensing.clock.now();
-    let token = super::password_link(&state.db, &user.account_id, &email, now).await?;
-    Ok(match token {
-        Some(token) => format!(
-            "Send them this one-time link to set their password (valid {} days): /set-password?token={token}",
-            super::SETUP_LINK_DAYS
-        ),
-        None => "The user is disabled: enable them first.".into(),
-    })
+    let token = super::password_link(&state.db, &user.account_id, &email, Some(&user.user_id), now).await?;
+    let scheme = if super::secure(headers) { "https" } else { "http" };
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let link = token.map(|token| format!("{scheme}://{host}/set-password?token={token}"));
+    Ok(LinkPage { user, shown, added, link, days: super::SETUP_LINK_DAYS }.into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -256,18 +278,27 @@ pub async fn update_user(
     posted: Posted<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
+    let before = match crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await
+    {
+        Ok(before) => before.0,
+        Err(refused) => return finish(&state, &user, &format!("/users/{id}"), Err(refused)).await,
+    };
     let value = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let role = value("role");
-    let areas = if role.as_deref() == Some("administrator") {
+    let role = value("role").unwrap_or_else(|| before.role.clone());
+    let mut areas: Vec<String> = if role == "administrator" {
         form.iter().filter(|(k, _)| k == "areas").map(|(_, v)| v.clone()).collect()
     } else {
         Vec::new()
     };
+    areas.sort();
+    let disabled = value("disabled").is_some();
+    // Only what changed: a name alone is a change any user administrator
+    // may make, where a role or areas is not.
     let changes = crate::users::UserChanges {
-        name: value("name"),
-        role,
-        areas: Some(areas),
-        disabled: Some(value("disabled").is_some()),
+        name: value("name").filter(|name| *name != before.name),
+        areas: (areas != before.areas || role != before.role).then_some(areas),
+        role: (role != before.role).then_some(role),
+        disabled: (disabled != before.disabled).then_some(disabled),
         concurrency_limit: None,
     };
     let outcome =
@@ -281,16 +312,18 @@ pub async fn update_user(
 pub async fn new_link(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     posted: Posted<super::CsrfForm>,
 ) -> Result<Response, Failure> {
     let Posted { user, .. } = posted;
-    let shown = crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await;
-    let outcome = match shown {
-        Ok(shown) if user.users_admin() => Ok(link_text(&state, &user, &shown.0.email).await?),
-        Ok(_) => Err(ApiError::Forbidden("password links need an administrator of users & licenses".into())),
-        Err(refused) => Err(refused),
-    };
-    finish(&state, &user, &format!("/users/{id}"), outcome).await
+    if !user.users_admin() {
+        let refused = ApiError::Forbidden("password links need an administrator of users & licenses".into());
+        return finish(&state, &user, &format!("/users/{id}"), Err(refused)).await;
+    }
+    match crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await {
+        Ok(shown) => link_page(&state, &headers, user, shown.0, false).await,
+        Err(refused) => finish(&state, &user, &format!("/users/{id}"), Err(refused)).await,
+    }
 }
 
 /// The booking pages `owner` owns.

@@ -124,7 +124,7 @@ fn new_secret() -> String {
 }
 
 /// Whether the request came over HTTPS (directly or through a proxy that says so).
-fn secure(headers: &HeaderMap) -> bool {
+pub(crate) fn secure(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
@@ -250,6 +250,16 @@ impl ConsoleUser {
     /// Administers security settings.
     pub fn security_admin(&self) -> bool {
         self.administers(AdminArea::Security)
+    }
+
+    /// Sees the account's whole activity stream (as the API decides).
+    pub fn sees_whole_stream(&self) -> bool {
+        crate::activities::sees_the_whole_stream(&self.principal())
+    }
+
+    /// Sees the account's usage and meetings (reports, or users & licenses).
+    pub fn sees_reports(&self) -> bool {
+        self.administers(AdminArea::Reports) || self.administers(AdminArea::UsersLicenses)
     }
 
     /// Administers privacy (erasing a person's activities).
@@ -394,13 +404,57 @@ impl Names {
     }
 }
 
+impl Names {
+    fn from_users(users: Vec<crate::store::UserRow>) -> Self {
+        let mut sorted: Vec<(String, String)> =
+            users.into_iter().map(|u| (u.id, format!("{} <{}>", u.name, u.email))).collect();
+        sorted.sort_by_cached_key(|(_, name)| name.to_lowercase());
+        Names { by_id: sorted.iter().cloned().collect(), sorted }
+    }
+
+    /// Every user of the account: for pages whose data already name them
+    /// all (the whole activity stream), and for choosing whose activities
+    /// to erase.
+    pub async fn all(state: &AppState, account_id: &str) -> Result<Self, DbError> {
+        let users: Vec<crate::store::UserRow> = state
+            .db
+            .fetch_all(
+                Sql::select()
+                    .columns(crate::users::USER_COLUMNS)
+                    .from("users")
+                    .and_where(Expr::col("account_id").eq(account_id)),
+            )
+            .await?;
+        Ok(Self::from_users(users))
+    }
+
+    /// Adds the users `ids` of the account (the owner and editors of a page
+    /// the user sees), so that the page shows their names.
+    pub async fn with(mut self, state: &AppState, account_id: &str, ids: &[&str]) -> Result<Self, DbError> {
+        let missing: Vec<&str> = ids.iter().copied().filter(|id| !self.by_id.contains_key(*id)).collect();
+        if missing.is_empty() {
+            return Ok(self);
+        }
+        let users: Vec<crate::store::UserRow> = state
+            .db
+            .fetch_all(
+                Sql::select()
+                    .columns(crate::users::USER_COLUMNS)
+                    .from("users")
+                    .and_where(Expr::col("account_id").eq(account_id))
+                    .and_where(Expr::col("id").is_in(missing)),
+            )
+            .await?;
+        for user in users {
+            self.by_id.insert(user.id, format!("{} <{}>", user.name, user.email));
+        }
+        Ok(self)
+    }
+}
+
 /// The names of the users `user` may see.
 pub(crate) async fn user_names(state: &AppState, user: &ConsoleUser) -> Result<Names, DbError> {
-    let users = crate::users::list(&state.db, &user.principal(), None).await?;
-    let mut sorted: Vec<(String, String)> =
-        users.into_iter().map(|u| (u.id, format!("{} <{}>", u.name, u.email))).collect();
-    sorted.sort_by_cached_key(|(_, name)| name.to_lowercase());
-    Ok(Names { by_id: sorted.iter().cloned().collect(), sorted })
+    Ok(Names::from_users(crate::users::list(&state.db, &user.principal(), None).await?))
 }
 
 /// The signed-in user of a request (`None`: signed out, or the session ended).
@@ -441,17 +495,28 @@ async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<ConsoleUs
         end_session(state, &user.token_hash, now).await?;
         return Ok(None);
     }
-    // The last request's time, to the minute (a write per minute, not per
-    // request), and the flash message, shown once.
-    if now - user.last_seen_ms >= 60_000 || user.flash.is_some() {
+    // The last request's time, to the minute (a write per minute, not per request).
+    if now - user.last_seen_ms >= 60_000 {
         state
             .db
             .execute(
                 Sql::update()
                     .table("sessions")
                     .value("last_seen_ms", now)
-                    .value("flash", Option::<String>::None)
                     .and_where(Expr::col("token_hash").eq(user.token_hash.as_str())),
+            )
+            .await?;
+    }
+    // The flash message is shown once: this one, not one a form stored since.
+    if let Some(flash) = &user.flash {
+        state
+            .db
+            .execute(
+                Sql::update()
+                    .table("sessions")
+                    .value("flash", Option::<String>::None)
+                    .and_where(Expr::col("token_hash").eq(user.token_hash.as_str()))
+                    .and_where(Expr::col("flash").eq(flash.as_str())),
             )
             .await?;
     }
@@ -560,9 +625,10 @@ struct FailedAt {
 }
 
 /// Why a user may not try to sign in now, if so, from their failed
-/// sign-ins of the last hour (at most 100 are kept in view).
+/// sign-ins of the last hour, or of the lockout time if it is longer.
 async fn throttled(state: &AppState, user: &Candidate, now: i64) -> Result<Option<String>, DbError> {
-    let hour: Vec<FailedAt> = state
+    let window = now - user.lockout_minutes * 60_000;
+    let failures: Vec<FailedAt> = state
         .db
         .fetch_all(
             Sql::select()
@@ -570,14 +636,14 @@ async fn throttled(state: &AppState, user: &Candidate, now: i64) -> Result<Optio
                 .from("sign_in_failures")
                 .and_where(Expr::col("account_id").eq(user.account_id.as_str()))
                 .and_where(Expr::col("user_id").eq(user.id.as_str()))
-                .and_where(Expr::col("at_ms").gt(now - 3_600_000)),
+                .and_where(Expr::col("at_ms").gt(Ord::min(window, now - 3_600_000))),
         )
         .await?;
-    if i64::try_from(hour.len()).unwrap_or(i64::MAX) >= MAX_FAILURES_PER_HOUR {
+    let last_hour = failures.iter().filter(|f| f.at_ms > now - 3_600_000).count();
+    if i64::try_from(last_hour).unwrap_or(i64::MAX) >= MAX_FAILURES_PER_HOUR {
         return Ok(Some("too many failed sign-ins in the last hour: try again later".into()));
     }
-    let window = now - user.lockout_minutes * 60_000;
-    let recent: Vec<i64> = hour.iter().map(|f| f.at_ms).filter(|&at| at > window).collect();
+    let recent: Vec<i64> = failures.iter().map(|f| f.at_ms).filter(|&at| at > window).collect();
     let count = i64::try_from(recent.len()).unwrap_or(i64::MAX);
     let Some(&last) = recent.iter().max() else { return Ok(None) };
     if count >= user.lockout_threshold {
@@ -767,11 +833,13 @@ pub(crate) async fn new_setup_token(
 }
 
 /// A new one-time link token for the user of `account_id` with address
-/// `email` (`None`: no such enabled user).
+/// `email` (`None`: no such enabled user), made by `actor` (`None`: the
+/// command line); the activity stream records it.
 pub async fn password_link(
     db: &crate::db::Db,
     account_id: &str,
     email: &Email,
+    actor: Option<&str>,
     now: i64,
 ) -> Result<Option<String>, DbError> {
     #[derive(sqlx::FromRow)]
@@ -791,6 +859,17 @@ pub async fn password_link(
         .await?;
     let Some(user) = user else { return Ok(None) };
     let token = new_setup_token(&mut tx, account_id, &user.id, now).await?;
+    let details = serde_json::json!({"expires_in_days": SETUP_LINK_DAYS});
+    crate::store::record_activity(
+        &mut tx,
+        account_id,
+        now,
+        actor,
+        "user.password_link",
+        ("user", &user.id),
+        details,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(token))
 }
@@ -908,14 +987,8 @@ async fn set_password(
         Some("the form had expired: enter the password again".to_string())
     } else if form.password != form.confirm {
         Some("the two passwords differ".to_string())
-    } else if let Some(refusal) = crate::passwords::refusal(&form.password, setup.password_min_length) {
-        Some(refusal)
-    } else if let Some(old) = setup.password_hash.clone()
-        && crate::passwords::verify(form.password.clone(), old).await
-    {
-        Some("this is the password you have now: choose a new one".to_string())
     } else {
-        None
+        crate::passwords::refusal(&form.password, setup.password_min_length)
     };
     if let Some(error) = refusal {
         let csrf = new_secret();
@@ -929,6 +1002,30 @@ async fn set_password(
             expired: false,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, page).into_response());
+    }
+    // The password in use again: refused, and the link is used up, so that
+    // a link tests one guess of the current password, not many.
+    if let Some(old) = setup.password_hash.clone()
+        && crate::passwords::verify(form.password.clone(), old).await
+    {
+        state
+            .db
+            .execute(
+                Sql::update()
+                    .table("password_setups")
+                    .value("used_ms", state.licensing.clock.now())
+                    .and_where(Expr::col("token_hash").eq(sha256_hex(form.token.as_bytes()))),
+            )
+            .await?;
+        let error = "that is the password you have now: sign in again and choose a different one".to_string();
+        return Ok(sign_in_form(
+            jar,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            setup.email,
+            Some(error),
+            None,
+        ));
     }
     let hash = crate::passwords::hash(form.password).await.map_err(|e| {
         Failure(ApiError::Refused { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: e })
@@ -1090,6 +1187,21 @@ async fn dashboard(State(state): State<AppState>, Signed(user): Signed) -> Resul
     let account = user.account_id.clone();
     let status = crate::compliance::status(&state, &account).await?;
     let pools = crate::licenses::pools(&state.db, &account).await?;
+    // Usage and meetings are for administrators of reports or of users &
+    // licenses, as in the API; the others see compliance and the pools.
+    if !user.sees_reports() {
+        let page = DashboardPage {
+            usage: String::new(),
+            trend: String::new(),
+            running: Vec::new(),
+            names: Names::from_users(Vec::new()),
+            disabled: status.disabled,
+            banners: status.banners,
+            pools,
+            user,
+        };
+        return Ok(page.into_response());
+    }
     let installed =
         pools.iter().find(|p| p.kind == "host").map_or(0, |p| u64::try_from(p.installed).unwrap_or(0));
     let rules = crate::meetings::account_rules(&state.db, &account).await?;

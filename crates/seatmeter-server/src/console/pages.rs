@@ -71,7 +71,8 @@ struct ListPage {
 /// The booking pages the user may see, and creating one.
 pub async fn list(State(state): State<AppState>, Signed(user): Signed) -> Result<Response, Failure> {
     let pages = crate::booking::list_pages(State(state.clone()), user.principal()).await?.0;
-    let names = user_names(&state, &user).await?;
+    let owners: Vec<&str> = pages.iter().map(|p| p.owner_user_id.as_str()).collect();
+    let names = user_names(&state, &user).await?.with(&state, &user.account_id, &owners).await?;
     Ok(ListPage { user, pages, names }.into_response())
 }
 
@@ -127,7 +128,10 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let page = crate::booking::get_page(State(state.clone()), user.principal(), Path(id)).await?.0;
-    let names = user_names(&state, &user).await?;
+    let shown: Vec<&str> = std::iter::once(page.owner_user_id.as_str())
+        .chain(page.editors.iter().map(|e| e.user_id.as_str()))
+        .collect();
+    let names = user_names(&state, &user).await?.with(&state, &user.account_id, &shown).await?;
     let week =
         DAYS.iter().map(|&(day, label)| (day, label, hours_text(page.weekly_hours.get(day)))).collect();
     let overrides = page
@@ -318,6 +322,12 @@ async fn change_editors(
 ) -> Result<String, ApiError> {
     let page =
         crate::booking::get_page(State(state.clone()), user.principal(), Path(id.to_string())).await?.0;
+    // Only who may set the editors looks users up by address.
+    if !(user.users_admin() || page.owner_user_id == user.user_id) {
+        return Err(ApiError::Forbidden(
+            "only the page's owner or a user administrator sets its editors".into(),
+        ));
+    }
     let mut editors = page.editors;
     let done = if let Some(removed) = form.remove {
         editors.retain(|e| e.user_id != removed);
@@ -334,12 +344,9 @@ async fn change_editors(
                 field: Some("email".into()),
             });
         };
+        let notify_sms = editors.iter().any(|e| e.user_id == editor && e.notify_sms);
         editors.retain(|e| e.user_id != editor);
-        editors.push(Editor {
-            user_id: editor,
-            notify_email: form.notify_email.is_some(),
-            notify_sms: false,
-        });
+        editors.push(Editor { user_id: editor, notify_email: form.notify_email.is_some(), notify_sms });
         format!("{} is an editor.", form.email.trim())
     };
     let body = crate::booking::Editors { editors };

@@ -138,7 +138,13 @@ pub async fn activities(
     Signed(user): Signed,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Response, Failure> {
-    let names = user_names(&state, &user).await?;
+    // Who sees the whole stream sees every user named in it; a privacy
+    // administrator chooses among them whose activities to erase.
+    let names = if user.sees_whole_stream() || user.privacy_admin() {
+        Names::all(&state, &user.account_id).await?
+    } else {
+        user_names(&state, &user).await?
+    };
     let listed = crate::activities::list_activities(
         State(state.clone()),
         user.principal(),

@@ -175,6 +175,25 @@ async fn a_privacy_administrator_erases_a_person_s_activities_and_the_counts_sta
         for (old, new) in before.iter().zip(&after[1..]) {
             assert_eq!((&old["id"], &old["action"], &old["at"]), (&new["id"], &new["action"], &new["at"]));
         }
+
+        // Only the person: a longer address that ends like theirs keeps its details.
+        let body = json!({"email": "awu@example.com", "name": "A. Wu"});
+        let (_, other) = app.call(Method::POST, "/v1/users", admin, Some(body)).await;
+        let body = json!({"email": "wu@example.com", "name": "Wu"});
+        let (_, wu) = app.call(Method::POST, "/v1/users", admin, Some(body)).await;
+        let (_, erased) =
+            app.call(Method::POST, "/v1/activities/erasure", admin, Some(json!({"user_id": wu["id"]}))).await;
+        assert_eq!(erased["activities"], 1, "{erased}");
+        let path = format!("/v1/activities?subject={}", other["id"].as_str().unwrap());
+        let (_, kept) = app.call(Method::GET, &path, admin, None).await;
+        assert_eq!(kept["items"][0]["details"]["email"], "awu@example.com", "{kept}");
+
+        // Erasing oneself leaves no trace of oneself in the erasure either.
+        let me = created.admin.id.clone();
+        app.call(Method::POST, "/v1/activities/erasure", admin, Some(json!({"user_id": me}))).await;
+        let (_, after) = app.call(Method::GET, "/v1/activities?limit=1000", admin, None).await;
+        assert!(!after.to_string().contains(&me), "{after}");
+        assert_eq!(after["items"][0]["actor_user_id"], "erased");
         app.finish().await;
     }
 }

@@ -342,8 +342,10 @@ fn policy_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 /// password set from a fresh one-time link.
 async fn signed_in(app: &TestApp, account_id: &str, email: &str, now: i64) -> Browser {
     let address = seatmeter_core::people::Email::parse(email).unwrap();
-    let link =
-        seatmeter_server::console::password_link(&app.db, account_id, &address, now).await.unwrap().unwrap();
+    let link = seatmeter_server::console::password_link(&app.db, account_id, &address, None, now)
+        .await
+        .unwrap()
+        .unwrap();
     let mut browser = Browser::new(app);
     let page = browser.get(&format!("/set-password?token={link}")).await;
     let (csrf, token) = (field(&page.body, "csrf"), field(&page.body, "token"));
@@ -379,9 +381,9 @@ impl Browser {
     }
 }
 
-/// The id in a path such as `/users/usr_…` of a redirect.
-fn id_after(page_location: &str, prefix: &str) -> String {
-    page_location.strip_prefix(prefix).unwrap().split(['/', '?']).next().unwrap().to_string()
+#[derive(sqlx::FromRow)]
+struct Flash {
+    flash: Option<String>,
 }
 
 #[tokio::test]
@@ -409,11 +411,21 @@ async fn an_administrator_manages_users_licenses_and_booking_pages_in_the_consol
                 ],
             )
             .await;
-        let location = added.location.clone().unwrap();
-        let maria = id_after(&location, "/users/");
-        let page = admin.get(&location).await;
-        assert!(page.body.contains("maria@example.com is added"), "{}", page.body);
-        assert!(page.body.contains("/set-password?token="));
+        // Shown on the answer itself: the link is stored nowhere but as a hash.
+        assert_eq!(added.status, 200, "{}", added.body);
+        assert!(added.body.contains("maria@example.com is added"), "{}", added.body);
+        let link = field(&added.body, "link").replace("&#x2f;", "/");
+        assert!(link.starts_with(&format!("{}/set-password?token=", app.base)), "{link}");
+        let maria = added.body.split("href=\"/users/").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let flash: Vec<String> = app
+            .db
+            .fetch_all(sea_query::Query::select().column("flash").from("sessions"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row: Flash| row.flash.unwrap_or_default())
+            .collect();
+        assert!(flash.iter().all(|f| !f.contains("token")), "{flash:?}");
         // A second time: the API's refusal, shown on the page.
         let again = admin
             .submit(
@@ -621,8 +633,12 @@ async fn an_expired_password_must_be_replaced_before_signing_in() {
                 &[("csrf", &csrf), ("token", &token), ("password", PASSWORD), ("confirm", PASSWORD)],
             )
             .await;
-        assert!(same.body.contains("the password you have now"), "{}", same.body);
-        let (csrf, token) = form(&same);
+        // The password in use again: refused, and the link is used up.
+        assert!(same.body.contains("that is the password you have now"), "{}", same.body);
+        assert_eq!(browser.get(&location).await.status, 404);
+        let again = attempt(&mut browser, PASSWORD).await.location.unwrap();
+        let page = browser.get(&again).await;
+        let (csrf, token) = form(&page);
         let new = "a brand new passphrase here";
         let set = browser
             .post("/set-password", &[("csrf", &csrf), ("token", &token), ("password", new), ("confirm", new)])
@@ -866,6 +882,122 @@ async fn forms_about_strange_ids_are_refused_with_a_message_not_a_crash() {
             admin.post("/activities/erase", &[("csrf", &csrf), ("user_id", "x\ny"), ("confirm", "")]).await;
         assert_eq!(erase.status, 303);
         assert_eq!(erase.location.as_deref(), Some("/activities/erase?user_id=x%0Ay"));
+        app.finish().await;
+    }
+}
+
+/// Adds a user by the API; returns their id.
+async fn add(app: &TestApp, token: &str, body: serde_json::Value) -> String {
+    let (status, user) = app.call(reqwest::Method::POST, "/v1/users", token, Some(body)).await;
+    assert_eq!(status, 201, "{user}");
+    user["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn only_an_administrator_of_every_area_makes_a_password_link_for_an_administrator() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let account = created.account.id.clone();
+        let lee = serde_json::json!({"email": "lee@example.com", "name": "Lee", "role": "administrator", "areas": ["users_licenses"]});
+        let lee = add(&app, &created.token, lee).await;
+        let maria =
+            add(&app, &created.token, serde_json::json!({"email": "maria@example.com", "name": "Maria"}))
+                .await;
+        let mut browser = signed_in(&app, &account, "lee@example.com", start).await;
+
+        // Whoever holds a link sets the password: not for an administrator of every area.
+        let boss = created.admin.id.clone();
+        let path = format!("/users/{boss}");
+        let refused = browser.submit(&path, &format!("{path}/password-link"), &[]).await;
+        assert!(refused.body.contains("made by an administrator of every area"), "{}", refused.body);
+        // For a member, yes; and the stream says who made it.
+        let path = format!("/users/{maria}");
+        let page = browser.get(&path).await;
+        let made =
+            browser.post(&format!("{path}/password-link"), &[("csrf", &field(&page.body, "csrf"))]).await;
+        assert_eq!(made.status, 200, "{}", made.body);
+        assert!(made.body.contains("/set-password?token="), "{}", made.body);
+        let (_, stream) = app
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/activities?type=user.password_link&subject={maria}"),
+                &created.token,
+                None,
+            )
+            .await;
+        let item = &stream["items"][0];
+        assert_eq!(
+            (item["actor_user_id"].as_str(), item["subject_id"].as_str()),
+            (Some(lee.as_str()), Some(maria.as_str()))
+        );
+
+        // Renaming herself is a change she may make; her role and areas stay.
+        let path = format!("/users/{lee}");
+        let page = browser
+            .submit(
+                &path,
+                &path,
+                &[("name", "Lee Chen"), ("role", "administrator"), ("areas", "users_licenses")],
+            )
+            .await;
+        assert!(page.body.contains("lee@example.com is saved"), "{}", page.body);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_lock_longer_than_an_hour_lasts_as_long_as_the_policy_says() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let mut admin = signed_in(&app, &created.account.id, "admin@example.com", start).await;
+        let form = policy_form(&[("lockout_threshold", "3"), ("lockout_minutes", "120")]);
+        let saved = admin.submit("/security", "/security", &form).await;
+        assert!(saved.body.contains("security settings are saved"), "{}", saved.body);
+        let mut browser = Browser::new(&app);
+        for _ in 0..3 {
+            assert_eq!(attempt(&mut browser, "wrong password!").await.status, 401);
+        }
+        clock.set(start + 61 * 60_000);
+        let locked = attempt(&mut browser, PASSWORD).await;
+        assert!(locked.body.contains("locked for 59 more minutes"), "{}", locked.body);
+        clock.set(start + 121 * 60_000);
+        assert_eq!(attempt(&mut browser, PASSWORD).await.location.as_deref(), Some("/"));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_privacy_administrator_chooses_among_every_user_and_sees_no_usage() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let pia = serde_json::json!({"email": "pia@example.com", "name": "Pia", "role": "administrator", "areas": ["privacy"]});
+        add(&app, &created.token, pia).await;
+        let maria =
+            add(&app, &created.token, serde_json::json!({"email": "maria@example.com", "name": "Maria"}))
+                .await;
+        let mut pia = signed_in(&app, &created.account.id, "pia@example.com", start).await;
+        let page = pia.get("/activities").await;
+        let erase = page.body.split("id=\"erase-user\"").nth(1).unwrap();
+        assert!(
+            erase.contains(&format!("<option value=\"{maria}\">Maria &#60;maria@example.com&#62;")),
+            "{erase}"
+        );
+        let review = pia.get(&format!("/activities/erase?user_id={maria}")).await;
+        assert!(review.body.contains("done by maria@example.com"), "{}", review.body);
+        let dashboard = pia.get("/").await;
+        assert_eq!(dashboard.status, 200);
+        assert!(
+            !dashboard.body.contains("Host licenses used") && dashboard.body.contains("scheduled_meetings")
+        );
         app.finish().await;
     }
 }
