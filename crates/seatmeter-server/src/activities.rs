@@ -266,7 +266,8 @@ fn about(account_id: &str, user_id: &str, email: &str) -> Cond {
         let literal = serde_json::Value::from(text).to_string();
         Expr::col("details").like(sea_query::LikeExpr::new(format!("%{}%", like_text(&literal))).escape('\\'))
     };
-    Cond::all().add(Expr::col("account_id").eq(account_id)).add(
+    // The record of an earlier erasure names nobody: it is not about anyone.
+    Cond::all().add(Expr::col("account_id").eq(account_id)).add(Expr::col("action").ne("privacy.erased")).add(
         Cond::any()
             .add(Expr::col("actor_user_id").eq(user_id))
             .add(Expr::col("subject_type").eq("user").and(Expr::col("subject_id").eq(user_id)))
@@ -300,11 +301,11 @@ pub async fn count_about(state: &AppState, principal: &Principal, user_id: &str)
     let count: Option<Count> = state
         .db
         .fetch_optional(
-            Query::select()
-                .expr_as(Expr::col("id").count(), "n")
-                .from("activities")
-                .cond_where(about(&principal.account_id, &id, &email))
-                .and_where(Expr::col("action").ne("privacy.erased")),
+            Query::select().expr_as(Expr::col("id").count(), "n").from("activities").cond_where(about(
+                &principal.account_id,
+                &id,
+                &email,
+            )),
         )
         .await?;
     Ok(count.map_or(0, |c| u64::try_from(c.n).unwrap_or(0)))
@@ -331,8 +332,7 @@ pub async fn erase(
             Query::update()
                 .table("activities")
                 .value("details", serde_json::json!({ERASED: true}).to_string())
-                .cond_where(about(account, &id, &email))
-                .and_where(Expr::col("action").ne("privacy.erased")),
+                .cond_where(about(account, &id, &email)),
         )
         .await?;
     tx.execute(

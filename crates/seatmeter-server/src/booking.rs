@@ -338,6 +338,48 @@ async fn set_enabled(
     Ok(())
 }
 
+/// A page as a list of someone's pages shows it.
+#[derive(Debug, sqlx::FromRow)]
+struct OwnedRow {
+    id: String,
+    title: String,
+    enabled: i64,
+}
+
+/// One of the pages a user owns.
+#[derive(Debug)]
+pub struct OwnedPage {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Whether it takes bookings.
+    pub enabled: bool,
+}
+
+impl From<OwnedRow> for OwnedPage {
+    fn from(row: OwnedRow) -> Self {
+        OwnedPage { id: row.id, title: row.title, enabled: row.enabled != 0 }
+    }
+}
+
+/// The pages of `account_id` that `owner` owns, by id.
+fn owned_query(account_id: &str, owner: &str) -> sea_query::SelectStatement {
+    Query::select()
+        .columns(["id", "title", "enabled"])
+        .from("booking_pages")
+        .and_where(Expr::col("account_id").eq(account_id))
+        .and_where(Expr::col("owner_user_id").eq(owner))
+        .order_by("id", Order::Asc)
+        .to_owned()
+}
+
+/// The pages `owner` owns (for a user administrator's pages about them).
+pub async fn owned_by(db: &crate::db::Db, account_id: &str, owner: &str) -> Result<Vec<OwnedPage>, DbError> {
+    let rows: Vec<OwnedRow> = db.fetch_all(&owned_query(account_id, owner)).await?;
+    Ok(rows.into_iter().map(OwnedPage::from).collect())
+}
+
 /// Disables every enabled page `user_id` owns (their scheduled_meetings
 /// license was taken back); returns the pages' ids. Runs in the caller's
 /// transaction, so the pages are disabled exactly when the license goes.
@@ -348,21 +390,8 @@ pub async fn disable_pages_of(
     user_id: &str,
     now: i64,
 ) -> Result<Vec<String>, DbError> {
-    #[derive(sqlx::FromRow)]
-    struct Id {
-        id: String,
-    }
-    let pages: Vec<Id> = tx
-        .fetch_all(
-            Query::select()
-                .column("id")
-                .from("booking_pages")
-                .and_where(Expr::col("account_id").eq(account_id))
-                .and_where(Expr::col("owner_user_id").eq(user_id))
-                .and_where(Expr::col("enabled").eq(1))
-                .order_by("id", Order::Asc),
-        )
-        .await?;
+    let rows: Vec<OwnedRow> = tx.fetch_all(&owned_query(account_id, user_id)).await?;
+    let pages: Vec<OwnedRow> = rows.into_iter().filter(|p| p.enabled != 0).collect();
     for page in &pages {
         set_enabled(tx, account_id, &page.id, false, now).await?;
         record_activity(

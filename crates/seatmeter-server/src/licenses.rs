@@ -326,17 +326,23 @@ struct AssignmentRow {
     kind: String,
 }
 
-/// Every license assignment of `account_id`: (user, kind), by user.
-pub async fn assignments(db: &Db, account_id: &str) -> Result<Vec<(String, String)>, DbError> {
-    let rows: Vec<AssignmentRow> = db
-        .fetch_all(
-            Query::select()
-                .columns(["user_id", "kind"])
-                .from("license_assignments")
-                .and_where(Expr::col("account_id").eq(account_id))
-                .order_by("user_id", Order::Asc)
-                .order_by("kind", Order::Asc),
-        )
-        .await?;
+/// The license assignments of `account_id` (only `holder`'s, if given):
+/// (user, kind), by user.
+pub async fn assignments(
+    db: &Db,
+    account_id: &str,
+    holder: Option<&str>,
+) -> Result<Vec<(String, String)>, DbError> {
+    let mut select = Query::select();
+    select
+        .columns(["user_id", "kind"])
+        .from("license_assignments")
+        .and_where(Expr::col("account_id").eq(account_id))
+        .order_by("user_id", Order::Asc)
+        .order_by("kind", Order::Asc);
+    if let Some(holder) = holder {
+        select.and_where(Expr::col("user_id").eq(holder));
+    }
+    let rows: Vec<AssignmentRow> = db.fetch_all(&select).await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.kind)).collect())
 }

@@ -150,7 +150,7 @@ pub async fn users(
     let q = search.q.unwrap_or_default();
     let filter = crate::users::UserFilter { q: Some(q.trim().to_string()).filter(|q| !q.is_empty()) };
     let views = crate::users::list_users(State(state.clone()), user.principal(), Params(filter)).await?.0;
-    let held = crate::licenses::assignments(&state.db, &user.account_id).await?;
+    let held = crate::licenses::assignments(&state.db, &user.account_id, None).await?;
     let users = views
         .into_iter()
         .map(|view| {
@@ -232,7 +232,7 @@ struct UserPage {
     licenses: Vec<String>,
     pools: Vec<PoolView>,
     areas: Vec<(&'static str, &'static str, bool)>,
-    pages: Vec<crate::booking::PageView>,
+    pages: Vec<crate::booking::OwnedPage>,
 }
 
 /// The areas as the forms show them.
@@ -255,10 +255,9 @@ pub async fn user_page(
 ) -> Result<Response, Failure> {
     needs(user.users_admin(), "the user pages need an administrator of users & licenses")?;
     let shown = crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await?.0;
-    let licenses = crate::licenses::assignments(&state.db, &user.account_id)
+    let licenses = crate::licenses::assignments(&state.db, &user.account_id, Some(&id))
         .await?
         .into_iter()
-        .filter(|(holder, _)| *holder == id)
         .map(|(_, kind)| kind)
         .collect();
     let pools = crate::licenses::pools(&state.db, &user.account_id).await?;
@@ -266,7 +265,7 @@ pub async fn user_page(
         .iter()
         .map(|&a| (a.as_str(), area_label(a), shown.areas.iter().any(|s| s == a.as_str())))
         .collect();
-    let pages = pages_owned_by(&state, &user, &id).await?;
+    let pages = crate::booking::owned_by(&state.db, &user.account_id, &id).await?;
     Ok(UserPage { user, shown, licenses, pools, areas, pages }.into_response())
 }
 
@@ -326,17 +325,6 @@ pub async fn new_link(
     }
 }
 
-/// The booking pages `owner` owns.
-async fn pages_owned_by(
-    state: &AppState,
-    user: &ConsoleUser,
-    owner: &str,
-) -> Result<Vec<crate::booking::PageView>, Failure> {
-    let mut pages = crate::booking::list_pages(State(state.clone()), user.principal()).await?.0;
-    pages.retain(|p| p.owner_user_id == owner);
-    Ok(pages)
-}
-
 fn kind_of(kind: &str) -> Result<LicenseKind, Failure> {
     LicenseKind::parse(kind)
         .filter(|k| k.is_assigned())
@@ -369,7 +357,7 @@ struct UnassignPage {
     user: ConsoleUser,
     shown: crate::api::UserView,
     kind: &'static str,
-    pages: Vec<crate::booking::PageView>,
+    pages: Vec<crate::booking::OwnedPage>,
 }
 
 /// Before unassigning: which booking pages it will disable.
@@ -382,7 +370,7 @@ pub async fn unassign_page(
     let kind = kind_of(&kind)?;
     let shown = crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await?.0;
     let pages = if kind == LicenseKind::ScheduledMeetings {
-        let mut pages = pages_owned_by(&state, &user, &id).await?;
+        let mut pages = crate::booking::owned_by(&state.db, &user.account_id, &id).await?;
         pages.retain(|p| p.enabled);
         pages
     } else {

@@ -142,8 +142,14 @@ pub async fn show(
             (date.clone(), if text.is_empty() { "unavailable".into() } else { text })
         })
         .collect();
-    let manages = user.users_admin() || page.owner_user_id == user.user_id;
+    let manages = manages(&user, &page);
     Ok(OnePage { user, page, names, week, overrides, manages }.into_response())
+}
+
+/// Whether `user` sets the page's editors and enables it: its owner, or an
+/// administrator of users & licenses (as the API's handlers decide).
+fn manages(user: &ConsoleUser, page: &PageView) -> bool {
+    user.users_admin() || page.owner_user_id == user.user_id
 }
 
 fn back(id: &str) -> String {
@@ -323,7 +329,7 @@ async fn change_editors(
     let page =
         crate::booking::get_page(State(state.clone()), user.principal(), Path(id.to_string())).await?.0;
     // Only who may set the editors looks users up by address.
-    if !(user.users_admin() || page.owner_user_id == user.user_id) {
+    if !manages(user, &page) {
         return Err(ApiError::Forbidden(
             "only the page's owner or a user administrator sets its editors".into(),
         ));
