@@ -416,16 +416,7 @@ impl Names {
     /// all (the whole activity stream), and for choosing whose activities
     /// to erase.
     pub async fn all(state: &AppState, account_id: &str) -> Result<Self, DbError> {
-        let users: Vec<crate::store::UserRow> = state
-            .db
-            .fetch_all(
-                Sql::select()
-                    .columns(crate::users::USER_COLUMNS)
-                    .from("users")
-                    .and_where(Expr::col("account_id").eq(account_id)),
-            )
-            .await?;
-        Ok(Self::from_users(users))
+        Ok(Self::from_users(account_users(state, account_id, None).await?))
     }
 
     /// Adds the users `ids` of the account (the owner and editors of a page
@@ -435,21 +426,28 @@ impl Names {
         if missing.is_empty() {
             return Ok(self);
         }
-        let users: Vec<crate::store::UserRow> = state
-            .db
-            .fetch_all(
-                Sql::select()
-                    .columns(crate::users::USER_COLUMNS)
-                    .from("users")
-                    .and_where(Expr::col("account_id").eq(account_id))
-                    .and_where(Expr::col("id").is_in(missing)),
-            )
-            .await?;
-        for user in users {
+        for user in account_users(state, account_id, Some(missing)).await? {
             self.by_id.insert(user.id, format!("{} <{}>", user.name, user.email));
         }
         Ok(self)
     }
+}
+
+/// The users of the account (only `ids`, if given).
+async fn account_users(
+    state: &AppState,
+    account_id: &str,
+    ids: Option<Vec<&str>>,
+) -> Result<Vec<crate::store::UserRow>, DbError> {
+    let mut select = Sql::select();
+    select
+        .columns(crate::users::USER_COLUMNS)
+        .from("users")
+        .and_where(Expr::col("account_id").eq(account_id));
+    if let Some(ids) = ids {
+        select.and_where(Expr::col("id").is_in(ids));
+    }
+    state.db.fetch_all(&select).await
 }
 
 /// The names of the users `user` may see.
