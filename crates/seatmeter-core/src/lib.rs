@@ -4,6 +4,7 @@
 //! - [`usage`]: the host-license usage engine (batch and incremental);
 //! - [`log`]: the meeting-log record format (header, fields, validation);
 //! - [`people`]: e-mail addresses, roles, admin areas and license kinds;
+//! - [`access`]: typed account and user ids, rights, and who may change them;
 //! - [`availability`]: booking-page hours, checked where they enter;
 //! - [`meeting`]: a meeting's facts from its events in any order, and admission;
 //! - [`compliance`]: the compliance engine (trial, overage, out-of-date
@@ -11,6 +12,7 @@
 //!
 //! Everything that depends on the current time takes it as an argument.
 
+pub mod access;
 pub mod availability;
 pub mod compliance;
 pub mod log;

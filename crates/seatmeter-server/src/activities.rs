@@ -13,8 +13,9 @@ use seatmeter_core::time::parse_date_or_rfc3339;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{ApiError, AppState, Body, ErrorBody, Params};
-use crate::store::Principal;
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::{ApiError, Body, ErrorBody, Params};
 
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
@@ -167,7 +168,7 @@ fn view(row: ActivityRow) -> ActivityView {
 #[utoipa::path(get, path = "/v1/activities", tag = "activities", security(("token" = [])), params(Filter),
     responses((status = 200, body = ActivityPage), (status = 422, body = ErrorBody)))]
 pub async fn list_activities(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Params(filter): Params<Filter>,
 ) -> Result<Json<ActivityPage>, ApiError> {
@@ -204,7 +205,7 @@ fn csv_field(text: &str) -> String {
     responses((status = 200, description = "CSV: at,actor_user_id,action,subject_type,subject_id,details", content_type = "text/csv"),
         (status = 422, body = ErrorBody)))]
 pub async fn export_activities(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Params(filter): Params<Filter>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -278,21 +279,21 @@ fn about(account_id: &str, user_id: &str, email: &str) -> Cond {
 
 /// The user of the account to erase, and their address.
 async fn person(
-    state: &AppState,
+    state: &Services,
     principal: &Principal,
     user_id: &str,
 ) -> Result<(String, String), ApiError> {
     if !principal.administers(AdminArea::Privacy) {
         return Err(ApiError::Forbidden("erasing activities needs a privacy administrator".into()));
     }
-    let user = crate::store::user(&state.db, &principal.account_id, user_id)
+    let user = crate::store::users::get(&state.db, &principal.account_id, user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user {user_id:?} in your account")))?;
     Ok((user.id, user.email))
 }
 
 /// How many activities an erasure of `user_id` would erase (privacy administrators).
-pub async fn count_about(state: &AppState, principal: &Principal, user_id: &str) -> Result<u64, ApiError> {
+pub async fn count_about(state: &Services, principal: &Principal, user_id: &str) -> Result<u64, ApiError> {
     #[derive(sqlx::FromRow)]
     struct Count {
         n: i64,
@@ -319,13 +320,13 @@ pub async fn count_about(state: &AppState, principal: &Principal, user_id: &str)
     request_body = Erasure,
     responses((status = 200, body = Erased), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn erase(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Body(request): Body<Erasure>,
 ) -> Result<Json<Erased>, ApiError> {
     let (id, email) = person(&state, &principal, &request.user_id).await?;
     let account = principal.account_id.as_str();
-    let now = state.licensing.clock.now();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let erased = tx
         .execute(
@@ -354,7 +355,7 @@ pub async fn erase(
     .await?;
     // Who erased their own activities is not named by the erasure either.
     let actor = if principal.user_id == id { ERASED } else { principal.user_id.as_str() };
-    crate::store::record_activity(
+    crate::store::activities::record(
         &mut tx,
         account,
         now,

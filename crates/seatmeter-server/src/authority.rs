@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
-use crate::api::rfc3339_ms;
+use crate::http::rfc3339_ms;
 use crate::license_file::{
     LicenseBody, LicenseFile, LicenseLine, new_signing_key, parse_signing_key, public_key_text, sign,
 };
@@ -168,6 +168,8 @@ struct PakRow {
 pub struct Authority {
     db: SqlitePool,
     key: SigningKey,
+    /// The time registrations and synchronisations are stamped with.
+    pub clock: crate::clock::Clock,
 }
 
 /// The files of an authority directory.
@@ -227,7 +229,7 @@ impl Authority {
         let key = parse_signing_key(&text).ok_or_else(|| {
             AuthorityError::Setup(format!("{} does not hold an Ed25519 key", private.display()))
         })?;
-        Ok(Self { db: open_db(&db).await?, key })
+        Ok(Self { db: open_db(&db).await?, key, clock: crate::clock::Clock::system() })
     }
 
     /// The public key servers verify license files with.
@@ -509,7 +511,7 @@ async fn http_register(
     State(authority): State<Authority>,
     Json(request): Json<SyncRequest>,
 ) -> Result<Json<SyncAnswer>, AuthorityError> {
-    let license_file = authority.register(&request, crate::api::now_ms()).await?;
+    let license_file = authority.register(&request, authority.clock.now()).await?;
     // The PAK is a credential: only its last characters are logged.
     let tail = request.pak.get(request.pak.len().saturating_sub(4)..).unwrap_or("");
     tracing::info!(pak = %format!("…{tail}"), account = %request.account_id, server = %request.server_id, "registered");
@@ -520,7 +522,7 @@ async fn http_sync(
     State(authority): State<Authority>,
     Json(request): Json<SyncRequest>,
 ) -> Result<Json<SyncAnswer>, AuthorityError> {
-    Ok(Json(SyncAnswer { license_file: authority.sync(&request, crate::api::now_ms()).await? }))
+    Ok(Json(SyncAnswer { license_file: authority.sync(&request, authority.clock.now()).await? }))
 }
 
 #[cfg(test)]

@@ -25,10 +25,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::api::{ApiError, AppState, Body, ErrorBody, now_ms};
-use crate::db::{DbError, Tx};
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::{ApiError, Body, ErrorBody};
 use crate::secrets::new_id;
-use crate::store::{Principal, record_activity, user_in_tx};
+use crate::store::{DbError, Tx};
 
 /// Hours of a day: `[["09:00", "12:00"], ["13:00", "17:00"]]`.
 pub type DayHours = Vec<[String; 2]>;
@@ -375,7 +376,11 @@ fn owned_query(account_id: &str, owner: &str) -> sea_query::SelectStatement {
 }
 
 /// The pages `owner` owns (for a user administrator's pages about them).
-pub async fn owned_by(db: &crate::db::Db, account_id: &str, owner: &str) -> Result<Vec<OwnedPage>, DbError> {
+pub async fn owned_by(
+    db: &crate::store::Db,
+    account_id: &str,
+    owner: &str,
+) -> Result<Vec<OwnedPage>, DbError> {
     let rows: Vec<OwnedRow> = db.fetch_all(&owned_query(account_id, owner)).await?;
     Ok(rows.into_iter().map(OwnedPage::from).collect())
 }
@@ -394,7 +399,7 @@ pub async fn disable_pages_of(
     let pages: Vec<OwnedRow> = rows.into_iter().filter(|p| p.enabled != 0).collect();
     for page in &pages {
         set_enabled(tx, account_id, &page.id, false, now).await?;
-        record_activity(
+        crate::store::activities::record(
             tx,
             account_id,
             now,
@@ -412,7 +417,7 @@ pub async fn disable_pages_of(
 #[utoipa::path(get, path = "/v1/booking-pages", tag = "booking pages", security(("token" = [])),
     responses((status = 200, body = [PageView]), (status = 401, body = ErrorBody)))]
 pub async fn list_pages(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
 ) -> Result<Json<Vec<PageView>>, ApiError> {
     let mut tx = state.db.begin().await?;
@@ -440,7 +445,7 @@ pub async fn list_pages(
 #[utoipa::path(get, path = "/v1/booking-pages/{id}", tag = "booking pages", security(("token" = [])),
     responses((status = 200, body = PageView), (status = 404, body = ErrorBody)))]
 pub async fn get_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<PageView>, ApiError> {
@@ -456,20 +461,20 @@ pub async fn get_page(
     request_body = NewPage,
     responses((status = 201, body = PageView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Body(new): Body<NewPage>,
 ) -> Result<(StatusCode, Json<PageView>), ApiError> {
     let title = check_title(&new.title)?;
     let theme = check_theme(new.theme.as_deref().unwrap_or("default"))?;
     let weekly_hours = normalize_week(&new.weekly_hours)?;
-    let owner = new.owner_user_id.unwrap_or_else(|| principal.user_id.clone());
+    let owner = new.owner_user_id.unwrap_or_else(|| principal.user_id.to_string());
     if owner != principal.user_id && !principal.administers(AdminArea::UsersLicenses) {
         return Err(ApiError::Forbidden("only a user administrator creates pages for someone else".into()));
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    if user_in_tx(&mut tx, &principal.account_id, &owner).await?.is_none() {
+    if crate::store::users::get(&mut tx, &principal.account_id, &owner).await?.is_none() {
         return Err(invalid(format!("no user {owner:?} in your account"), "owner_user_id"));
     }
     if new.enabled
@@ -494,7 +499,7 @@ pub async fn create_page(
             ])
             .values_panic([
                 id.clone().into(),
-                principal.account_id.clone().into(),
+                principal.account_id.to_string().into(),
                 owner.clone().into(),
                 title.into(),
                 theme.into(),
@@ -505,7 +510,7 @@ pub async fn create_page(
             ]),
     )
     .await?;
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -529,12 +534,12 @@ pub async fn create_page(
     responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn update_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
     Body(changes): Body<PageChanges>,
 ) -> Result<Json<PageView>, ApiError> {
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (mut page, access) = page_for(&mut tx, &principal, &id).await?;
     let settings_change = changes.title.is_some() || changes.theme.is_some();
@@ -577,7 +582,7 @@ pub async fn update_page(
                     .into_table("booking_page_overrides")
                     .columns(["account_id", "page_id", "day", "hours"])
                     .values_panic([
-                        principal.account_id.clone().into(),
+                        principal.account_id.to_string().into(),
                         id.clone().into(),
                         day.clone().into(),
                         serde_json::to_string(&hours).unwrap_or_else(|_| "[]".into()).into(),
@@ -586,7 +591,7 @@ pub async fn update_page(
             .await?;
         }
     }
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -602,12 +607,12 @@ pub async fn update_page(
 }
 
 async fn change_enabled(
-    state: AppState,
+    state: Services,
     principal: Principal,
     id: String,
     enable: bool,
 ) -> Result<Json<PageView>, ApiError> {
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (mut page, access) = page_for(&mut tx, &principal, &id).await?;
     if !access.manage {
@@ -624,7 +629,7 @@ async fn change_enabled(
     set_enabled(&mut tx, &principal.account_id, &id, enable, now).await?;
     page.enabled = i64::from(enable);
     let action = if enable { "booking_page.enabled" } else { "booking_page.disabled" };
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -643,7 +648,7 @@ async fn change_enabled(
 #[utoipa::path(post, path = "/v1/booking-pages/{id}/enable", tag = "booking pages", security(("token" = [])),
     responses((status = 200, body = PageView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn enable_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<PageView>, ApiError> {
@@ -654,7 +659,7 @@ pub async fn enable_page(
 #[utoipa::path(post, path = "/v1/booking-pages/{id}/disable", tag = "booking pages", security(("token" = [])),
     responses((status = 200, body = PageView), (status = 404, body = ErrorBody)))]
 pub async fn disable_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<PageView>, ApiError> {
@@ -667,7 +672,7 @@ pub async fn disable_page(
     request_body = Transfer,
     responses((status = 200, body = PageView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn transfer_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
     Body(transfer): Body<Transfer>,
@@ -675,11 +680,11 @@ pub async fn transfer_page(
     if !principal.administers(AdminArea::UsersLicenses) {
         return Err(ApiError::Forbidden("only a user administrator transfers booking pages".into()));
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (mut page, _) = page_for(&mut tx, &principal, &id).await?;
     let owner = transfer.owner_user_id;
-    if user_in_tx(&mut tx, &principal.account_id, &owner).await?.is_none() {
+    if crate::store::users::get(&mut tx, &principal.account_id, &owner).await?.is_none() {
         return Err(invalid(format!("no user {owner:?} in your account"), "owner_user_id"));
     }
     let keeps_enabled = page.enabled != 0
@@ -694,7 +699,7 @@ pub async fn transfer_page(
             .and_where(Expr::col("id").eq(id.as_str())),
     )
     .await?;
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -716,12 +721,12 @@ pub async fn transfer_page(
     request_body = Editors,
     responses((status = 200, body = PageView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_editors(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
     Body(body): Body<Editors>,
 ) -> Result<Json<PageView>, ApiError> {
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (page, access) = page_for(&mut tx, &principal, &id).await?;
     if !access.manage {
@@ -741,7 +746,7 @@ pub async fn set_editors(
         if !seen.insert(editor.user_id.clone()) {
             return Err(invalid(format!("{:?} is listed twice", editor.user_id), "editors"));
         }
-        if user_in_tx(&mut tx, &principal.account_id, &editor.user_id).await?.is_none() {
+        if crate::store::users::get(&mut tx, &principal.account_id, &editor.user_id).await?.is_none() {
             return Err(invalid(format!("no user {:?} in your account", editor.user_id), "editors"));
         }
         tx.execute(
@@ -749,7 +754,7 @@ pub async fn set_editors(
                 .into_table("booking_page_editors")
                 .columns(["account_id", "page_id", "user_id", "notify_email", "notify_sms"])
                 .values_panic([
-                    principal.account_id.clone().into(),
+                    principal.account_id.to_string().into(),
                     id.clone().into(),
                     editor.user_id.clone().into(),
                     i64::from(editor.notify_email).into(),
@@ -758,7 +763,7 @@ pub async fn set_editors(
         )
         .await?;
     }
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,

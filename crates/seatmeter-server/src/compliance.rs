@@ -12,9 +12,6 @@
 //! Installing licenses and each synchronisation also evaluate the account
 //! at once, so that new licenses lift a disabled account immediately.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,46 +26,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::api::{ApiError, AppState, Body, ErrorBody, rfc3339_ms};
-use crate::db::{Db, DbError, Tx};
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::{ApiError, Body, ErrorBody, rfc3339_ms};
 use crate::license_file::{LicenseBody, LicenseFileError, parse_public_key, verify};
 use crate::secrets::new_id;
 use crate::settings::Settings;
-use crate::store::{Principal, record_activity};
+use crate::store::{Db, DbError, Tx};
 
 /// The product's major version: what license files' `product_major_versions` must include.
 pub fn product_major() -> u64 {
     env!("CARGO_PKG_VERSION").split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0)
-}
-
-/// The time compliance reads: the system clock, or (in tests that drive
-/// whole scenarios month by month) a clock moved by hand. The server
-/// binary always uses the system clock.
-#[derive(Clone, Debug, Default)]
-pub struct Clock(Option<Arc<AtomicI64>>);
-
-impl Clock {
-    /// The system clock.
-    pub fn system() -> Self {
-        Self(None)
-    }
-
-    /// A clock that shows `ms` until moved (for tests).
-    pub fn manual(ms: i64) -> Self {
-        Self(Some(Arc::new(AtomicI64::new(ms))))
-    }
-
-    /// Moves a manual clock to `ms`.
-    pub fn set(&self, ms: i64) {
-        if let Some(at) = &self.0 {
-            at.store(ms, Ordering::SeqCst);
-        }
-    }
-
-    /// The current time in UTC milliseconds.
-    pub fn now(&self) -> i64 {
-        self.0.as_ref().map_or_else(crate::api::now_ms, |at| at.load(Ordering::SeqCst))
-    }
 }
 
 /// What licensing needs to know of the server's settings.
@@ -84,8 +52,6 @@ pub struct Licensing {
     pub sync_interval_ms: i64,
     /// The product's major version (licenses must cover it).
     pub product_major: u64,
-    /// The time.
-    pub clock: Clock,
     /// Where e-mail goes (`None`: notices wait in the outbox).
     pub mailer: Option<crate::mail::Mailer>,
     http: reqwest::Client,
@@ -112,7 +78,6 @@ impl Licensing {
             sync_interval_ms: i64::try_from(Ord::max(settings.sync_interval_hours, 1)).unwrap_or(12)
                 * 3_600_000,
             product_major: product_major(),
-            clock: Clock::system(),
             mailer: crate::mail::Mailer::from_settings(settings)?,
             // No kept connections: synchronisations are hours apart.
             http: reqwest::Client::builder()
@@ -406,7 +371,7 @@ async fn recompute_pools(
 /// The usage checks of every 30-day window ended by `now`, from the
 /// account's live usage. (Callers end the meetings overdue at `now` first,
 /// before their own transaction: that takes a transaction of its own.)
-async fn checks(state: &AppState, account_id: &str, since: i64, now: i64) -> Result<Vec<Check>, ApiError> {
+async fn checks(state: &Services, account_id: &str, since: i64, now: i64) -> Result<Vec<Check>, ApiError> {
     let rules = crate::meetings::account_rules(&state.db, account_id).await?;
     let rows = state.usage.rows(&state.db, account_id, &rules).await?;
     let totals = seatmeter_core::usage::window_totals(rows.iter().map(|r| (r.window, r.licenses)));
@@ -459,7 +424,7 @@ fn disabled_message(condition: Condition) -> String {
 /// What the audit reads outside its transaction: the meetings overdue at
 /// `now` are ended first (in a transaction of their own), then the usage
 /// checks are read from the live usage.
-async fn prepare(state: &AppState, account_id: &str, now: i64) -> Result<Vec<Check>, ApiError> {
+async fn prepare(state: &Services, account_id: &str, now: i64) -> Result<Vec<Check>, ApiError> {
     crate::live::settle_overdue(&state.db, Some(account_id), now).await?;
     #[derive(sqlx::FromRow)]
     struct Since {
@@ -485,7 +450,7 @@ async fn prepare(state: &AppState, account_id: &str, now: i64) -> Result<Vec<Che
 /// read by [`prepare`]; `uncovered_since_ms` is worked out with the
 /// highest product version seen.
 async fn facts(
-    state: &AppState,
+    state: &Services,
     tx: &mut Tx,
     account_id: &str,
     row: &ComplianceRow,
@@ -511,7 +476,7 @@ async fn facts(
 /// checks from [`prepare`]), stores the ledger, the pools and the disabled
 /// state, and queues the notices due.
 async fn evaluate(
-    state: &AppState,
+    state: &Services,
     tx: &mut Tx,
     account_id: &str,
     checks: Vec<Check>,
@@ -552,7 +517,7 @@ async fn evaluate(
         )
         .await?;
         let action = if reason.is_some() { "account.disabled" } else { "account.enabled" };
-        record_activity(
+        crate::store::activities::record(
             tx,
             account_id,
             now,
@@ -669,7 +634,7 @@ struct NameRow {
 
 /// Queues the e-mail of `notice` (once per account and notice).
 async fn queue_notice(
-    state: &AppState,
+    state: &Services,
     tx: &mut Tx,
     account_id: &str,
     notice: &Notice,
@@ -720,7 +685,7 @@ async fn queue_notice(
     if queued == 0 {
         return Ok(());
     }
-    record_activity(
+    crate::store::activities::record(
         tx,
         account_id,
         now,
@@ -743,7 +708,7 @@ struct DueRow {
 }
 
 /// Runs the audits that are due at `now`; returns how many this server ran.
-pub async fn run_due_audits(state: &AppState, now: i64) -> Result<usize, ApiError> {
+pub async fn run_due_audits(state: &Services, now: i64) -> Result<usize, ApiError> {
     ensure_rows(state, now).await?;
     let due: Vec<DueRow> = state
         .db
@@ -770,7 +735,7 @@ pub async fn run_due_audits(state: &AppState, now: i64) -> Result<usize, ApiErro
 }
 
 /// Runs the due audit of one account, unless another server claimed it first.
-async fn audit_one(state: &AppState, account: &DueRow, now: i64) -> Result<bool, ApiError> {
+async fn audit_one(state: &Services, account: &DueRow, now: i64) -> Result<bool, ApiError> {
     let zone = account_of(&state.db, &account.account_id).await?.time_zone;
     // The audit of the latest 02:00 due (one, however many were missed: the
     // engine applies every usage check since the last), evaluated now.
@@ -793,7 +758,7 @@ async fn audit_one(state: &AppState, account: &DueRow, now: i64) -> Result<bool,
         return Ok(false);
     }
     let done = evaluate(state, &mut tx, &account.account_id, checks, now).await?;
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &account.account_id,
         now,
@@ -815,7 +780,7 @@ async fn audit_one(state: &AppState, account: &DueRow, now: i64) -> Result<bool,
 }
 
 /// Creates the compliance rows of accounts that have none yet.
-async fn ensure_rows(state: &AppState, now: i64) -> Result<(), DbError> {
+async fn ensure_rows(state: &Services, now: i64) -> Result<(), DbError> {
     #[derive(sqlx::FromRow)]
     struct Missing {
         id: String,
@@ -919,7 +884,7 @@ fn refused(error: &LicenseFileError) -> ApiError {
 /// Verifies and installs a license file for `account_id`, replacing the
 /// current file of the same PAK, then evaluates the account at once.
 pub async fn install(
-    state: &AppState,
+    state: &Services,
     account_id: &str,
     actor: Option<&str>,
     text: &str,
@@ -934,7 +899,7 @@ pub async fn install(
                 .into(),
         });
     };
-    let now = state.licensing.clock.now();
+    let now = state.clock.now();
     let body = verify(text, key).map_err(|e| refused(&e))?;
     match body.check_for(account_id, now, expiry_ms) {
         // What the authority says is current is installed even when it has
@@ -946,7 +911,7 @@ pub async fn install(
     let mut tx = state.db.begin().await?;
     row(&mut tx, account_id, now).await?;
     // The time once the account's lock is held: installs that took turns are in order.
-    let now = Ord::max(now, state.licensing.clock.now());
+    let now = Ord::max(now, state.clock.now());
     let current = current_files(&mut tx, account_id).await?;
     let same = current.iter().any(|(r, _)| r.license_id == body.id);
     // A file older than the one installed for its PAK is refused: licenses
@@ -1001,7 +966,7 @@ pub async fn install(
                 ]),
         )
         .await?;
-        record_activity(
+        crate::store::activities::record(
             &mut tx,
             account_id,
             now,
@@ -1049,7 +1014,7 @@ pub async fn install(
 /// Asks the authority for the license file of `pak` (registering or
 /// synchronising); the error says what went wrong, for people.
 async fn fetch_from_authority(
-    state: &AppState,
+    state: &Services,
     account_id: &str,
     pak: &str,
     path: &str,
@@ -1090,8 +1055,8 @@ async fn fetch_from_authority(
 /// Synchronises the account with the authority now: on success installs
 /// what it answers (and records the sync); on failure records the error and
 /// retries in 10 minutes. Returns the error, if any.
-pub async fn sync_account(state: &AppState, account_id: &str) -> Result<Option<String>, ApiError> {
-    let now = state.licensing.clock.now();
+pub async fn sync_account(state: &Services, account_id: &str) -> Result<Option<String>, ApiError> {
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let row = row(&mut tx, account_id, now).await?;
     // Every PAK registered with the authority, not only the latest.
@@ -1121,7 +1086,7 @@ pub async fn sync_account(state: &AppState, account_id: &str) -> Result<Option<S
 }
 
 async fn record_sync_failure(
-    state: &AppState,
+    state: &Services,
     account_id: &str,
     now: i64,
     message: String,
@@ -1137,7 +1102,7 @@ async fn record_sync_failure(
             .and_where(Expr::col("account_id").eq(account_id)),
     )
     .await?;
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         account_id,
         now,
@@ -1152,7 +1117,7 @@ async fn record_sync_failure(
 }
 
 /// Runs the synchronisations that are due; each claimed by one server.
-pub async fn run_due_syncs(state: &AppState, now: i64) -> Result<usize, ApiError> {
+pub async fn run_due_syncs(state: &Services, now: i64) -> Result<usize, ApiError> {
     #[derive(sqlx::FromRow)]
     struct Due {
         account_id: String,
@@ -1191,13 +1156,13 @@ pub async fn run_due_syncs(state: &AppState, now: i64) -> Result<usize, ApiError
 
 /// Every minute (the first a minute after start): the due
 /// synchronisations, the due audits, then the due e-mail.
-pub async fn keep_compliance(state: AppState) {
+pub async fn keep_compliance(state: Services) {
     let minute = std::time::Duration::from_secs(60);
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let now = state.licensing.clock.now();
+        let now = state.clock.now();
         if let Err(error) = run_due_syncs(&state, now).await {
             tracing::warn!(%error, "could not run the due synchronisations; will try again");
         }
@@ -1237,7 +1202,7 @@ pub struct NewPak {
     responses((status = 201, body = InstalledView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 502, body = ErrorBody, description = "the license authority cannot be reached or refused")))]
 pub async fn register_pak(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Body(new): Body<NewPak>,
 ) -> Result<(StatusCode, Json<InstalledView>), ApiError> {
@@ -1249,7 +1214,7 @@ pub async fn register_pak(
 /// Registers `pak` with the license authority for the account and installs
 /// the license file it answers with.
 pub async fn register(
-    state: &AppState,
+    state: &Services,
     account_id: &str,
     actor: Option<&str>,
     pak: &str,
@@ -1273,7 +1238,7 @@ pub async fn register(
     request_body(content = String, content_type = "application/json", description = "a license file"),
     responses((status = 201, body = InstalledView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_file(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     text: String,
 ) -> Result<(StatusCode, Json<InstalledView>), ApiError> {
@@ -1306,7 +1271,7 @@ pub struct FileView {
 #[utoipa::path(get, path = "/v1/licenses/files", tag = "licenses", security(("token" = [])),
     responses((status = 200, body = [FileView]), (status = 403, body = ErrorBody)))]
 pub async fn list_files(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
 ) -> Result<Json<Vec<FileView>>, ApiError> {
     if !(principal.administers(AdminArea::Billing) || principal.administers(AdminArea::UsersLicenses)) {
@@ -1460,10 +1425,10 @@ fn banners(status: &engine::Status, hosts: Option<(u64, u64)>) -> Vec<String> {
 #[utoipa::path(get, path = "/v1/compliance", tag = "licenses", security(("token" = [])),
     responses((status = 200, body = ComplianceView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn get_compliance(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
 ) -> Result<Json<ComplianceView>, ApiError> {
-    if principal.role != "administrator" {
+    if !principal.is_admin() {
         return Err(ApiError::Forbidden("compliance is shown to administrators".into()));
     }
     Ok(Json(status(&state, &principal.account_id).await?))
@@ -1471,8 +1436,8 @@ pub async fn get_compliance(
 
 /// The account's compliance now (what `GET /v1/compliance` answers, and the
 /// console's banners).
-pub async fn status(state: &AppState, account: &str) -> Result<ComplianceView, ApiError> {
-    let now = state.licensing.clock.now();
+pub async fn status(state: &Services, account: &str) -> Result<ComplianceView, ApiError> {
+    let now = state.clock.now();
     let checks = prepare(state, account, now).await?;
     // A short transaction: the row is created if the account has none yet.
     let mut tx = state.db.begin().await?;
@@ -1585,10 +1550,10 @@ const OUTBOX_COLUMNS: [&str; 12] = [
 #[utoipa::path(get, path = "/v1/notifications", tag = "licenses", security(("token" = [])),
     responses((status = 200, body = [NotificationView]), (status = 403, body = ErrorBody)))]
 pub async fn list_notifications(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
 ) -> Result<Json<Vec<NotificationView>>, ApiError> {
-    if principal.role != "administrator" {
+    if !principal.is_admin() {
         return Err(ApiError::Forbidden("notifications are shown to administrators".into()));
     }
     let rows: Vec<OutboxRow> = state

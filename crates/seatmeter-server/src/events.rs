@@ -23,10 +23,11 @@ use seatmeter_core::meeting::{Event, EventKind, Portion};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ApiError, AppState, ErrorBody, now_ms};
-use crate::db::{DbError, Tx};
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::{ApiError, ErrorBody};
 use crate::meetings::{MEETING_COLUMNS, MeetingRow, may_act_on, parse_time_ms, rules_in_tx};
-use crate::store::Principal;
+use crate::store::{DbError, Tx};
 
 /// Most events in one request.
 pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
@@ -513,13 +514,13 @@ impl Ingestor {
 
 /// Applies checked events of `principal`'s account, committed before it returns.
 async fn ingest(
-    state: &AppState,
+    state: &Services,
     principal: &Principal,
     events: Vec<Checked>,
 ) -> Result<BatchResult, ApiError> {
     let (done, mut answer) = tokio::sync::oneshot::channel();
     let job = Job { principal: principal.clone(), events, done };
-    if let crate::db::Db::Postgres(_) = state.db {
+    if let crate::store::Db::Postgres(_) = state.db {
         // PostgreSQL runs batches side by side, each in its own transaction.
         write_jobs(state, vec![job]).await;
     } else {
@@ -555,8 +556,8 @@ async fn ingest(
 }
 
 /// Writes `jobs` in one transaction and answers each (`None`: it failed).
-async fn write_jobs(state: &AppState, mut jobs: Vec<Job>) {
-    let now = now_ms();
+async fn write_jobs(state: &Services, mut jobs: Vec<Job>) {
+    let now = state.clock.now();
     let mut results = Vec::with_capacity(jobs.len());
     let mut hosts = BTreeSet::new();
     let outcome: Result<(), ApiError> = async {
@@ -676,7 +677,7 @@ fn parse_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<EventIn>, ApiErro
     request_body(content = [EventIn], description = "A JSON array of events, or NDJSON (application/x-ndjson)"),
     responses((status = 200, body = BatchResult), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post_events(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     headers: HeaderMap,
     body: axum::body::Body,
@@ -710,10 +711,10 @@ pub struct EventResult {
     responses((status = 201, body = EventResult), (status = 200, body = EventResult), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post_meeting_event(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
-    crate::api::Body(input): crate::api::Body<EventIn>,
+    crate::http::Body(input): crate::http::Body<EventIn>,
 ) -> Result<(StatusCode, Json<EventResult>), ApiError> {
     let checked = check(&input, None, Some(&id))?;
     let result = ingest(&state, &principal, vec![checked]).await?;

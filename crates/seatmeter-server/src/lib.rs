@@ -1,13 +1,17 @@
 //! Seatmeter's server: settings, storage on SQLite or PostgreSQL, and the
 //! JSON API with its OpenAPI description.
 
+pub mod app;
+pub mod clock;
+pub mod console;
+pub mod http;
+pub mod jobs;
+pub mod store;
+
 pub mod activities;
-pub mod api;
 pub mod authority;
 pub mod booking;
 pub mod compliance;
-pub mod console;
-pub mod db;
 pub mod events;
 pub mod license_file;
 pub mod licenses;
@@ -19,8 +23,6 @@ pub mod privileges;
 pub mod recent;
 pub mod secrets;
 pub mod settings;
-pub mod store;
-pub mod tokens;
 pub mod users;
 
 use std::sync::OnceLock;
@@ -33,9 +35,10 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use crate::api::AppState;
-pub use crate::db::Db;
+pub use crate::app::Services;
+pub use crate::clock::Clock;
 pub use crate::settings::Settings;
+pub use crate::store::Db;
 
 /// The process's metrics recorder (a process has one, however many servers it runs).
 fn metrics_handle() -> PrometheusHandle {
@@ -62,26 +65,29 @@ async fn count_requests(request: Request, next: Next) -> Response {
     response
 }
 
-/// The whole application: API routes, `/openapi.json`, the API browser at
-/// `/docs` (its files are compiled in: nothing is fetched at build or run
-/// time), request metrics and the body size limit.
-pub fn app(state: AppState, settings: &Settings) -> Router {
-    let (api, openapi) = api::routes();
+/// The whole application: API routes, the console, `/openapi.json`, the
+/// API browser at `/docs` (its files are compiled in: nothing is fetched
+/// at build or run time), request tracing and metrics, and the body size
+/// limit.
+pub fn app(services: Services, settings: &Settings) -> Router {
+    let (api, openapi) = http::routes();
     api.merge(console::routes())
-        .with_state(state)
+        .with_state(services)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
-        .fallback(api::not_found)
-        .layer(axum::middleware::from_fn(api::json_errors))
-        .layer(axum::middleware::from_fn(api::refuse_nul))
+        .fallback(http::not_found)
+        .layer(axum::middleware::from_fn(http::json_errors))
+        .layer(axum::middleware::from_fn(http::refuse_nul))
         .layer(axum::middleware::from_fn(count_requests))
+        .layer(axum::middleware::from_fn(http::trace_requests))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
 }
 
-impl AppState {
-    /// A server's state over `db`, with nothing kept yet.
-    pub fn new(db: Db, licensing: compliance::Licensing) -> Self {
+impl Services {
+    /// A server's services over `db`, with nothing kept yet, reading the time from `clock`.
+    pub fn new(db: Db, licensing: compliance::Licensing, clock: Clock) -> Self {
         Self {
             db,
+            clock,
             metrics: metrics_handle(),
             usage: live::UsageCache::default(),
             kept: recent::Kept::default(),
@@ -101,62 +107,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let licensing = compliance::Licensing::from_settings(settings).map_err(std::io::Error::other)?;
-    serve_state(listener, AppState::new(db, licensing), settings, shutdown).await
+    serve_state(listener, Services::new(db, licensing, Clock::system()), settings, shutdown).await
 }
 
-/// [`serve`] with a state made by the caller (tests keep a clone of it to
-/// drive compliance with a manual clock).
+/// [`serve`] with services made by the caller (tests keep a clone of them
+/// to drive compliance with a manual clock).
 pub async fn serve_state(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    services: Services,
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = tokio::spawn(sweep_overdue_meetings(state.db.clone()));
-    let follower = tokio::spawn(follow_changes(state.db.clone(), state.kept.clone()));
-    let compliance = tokio::spawn(compliance::keep_compliance(state.clone()));
-    let served = axum::serve(listener, app(state, settings)).with_graceful_shutdown(shutdown).await;
-    sweeper.abort();
-    follower.abort();
-    compliance.abort();
+    let jobs = jobs::spawn(&services);
+    let served = axum::serve(listener, app(services, settings)).with_graceful_shutdown(shutdown).await;
+    jobs.stop();
     served
-}
-
-/// Every 100 ms, forgets what other servers changed (see [`recent`]); once
-/// an hour, deletes old change rows.
-async fn follow_changes(db: Db, kept: recent::Kept) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(100));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut follower = recent::Follower::default();
-    let mut pruned_at = 0;
-    loop {
-        ticks.tick().await;
-        let now = api::now_ms();
-        if let Err(error) = recent::follow_changes(&db, &kept, &mut follower, now).await {
-            // What others changed may be missed: forget everything rather than answer from it.
-            kept.forget(recent::ALL);
-            tracing::warn!(%error, "could not read the changes of other servers; forgot what was kept");
-        }
-        if now - pruned_at > 3_600_000 {
-            pruned_at = now;
-            if let Err(error) = recent::prune_changes(&db, now).await {
-                tracing::warn!(%error, "could not delete old change rows; will try again");
-            }
-        }
-    }
-}
-
-/// Once a minute, ends automatically the meetings running past their
-/// account's maximum duration (see [`live::settle_overdue`]).
-async fn sweep_overdue_meetings(db: Db) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match live::settle_overdue(&db, None, api::now_ms()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(meetings = n, "ended meetings running past their maximum duration"),
-            Err(error) => tracing::warn!(%error, "could not end overdue meetings; will try again"),
-        }
-    }
 }

@@ -16,9 +16,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::api::{ApiError, AppState, Body, ErrorBody, now_ms};
-use crate::db::{Db, DbError};
-use crate::store::{Principal, StoreError, is_unique_violation, record_activity};
+use crate::app::Error as StoreError;
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::{ApiError, Body, ErrorBody};
+use crate::store::is_unique_violation;
+use crate::store::{Db, DbError};
 
 /// One pool as stored.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -132,10 +135,10 @@ pub async fn set_installed(
                 "more {} licenses are assigned than {installed}: unassign some first",
                 kind.as_str()
             ),
-            field: Some("installed"),
+            field: Some("installed".into()),
         });
     }
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         account_id,
         now_ms,
@@ -153,7 +156,7 @@ pub async fn set_installed(
 #[utoipa::path(get, path = "/v1/licenses", tag = "licenses", security(("token" = [])),
     responses((status = 200, body = [PoolView]), (status = 401, body = ErrorBody)))]
 pub async fn list_pools(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
 ) -> Result<Json<Vec<PoolView>>, ApiError> {
     Ok(Json(pools(&state.db, &principal.account_id).await?))
@@ -165,7 +168,7 @@ pub async fn list_pools(
     request_body = NewAssignment,
     responses((status = 201, body = AssignmentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn assign(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(kind): Path<String>,
     Body(request): Body<NewAssignment>,
@@ -182,9 +185,9 @@ pub async fn assign(
             field: None,
         });
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let user = crate::store::user_in_tx(&mut tx, &principal.account_id, &request.user_id).await?;
+    let user = crate::store::users::get(&mut tx, &principal.account_id, &request.user_id).await?;
     match user {
         None => return Err(ApiError::NotFound(format!("no user {:?} in your account", request.user_id))),
         Some(u) if u.disabled_ms.is_some() => {
@@ -201,7 +204,7 @@ pub async fn assign(
                 .into_table("license_assignments")
                 .columns(["account_id", "kind", "user_id", "assigned_ms"])
                 .values_panic([
-                    principal.account_id.clone().into(),
+                    principal.account_id.to_string().into(),
                     kind.as_str().into(),
                     request.user_id.clone().into(),
                     now.into(),
@@ -236,7 +239,7 @@ pub async fn assign(
             field: None,
         });
     }
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -268,7 +271,7 @@ pub struct Unassigned {
     security(("token" = [])),
     responses((status = 200, body = Unassigned), (status = 404, body = ErrorBody)))]
 pub async fn unassign(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path((kind, user_id)): Path<(String, String)>,
 ) -> Result<Json<Unassigned>, ApiError> {
@@ -278,7 +281,7 @@ pub async fn unassign(
             "unassigning licenses needs an administrator of users & licenses".into(),
         ));
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let removed = tx
         .execute(
@@ -300,7 +303,7 @@ pub async fn unassign(
             .and_where(Expr::col("kind").eq(kind.as_str())),
     )
     .await?;
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,

@@ -30,10 +30,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{ApiError, AppState, ErrorBody, Params, now_ms};
-use crate::db::{Db, DbError, Tx};
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::{ApiError, ErrorBody, Params};
 use crate::meetings::{MEETING_COLUMNS, MeetingRow, MeetingRules, account_rules, rfc3339_ms, rules_query};
-use crate::store::{Principal, record_activity};
+use crate::store::{Db, DbError, Tx};
 
 const NANOS_PER_MS: i64 = 1_000_000;
 
@@ -219,7 +220,7 @@ pub async fn settle_overdue(db: &Db, account_id: Option<&str>, now: i64) -> Resu
         let read = by_id(&rows);
         store_settled(&mut tx, &rules, &mut rows, &read, now).await?;
         for row in &rows {
-            record_activity(
+            crate::store::activities::record(
                 &mut tx,
                 &account,
                 now,
@@ -425,7 +426,7 @@ fn may_read_reports(principal: &Principal) -> Result<(), ApiError> {
     responses((status = 200, body = UsageView), (status = 200, description = "CSV", content_type = "text/csv"),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_usage(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Params(query): Params<UsageQuery>,
 ) -> Result<Response, ApiError> {
@@ -441,7 +442,7 @@ pub async fn get_usage(
         }
     };
     let account = principal.account_id.as_str();
-    settle_overdue(&state.db, Some(account), now_ms()).await?;
+    settle_overdue(&state.db, Some(account), state.clock.now()).await?;
     let rules = account_rules(&state.db, account).await?;
     let rows = state.usage.rows(&state.db, account, &rules).await?;
     let hosts: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.host_user_id.as_str()).collect();
@@ -505,12 +506,12 @@ pub async fn get_usage(
 #[utoipa::path(get, path = "/v1/meetings/export", tag = "meetings", security(("token" = [])),
     responses((status = 200, description = "The meeting log (CSV)", content_type = "text/csv"), (status = 403, body = ErrorBody)))]
 pub async fn export_meetings(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
 ) -> Result<Response, ApiError> {
     may_read_reports(&principal)?;
     let account = principal.account_id.as_str();
-    let now = now_ms();
+    let now = state.clock.now();
     settle_overdue(&state.db, Some(account), now).await?;
     let rules = account_rules(&state.db, account).await?;
     let emails = emails(&state.db, account, None).await?;

@@ -18,7 +18,8 @@ use lettre::message::{Mailbox, Mailboxes};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_query::{Expr, ExprTrait, Order, Query};
 
-use crate::api::{ApiError, AppState};
+use crate::app::Services;
+use crate::http::ApiError;
 use crate::settings::Settings;
 
 /// Attempts before a message is given up.
@@ -119,7 +120,7 @@ pub fn backoff_ms(attempts: i64) -> i64 {
 }
 
 /// Sends the messages due at `now`; returns how many were sent.
-pub async fn deliver_due(state: &AppState, mailer: &Mailer, now: i64) -> Result<usize, ApiError> {
+pub async fn deliver_due(state: &Services, mailer: &Mailer, now: i64) -> Result<usize, ApiError> {
     let due: Vec<Due> = state
         .db
         .fetch_all(
@@ -145,7 +146,7 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer, now: i64) -> Result<
     let mut sent = 0;
     for row in due {
         // The time of this message's attempt: sending the ones before may have taken a while.
-        let now = Ord::max(now, state.licensing.clock.now());
+        let now = Ord::max(now, state.clock.now());
         let taken = state
             .db
             .execute(
@@ -162,7 +163,7 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer, now: i64) -> Result<
             continue;
         }
         let outcome = mailer.send(&row).await;
-        let now = Ord::max(now, state.licensing.clock.now());
+        let now = Ord::max(now, state.clock.now());
         let attempts = row.attempts + 1;
         let mut update = Query::update();
         update.table("outbox").and_where(Expr::col("id").eq(row.id.as_str()));

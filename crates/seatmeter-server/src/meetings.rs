@@ -26,11 +26,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-pub use crate::api::rfc3339_ms;
-use crate::api::{ApiError, AppState, Body, ErrorBody, Params, now_ms};
-use crate::db::{DbError, Tx};
+use crate::app::Principal;
+use crate::app::Services;
+pub use crate::http::rfc3339_ms;
+use crate::http::{ApiError, Body, ErrorBody, Params};
 use crate::secrets::new_id;
-use crate::store::{Principal, is_unique_violation, record_activity};
+use crate::store::is_unique_violation;
+use crate::store::{DbError, Tx};
 
 /// A meeting as stored.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -278,7 +280,7 @@ pub struct NewMeeting {
 }
 
 /// Fetches the account's rules.
-pub async fn account_rules(db: &crate::db::Db, account_id: &str) -> Result<MeetingRules, ApiError> {
+pub async fn account_rules(db: &crate::store::Db, account_id: &str) -> Result<MeetingRules, ApiError> {
     db.fetch_optional(&rules_query(account_id))
         .await?
         .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))
@@ -322,7 +324,7 @@ fn host_query(account_id: &str, user_id: &str) -> SelectStatement {
     responses((status = 201, body = MeetingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn schedule(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Body(new): Body<NewMeeting>,
 ) -> Result<(StatusCode, Json<MeetingView>), ApiError> {
@@ -345,8 +347,8 @@ pub async fn schedule(
             "external_id",
         ));
     }
-    let host = new.host_user_id.clone().unwrap_or_else(|| principal.user_id.clone());
-    let now = now_ms();
+    let host = new.host_user_id.clone().unwrap_or_else(|| principal.user_id.to_string());
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let rules = rules_in_tx(&mut tx, &principal.account_id).await?;
     if let Some(reason) = &rules.disabled_reason {
@@ -377,10 +379,10 @@ pub async fn schedule(
     }
     let row = MeetingRow {
         id: new_id("mtg"),
-        account_id: principal.account_id.clone(),
+        account_id: principal.account_id.to_string(),
         external_id: new.external_id.clone(),
         host_user_id: host.clone(),
-        scheduled_by_user_id: Some(principal.user_id.clone()),
+        scheduled_by_user_id: Some(principal.user_id.to_string()),
         title: title.to_string(),
         scheduled_start_ms: start,
         scheduled_end_ms: end,
@@ -402,7 +404,7 @@ pub async fn schedule(
         }
         other => other?,
     }
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -507,7 +509,7 @@ pub struct MeetingFilter {
 #[utoipa::path(get, path = "/v1/meetings", tag = "meetings", security(("token" = [])), params(MeetingFilter),
     responses((status = 200, body = [MeetingView]), (status = 422, body = ErrorBody)))]
 pub async fn list_meetings(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Params(filter): Params<MeetingFilter>,
 ) -> Result<Json<Vec<MeetingView>>, ApiError> {
@@ -515,7 +517,7 @@ pub async fn list_meetings(
     if !(1..=1000).contains(&limit) {
         return Err(invalid("limit must be 1 to 1000", "limit"));
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let rules = account_rules(&state.db, &principal.account_id).await?;
     let mut select = Query::select();
     select
@@ -564,11 +566,11 @@ pub async fn list_meetings(
 #[utoipa::path(get, path = "/v1/meetings/{id}", tag = "meetings", security(("token" = [])),
     responses((status = 200, body = MeetingView), (status = 404, body = ErrorBody)))]
 pub async fn get_meeting(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<MeetingView>, ApiError> {
-    let now = now_ms();
+    let now = state.clock.now();
     let row: MeetingRow = state
         .db
         .fetch_optional(&meeting_query(&principal.account_id, &id))
@@ -674,11 +676,11 @@ fn decide(
 #[utoipa::path(get, path = "/v1/meetings/{id}/admission", tag = "meetings", security(("token" = [])),
     responses((status = 200, body = AdmissionView), (status = 404, body = ErrorBody)))]
 pub async fn admission(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<AdmissionView>, ApiError> {
-    let now = now_ms();
+    let now = state.clock.now();
     let inputs = kept_inputs(&state, &principal, &id, now).await?;
     Ok(Json(decide(&inputs.meeting, &inputs.host, &inputs.rules, &inputs.running, now)))
 }
@@ -702,11 +704,11 @@ pub struct AttendanceView {
 #[utoipa::path(get, path = "/v1/meetings/{id}/attendance", tag = "meetings", security(("token" = [])),
     responses((status = 200, body = AttendanceView), (status = 404, body = ErrorBody)))]
 pub async fn attendance(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<AttendanceView>, ApiError> {
-    let now = now_ms();
+    let now = state.clock.now();
     let inputs = kept_inputs(&state, &principal, &id, now).await?;
     let facts = inputs.meeting.facts();
     let ended = facts.ended_ms.is_some() || facts.run(now, inputs.rules.max_duration_ms()).is_some();
@@ -721,12 +723,12 @@ pub async fn attendance(
 /// What deciding admission for meeting `id` needs, kept in memory (see
 /// [`crate::recent`]); not found unless the caller may act on the meeting.
 async fn kept_inputs(
-    state: &AppState,
+    state: &Services,
     principal: &Principal,
     id: &str,
     now: i64,
 ) -> Result<std::sync::Arc<AdmissionInputs>, ApiError> {
-    let key = (principal.account_id.clone(), id.to_string());
+    let key = (principal.account_id.to_string(), id.to_string());
     let inputs = match state.kept.admissions.get(&key) {
         Some(inputs) => inputs,
         None => {
@@ -745,7 +747,7 @@ async fn kept_inputs(
 
 /// Reads what deciding admission for meeting `id` needs.
 async fn admission_inputs(
-    db: &crate::db::Db,
+    db: &crate::store::Db,
     account_id: &str,
     id: &str,
     now: i64,
@@ -770,11 +772,11 @@ async fn admission_inputs(
 #[utoipa::path(post, path = "/v1/meetings/{id}/start", tag = "meetings", security(("token" = [])),
     responses((status = 200, body = MeetingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn start(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<MeetingView>, ApiError> {
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let meeting: MeetingRow = tx
         .fetch_optional(&meeting_query(&principal.account_id, &id).lock_exclusive().to_owned())
@@ -812,7 +814,7 @@ pub async fn start(
                 .and_where(Expr::col("id").eq(row.id.as_str())),
         )
         .await?;
-        record_activity(
+        crate::store::activities::record(
             &mut tx,
             &principal.account_id,
             now,
@@ -869,7 +871,7 @@ pub struct MeetingRulesChanges {
 #[utoipa::path(get, path = "/v1/account/meeting-rules", tag = "accounts", security(("token" = [])),
     responses((status = 200, body = MeetingRulesView)))]
 pub async fn get_rules(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
 ) -> Result<Json<MeetingRulesView>, ApiError> {
     let rules = account_rules(&state.db, &principal.account_id).await?;
@@ -883,7 +885,7 @@ pub async fn get_rules(
     request_body = MeetingRulesChanges,
     responses((status = 200, body = MeetingRulesView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_rules(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Body(changes): Body<MeetingRulesChanges>,
 ) -> Result<Json<MeetingRulesView>, ApiError> {
@@ -901,7 +903,7 @@ pub async fn update_rules(
             "max_meeting_minutes",
         ));
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let account = principal.account_id.as_str();
     let mut tx = state.db.begin().await?;
     let before = rules_in_tx(&mut tx, account).await?;
@@ -941,7 +943,7 @@ pub async fn update_rules(
         let read = crate::live::by_id(&started);
         crate::live::store_settled(&mut tx, &rules, &mut started, &read, now).await?;
     }
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         account,
         now,
@@ -960,7 +962,7 @@ pub async fn update_rules(
 
 /// The external ids of the account's meetings (a log's `meeting_id` for imported ones).
 pub async fn external_ids(
-    db: &crate::db::Db,
+    db: &crate::store::Db,
     account_id: &str,
 ) -> Result<std::collections::HashSet<String>, DbError> {
     #[derive(sqlx::FromRow)]

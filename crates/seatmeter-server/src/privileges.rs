@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{ApiError, AppState, Body, ErrorBody, Params, now_ms};
-use crate::db::{DbError, Tx};
-use crate::store::{Principal, is_unique_violation, record_activity, user_in_tx};
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::{ApiError, Body, ErrorBody, Params};
+use crate::store::is_unique_violation;
+use crate::store::{DbError, Tx};
 
 /// A privilege: `scheduler_user_id` may schedule for `host_user_id`.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, sqlx::FromRow, PartialEq, Eq)]
@@ -53,15 +55,15 @@ fn may_manage(principal: &Principal, host: &str) -> bool {
 #[utoipa::path(get, path = "/v1/scheduling-privileges", tag = "scheduling privileges", security(("token" = [])),
     params(Whose), responses((status = 200, body = UserPrivileges), (status = 404, body = ErrorBody)))]
 pub async fn list_privileges(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Params(whose): Params<Whose>,
 ) -> Result<Json<UserPrivileges>, ApiError> {
-    let user_id = whose.user_id.unwrap_or_else(|| principal.user_id.clone());
+    let user_id = whose.user_id.unwrap_or_else(|| principal.user_id.to_string());
     if user_id != principal.user_id && !principal.administers(AdminArea::UsersLicenses) {
         return Err(ApiError::NotFound(format!("no user {user_id:?} in your account")));
     }
-    if crate::store::user(&state.db, &principal.account_id, &user_id).await?.is_none() {
+    if crate::store::users::get(&state.db, &principal.account_id, &user_id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no user {user_id:?} in your account")));
     }
     let rows: Vec<Privilege> = state
@@ -101,7 +103,7 @@ pub async fn list_privileges(
     responses((status = 201, body = Privilege), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn grant(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Body(privilege): Body<Privilege>,
 ) -> Result<(StatusCode, Json<Privilege>), ApiError> {
@@ -116,12 +118,12 @@ pub async fn grant(
             field: Some("scheduler_user_id".into()),
         });
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     for (field, user) in
         [("scheduler_user_id", &privilege.scheduler_user_id), ("host_user_id", &privilege.host_user_id)]
     {
-        if user_in_tx(&mut tx, &principal.account_id, user).await?.is_none() {
+        if crate::store::users::get(&mut tx, &principal.account_id, user).await?.is_none() {
             return Err(ApiError::Invalid {
                 message: format!("no user {user:?} in your account"),
                 field: Some(field.into()),
@@ -134,7 +136,7 @@ pub async fn grant(
                 .into_table("scheduling_privileges")
                 .columns(["account_id", "scheduler_user_id", "host_user_id", "granted_ms"])
                 .values_panic([
-                    principal.account_id.clone().into(),
+                    principal.account_id.to_string().into(),
                     privilege.scheduler_user_id.clone().into(),
                     privilege.host_user_id.clone().into(),
                     now.into(),
@@ -147,7 +149,7 @@ pub async fn grant(
         }
         other => other?,
     };
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -166,7 +168,7 @@ pub async fn grant(
     tag = "scheduling privileges", security(("token" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path((scheduler, host)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
@@ -174,7 +176,7 @@ pub async fn revoke(
     if !may_manage(&principal, &host) {
         return Err(not_found());
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let removed = tx
         .execute(
@@ -188,7 +190,7 @@ pub async fn revoke(
     if removed == 0 {
         return Err(not_found());
     }
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,

@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
-use crate::db::{Db, DbError, Tx};
+use crate::app::Principal;
 use crate::meetings::AdmissionInputs;
-use crate::store::Principal;
+use crate::store::{Db, DbError, Tx};
 
 /// How long an answer is kept at most, however quiet the database.
 pub const KEEP_FOR: Duration = Duration::from_secs(300);
@@ -97,6 +97,8 @@ const LOOK_BACK_MS: i64 = 5_000;
 #[derive(Debug, Default)]
 pub struct Follower {
     seen: HashMap<String, (i64, i64)>,
+    /// When old change rows were last deleted.
+    pub pruned_at: i64,
 }
 
 #[derive(sqlx::FromRow)]

@@ -13,14 +13,17 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{ApiError, AppState, Body, Params, UserView, now_ms};
-use crate::db::{Db, DbError, Tx};
+use crate::app::Error as StoreError;
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::users::UserView;
+use crate::http::{ApiError, Body, Params};
 use crate::secrets::new_id;
-use crate::store::{Principal, StoreError, UserRow, is_unique_violation, record_activity, user_in_tx};
+use crate::store::is_unique_violation;
+use crate::store::users::UserRow;
+use crate::store::{Db, DbError, Tx};
 
-/// The columns of [`UserRow`].
-pub const USER_COLUMNS: [&str; 9] =
-    ["id", "account_id", "email", "name", "role", "areas", "disabled_ms", "concurrency_limit", "created_ms"];
+use crate::store::users::USER_COLUMNS;
 
 /// A new user.
 #[derive(Deserialize, ToSchema)]
@@ -156,9 +159,9 @@ pub async fn list(db: &Db, principal: &Principal, q: Option<&str>) -> Result<Vec
 
 /// Lists users: all of the account for user administrators, else only the caller.
 #[utoipa::path(get, path = "/v1/users", tag = "users", security(("token" = [])), params(UserFilter),
-    responses((status = 200, body = [UserView]), (status = 401, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = [UserView]), (status = 401, body = crate::http::ErrorBody)))]
 pub async fn list_users(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Params(filter): Params<UserFilter>,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
@@ -168,16 +171,16 @@ pub async fn list_users(
 
 /// One user: any of the account for user administrators, else only the caller.
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("token" = [])),
-    responses((status = 200, body = UserView), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 404, body = crate::http::ErrorBody)))]
 pub async fn get_user(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
     if id != principal.user_id && !principal.administers(AdminArea::UsersLicenses) {
         return Err(ApiError::NotFound(format!("no user {id:?} in your account")));
     }
-    crate::store::user(&state.db, &principal.account_id, &id)
+    crate::store::users::get(&state.db, &principal.account_id, &id)
         .await?
         .map(|u| Json(UserView::from(u)))
         .ok_or_else(|| ApiError::NotFound(format!("no user {id:?} in your account")))
@@ -185,10 +188,10 @@ pub async fn get_user(
 
 /// Adds a user (user administrators only).
 #[utoipa::path(post, path = "/v1/users", tag = "users", security(("token" = [])), request_body = NewUser,
-    responses((status = 201, body = UserView), (status = 409, body = crate::api::ErrorBody),
-        (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = UserView), (status = 409, body = crate::http::ErrorBody),
+        (status = 422, body = crate::http::ErrorBody)))]
 pub async fn create_user(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Body(new): Body<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
@@ -202,10 +205,10 @@ pub async fn create_user(
     if role == Role::Administrator && !principal.is_unrestricted_admin() {
         return Err(ApiError::Forbidden("only an unrestricted administrator adds administrators".into()));
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let user = UserRow {
         id: new_id("usr"),
-        account_id: principal.account_id.clone(),
+        account_id: principal.account_id.to_string(),
         email: email.as_str().to_string(),
         name,
         role: role.as_str().to_string(),
@@ -215,18 +218,18 @@ pub async fn create_user(
         created_ms: now,
     };
     let mut tx = state.db.begin().await?;
-    let inserted = crate::store::insert_user(&mut tx, &user, &email).await;
+    let inserted = crate::store::users::insert(&mut tx, &user, &email).await;
     match inserted {
         Err(e) if is_unique_violation(&e) => {
             return Err(StoreError::Conflict {
                 message: format!("a user with the e-mail address {email} already exists in this account"),
-                field: Some("email"),
+                field: Some("email".into()),
             }
             .into());
         }
         other => other?,
     };
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -243,10 +246,10 @@ pub async fn create_user(
 /// Changes a user's name, role, areas or enabled state (user administrators
 /// only; members may change their own name).
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", security(("token" = [])), request_body = UserChanges,
-    responses((status = 200, body = UserView), (status = 404, body = crate::api::ErrorBody),
-        (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 404, body = crate::http::ErrorBody),
+        (status = 409, body = crate::http::ErrorBody), (status = 422, body = crate::http::ErrorBody)))]
 pub async fn update_user(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
     Body(changes): Body<UserChanges>,
@@ -272,9 +275,10 @@ pub async fn update_user(
     {
         return Err(invalid("the concurrency limit must be 1 to 1000", "concurrency_limit"));
     }
-    let now = now_ms();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let mut user = user_in_tx(&mut tx, &principal.account_id, &id).await?.ok_or_else(not_found)?;
+    let mut user =
+        crate::store::users::get(&mut tx, &principal.account_id, &id).await?.ok_or_else(not_found)?;
     let was_unrestricted_admin =
         user.role == Role::Administrator.as_str() && user.areas.is_empty() && user.disabled_ms.is_none();
     let (old_role, old_areas) = (user.role.clone(), user.areas.clone());
@@ -311,7 +315,7 @@ pub async fn update_user(
         user.role == Role::Administrator.as_str() && user.areas.is_empty() && user.disabled_ms.is_none();
     if was_unrestricted_admin && !still_unrestricted_admin {
         // Two administrators demoting each other at once must not both succeed.
-        crate::store::lock_account(&mut tx, &principal.account_id).await?;
+        crate::store::accounts::lock(&mut tx, &principal.account_id).await?;
     }
     if was_unrestricted_admin
         && !still_unrestricted_admin
@@ -338,7 +342,7 @@ pub async fn update_user(
             .and_where(Expr::col("id").eq(id.as_str())),
     )
     .await?;
-    record_activity(
+    crate::store::activities::record(
         &mut tx,
         &principal.account_id,
         now,
@@ -390,8 +394,8 @@ pub async fn add_members(
             concurrency_limit: None,
             created_ms: now,
         };
-        crate::store::insert_user(tx, &user, email).await?;
-        record_activity(
+        crate::store::users::insert(&mut *tx, &user, email).await?;
+        crate::store::activities::record(
             tx,
             account_id,
             now,

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use seatmeter_server::api::rfc3339_ms;
 use seatmeter_server::authority::{Authority, Entitlement, Pak, parse_license_spec};
+use seatmeter_server::http::rfc3339_ms;
 use seatmeter_server::license_file::{key_id, public_key_text};
 
 /// Where the authority keeps its key pair and database.
@@ -134,7 +134,7 @@ pub struct ServeArgs {
 /// Runs `seatmeter authority …`.
 pub fn run(command: AuthorityCommand) -> Result<()> {
     crate::server::runtime()?.block_on(async move {
-        let now = seatmeter_server::api::now_ms();
+        let now = seatmeter_server::Clock::system().now();
         match command {
             AuthorityCommand::Init(Dir { dir }) => {
                 let key = Authority::init(&dir).await?;

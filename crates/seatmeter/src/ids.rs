@@ -134,7 +134,7 @@ pub fn find_duplicates(seen: &[SeenIds], threads: usize) -> Vec<Duplicate> {
     // Each worker's rows, ordered by bucket: (bucket starts, hashes, rows).
     let partitions: Vec<(Vec<usize>, Vec<u64>, Vec<u32>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = seen.iter().map(|s| scope.spawn(move || partition(s))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles.into_iter().map(crate::threads::joined).collect()
     });
     let threads = threads.max(1);
     let suspects: Vec<Vec<(u64, RowRef)>> = std::thread::scope(|scope| {
@@ -151,7 +151,7 @@ pub fn find_duplicates(seen: &[SeenIds], threads: usize) -> Vec<Duplicate> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles.into_iter().map(crate::threads::joined).collect()
     });
     drop(partitions);
 

@@ -128,7 +128,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
             let mut tx = db.begin().await?;
             insert_meetings(&mut tx, &rows).await?;
             seatmeter_server::live::append_changes(&mut tx, &args.account, &usage).await?;
-            seatmeter_server::store::record_activity(
+            seatmeter_server::store::activities::record(
                 &mut tx,
                 &args.account,
                 now,

@@ -16,6 +16,7 @@ mod phases;
 mod report;
 mod scan;
 mod server;
+mod threads;
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};

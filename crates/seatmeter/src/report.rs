@@ -71,7 +71,7 @@ pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles.into_iter().map(crate::threads::joined).collect()
     });
     let mut offsets = vec![0usize; host_count + 1];
     for counts in &per_part {
@@ -119,7 +119,7 @@ pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles.into_iter().map(crate::threads::joined).collect()
     });
     crate::phases::mark("meetings spread by host group");
 
@@ -179,7 +179,7 @@ pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles.into_iter().map(crate::threads::joined).collect()
     });
     let cells = by_window(per_thread);
     let totals = window_totals(cells.iter().map(|c| (c.window, c.licenses)));

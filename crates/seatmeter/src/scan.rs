@@ -550,10 +550,7 @@ pub fn scan(
             }
         }
         drop(block_tx);
-        let workers: Vec<Worker> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
-        if workers.len() != threads {
-            return Err(ScanError::Io(anyhow!("a worker thread failed while reading {display_name}")));
-        }
+        let workers: Vec<Worker> = handles.into_iter().map(crate::threads::joined).collect();
         match failure {
             // A bad record before the one that could not be cut comes first.
             Some((e, line)) => {

@@ -151,7 +151,7 @@ pub fn licenses(command: LicensesCommand) -> Result<()> {
     let settings = args.place.settings()?;
     runtime()?.block_on(async move {
         let db = Db::open(&settings.database()).await?;
-        if store::account(&db, &args.account).await?.is_none() {
+        if store::accounts::get(&db, &args.account).await?.is_none() {
             bail!("no account {:?} in {}", args.account, settings.database());
         }
         let now = jiff::Timestamp::now().as_millisecond();
@@ -178,10 +178,10 @@ fn install_licenses(args: InstallLicensesArgs) -> Result<()> {
     };
     runtime()?.block_on(async move {
         let db = Db::open(&settings.database()).await?;
-        if store::account(&db, &args.account).await?.is_none() {
+        if store::accounts::get(&db, &args.account).await?.is_none() {
             bail!("no account {:?} in {}", args.account, settings.database());
         }
-        let state = seatmeter_server::AppState::new(db, licensing);
+        let state = seatmeter_server::Services::new(db, licensing, seatmeter_server::Clock::system());
         let installed = match (&text, &args.pak) {
             (Some(text), _) => {
                 seatmeter_server::compliance::install(
@@ -242,7 +242,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             .with_context(|| format!("cannot listen on {} (in use? try --listen 127.0.0.1:8081)", settings.listen))?;
         let address = listener.local_addr()?;
         eprintln!("Seatmeter is listening on http://{address} (database: {location}); API browser at http://{address}/docs");
-        if store::count_accounts(&db).await? == 0 {
+        if store::accounts::count(&db).await? == 0 {
             eprintln!(
                 "There is no account yet. Create the first one (it prints the administrator's API token, once):\n  \
                  seatmeter account create --name \"Example Corp\" --admin-email admin@example.com{}",
@@ -337,7 +337,8 @@ fn create_account(args: CreateAccountArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let db = Db::open(&settings.database()).await?;
         let now = jiff::Timestamp::now().as_millisecond();
-        let created = store::create_account(&db, &args.name, &email, &args.admin_name, now).await?;
+        let created =
+            seatmeter_server::app::accounts::create(&db, &args.name, &email, &args.admin_name, now).await?;
         println!("Account created: {} ({})", created.account.name, created.account.id);
         println!("Administrator:   {} ({})", created.admin.email, created.admin.id);
         println!();

@@ -26,10 +26,11 @@ use sea_query::{Expr, ExprTrait, Order, Query as Sql};
 use seatmeter_core::people::{AdminArea, Email};
 use serde::Deserialize;
 
-use crate::api::{ApiError, AppState, Params};
-use crate::db::DbError;
+use crate::app::Principal;
+use crate::app::Services;
+use crate::http::{ApiError, Params};
 use crate::secrets::{hex, random_bytes, sha256_hex};
-use crate::store::Principal;
+use crate::store::DbError;
 
 pub(crate) const SESSION_COOKIE: &str = "seatmeter_session";
 const CSRF_COOKIE: &str = "seatmeter_csrf";
@@ -38,41 +39,58 @@ pub const SETUP_LINK_DAYS: i64 = 7;
 /// Failed sign-ins taken per user and hour, at most.
 const MAX_FAILURES_PER_HOUR: i64 = 100;
 
-mod admin;
-mod pages;
-mod records;
+mod activity;
+mod booking_pages;
+mod licenses;
+mod meetings;
+mod notifications;
+mod security;
+mod users;
+
+/// Refuses a page to a user without the right: said as the API says it.
+pub(crate) fn needs(allowed: bool, what: &str) -> Result<(), Failure> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(Failure(ApiError::Forbidden(format!("{what}: ask an administrator who has it"))))
+    }
+}
+/// A form field left empty is a filter not given.
+pub(crate) fn given(field: Option<String>) -> Option<String> {
+    field.map(|f| f.trim().to_string()).filter(|f| !f.is_empty())
+}
 
 /// The console's routes.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<Services> {
     Router::new()
         .route("/", get(dashboard))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/set-password", get(set_password_page).post(set_password))
         .route("/assets/htmx.min.js", get(htmx))
-        .route("/licenses", get(admin::licenses))
-        .route("/licenses/pak", post(admin::enter_pak))
-        .route("/licenses/file", post(admin::upload_file))
-        .route("/users", get(admin::users).post(admin::add_user))
-        .route("/users/{id}", get(admin::user_page).post(admin::update_user))
-        .route("/users/{id}/password-link", post(admin::new_link))
-        .route("/users/{id}/licenses/{kind}/assign", post(admin::assign))
-        .route("/users/{id}/licenses/{kind}/unassign", get(admin::unassign_page).post(admin::unassign))
-        .route("/booking-pages", get(pages::list).post(pages::create))
-        .route("/booking-pages/{id}", get(pages::show))
-        .route("/booking-pages/{id}/hours", post(pages::save_hours))
-        .route("/booking-pages/{id}/override", post(pages::save_override))
-        .route("/booking-pages/{id}/state", post(pages::set_state))
-        .route("/booking-pages/{id}/transfer", post(pages::transfer))
-        .route("/booking-pages/{id}/editors", post(pages::editors))
-        .route("/meetings", get(records::meetings))
-        .route("/activities", get(records::activities))
-        .route("/activities.csv", get(records::export))
-        .route("/activities/erase", get(records::erase_page).post(records::erase))
-        .route("/notifications", get(records::notifications))
-        .route("/security", get(records::security).post(records::save_security))
-        .route("/security/sign-out-everywhere", post(records::sign_out_everywhere))
-        .route("/security/sign-out-all", post(records::sign_out_all))
+        .route("/licenses", get(licenses::licenses))
+        .route("/licenses/pak", post(licenses::enter_pak))
+        .route("/licenses/file", post(licenses::upload_file))
+        .route("/users", get(users::users).post(users::add_user))
+        .route("/users/{id}", get(users::user_page).post(users::update_user))
+        .route("/users/{id}/password-link", post(users::new_link))
+        .route("/users/{id}/licenses/{kind}/assign", post(users::assign))
+        .route("/users/{id}/licenses/{kind}/unassign", get(users::unassign_page).post(users::unassign))
+        .route("/booking-pages", get(booking_pages::list).post(booking_pages::create))
+        .route("/booking-pages/{id}", get(booking_pages::show))
+        .route("/booking-pages/{id}/hours", post(booking_pages::save_hours))
+        .route("/booking-pages/{id}/override", post(booking_pages::save_override))
+        .route("/booking-pages/{id}/state", post(booking_pages::set_state))
+        .route("/booking-pages/{id}/transfer", post(booking_pages::transfer))
+        .route("/booking-pages/{id}/editors", post(booking_pages::editors))
+        .route("/meetings", get(meetings::meetings))
+        .route("/activities", get(activity::activities))
+        .route("/activities.csv", get(activity::export))
+        .route("/activities/erase", get(activity::erase_page).post(activity::erase))
+        .route("/notifications", get(notifications::notifications))
+        .route("/security", get(security::security).post(security::save_security))
+        .route("/security/sign-out-everywhere", post(security::sign_out_everywhere))
+        .route("/security/sign-out-all", post(security::sign_out_all))
         .layer(axum::middleware::map_response(protect))
 }
 
@@ -153,7 +171,7 @@ impl From<ApiError> for Failure {
 
 impl From<DbError> for Failure {
     fn from(error: DbError) -> Self {
-        Self(ApiError::Db(error))
+        Self(ApiError::from(error))
     }
 }
 
@@ -166,7 +184,7 @@ struct MessagePage {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (status, message) = match self.0 {
-            ApiError::Db(cause) => {
+            ApiError::Internal { cause, .. } => {
                 tracing::error!(error = %cause, "a console page failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -214,16 +232,14 @@ pub struct ConsoleUser {
 }
 
 impl ConsoleUser {
-    /// The user as the API's handlers take it: the console calls them, so
-    /// that a page allows exactly what the API allows.
+    /// The user as the use cases take them: the console calls the same
+    /// use cases as the API, so that a page allows exactly what the API allows.
     pub fn principal(&self) -> Principal {
         Principal {
-            token_id: String::new(),
-            account_id: self.account_id.clone(),
-            user_id: self.user_id.clone(),
-            role: self.role.clone(),
-            areas: self.areas.clone(),
-            last_used_ms: None,
+            account_id: self.account_id.as_str().into(),
+            user_id: self.user_id.as_str().into(),
+            rights: seatmeter_core::access::Rights::from_stored(&self.role, &self.areas),
+            credential: crate::app::Credential::Session,
         }
     }
 
@@ -292,10 +308,10 @@ impl ConsoleUser {
 /// A signed-in console user; a request without one is sent to sign in.
 pub struct Signed(pub ConsoleUser);
 
-impl FromRequestParts<AppState> for Signed {
+impl FromRequestParts<Services> for Signed {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &Services) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         match signed_in(state, &jar).await {
             Ok(Some(user)) => Ok(Signed(user)),
@@ -330,10 +346,10 @@ pub(crate) fn expired_form() -> Response {
         .into_response()
 }
 
-impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
+impl<T: serde::de::DeserializeOwned> FromRequest<Services> for Posted<T> {
     type Rejection = Response;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &Services) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let Signed(user) = Signed::from_request_parts(&mut parts, state).await?;
         let bytes = axum::body::to_bytes(body, 1 << 20).await.map_err(|_| {
@@ -351,7 +367,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Posted<T> {
 }
 
 /// Shows `message` once, on the next page the session loads.
-async fn set_flash(state: &AppState, user: &ConsoleUser, message: String) -> Result<(), DbError> {
+async fn set_flash(state: &Services, user: &ConsoleUser, message: String) -> Result<(), DbError> {
     state
         .db
         .execute(
@@ -367,14 +383,14 @@ async fn set_flash(state: &AppState, user: &ConsoleUser, message: String) -> Res
 /// Ends a form: what it did (or why it was refused) is shown on `back`,
 /// where the browser is sent. A database failure is a failed page.
 pub(crate) async fn finish(
-    state: &AppState,
+    state: &Services,
     user: &ConsoleUser,
     back: &str,
     outcome: Result<String, ApiError>,
 ) -> Result<Response, Failure> {
     let message = match outcome {
         Ok(done) => format!("done:{done}"),
-        Err(ApiError::Db(cause)) => return Err(Failure(ApiError::Db(cause))),
+        Err(failed @ ApiError::Internal { .. }) => return Err(Failure(failed)),
         Err(refused) => format!("error:{refused}"),
     };
     set_flash(state, user, message).await?;
@@ -405,7 +421,7 @@ impl Names {
 }
 
 impl Names {
-    fn from_users(users: Vec<crate::store::UserRow>) -> Self {
+    fn from_users(users: Vec<crate::store::users::UserRow>) -> Self {
         let mut sorted: Vec<(String, String)> =
             users.into_iter().map(|u| (u.id, format!("{} <{}>", u.name, u.email))).collect();
         sorted.sort_by_cached_key(|(_, name)| name.to_lowercase());
@@ -415,13 +431,13 @@ impl Names {
     /// Every user of the account: for pages whose data already name them
     /// all (the whole activity stream), and for choosing whose activities
     /// to erase.
-    pub async fn all(state: &AppState, account_id: &str) -> Result<Self, DbError> {
+    pub async fn all(state: &Services, account_id: &str) -> Result<Self, DbError> {
         Ok(Self::from_users(account_users(state, account_id, None).await?))
     }
 
     /// Adds the users `ids` of the account (the owner and editors of a page
     /// the user sees), so that the page shows their names.
-    pub async fn with(mut self, state: &AppState, account_id: &str, ids: &[&str]) -> Result<Self, DbError> {
+    pub async fn with(mut self, state: &Services, account_id: &str, ids: &[&str]) -> Result<Self, DbError> {
         let missing: Vec<&str> = ids.iter().copied().filter(|id| !self.by_id.contains_key(*id)).collect();
         if missing.is_empty() {
             return Ok(self);
@@ -435,13 +451,13 @@ impl Names {
 
 /// The users of the account (only `ids`, if given).
 async fn account_users(
-    state: &AppState,
+    state: &Services,
     account_id: &str,
     ids: Option<Vec<&str>>,
-) -> Result<Vec<crate::store::UserRow>, DbError> {
+) -> Result<Vec<crate::store::users::UserRow>, DbError> {
     let mut select = Sql::select();
     select
-        .columns(crate::users::USER_COLUMNS)
+        .columns(crate::store::users::USER_COLUMNS)
         .from("users")
         .and_where(Expr::col("account_id").eq(account_id));
     if let Some(ids) = ids {
@@ -451,14 +467,14 @@ async fn account_users(
 }
 
 /// The names of the users `user` may see.
-pub(crate) async fn user_names(state: &AppState, user: &ConsoleUser) -> Result<Names, DbError> {
+pub(crate) async fn user_names(state: &Services, user: &ConsoleUser) -> Result<Names, DbError> {
     Ok(Names::from_users(crate::users::list(&state.db, &user.principal(), None).await?))
 }
 
 /// The signed-in user of a request (`None`: signed out, or the session ended).
-async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<ConsoleUser>, Failure> {
+async fn signed_in(state: &Services, jar: &CookieJar) -> Result<Option<ConsoleUser>, Failure> {
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else { return Ok(None) };
-    let now = state.licensing.clock.now();
+    let now = state.clock.now();
     let user: Option<ConsoleUser> = state
         .db
         .fetch_optional(
@@ -521,7 +537,7 @@ async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<ConsoleUs
     Ok(Some(user))
 }
 
-async fn end_session(state: &AppState, token_hash: &str, now: i64) -> Result<(), DbError> {
+async fn end_session(state: &Services, token_hash: &str, now: i64) -> Result<(), DbError> {
     state
         .db
         .execute(
@@ -536,13 +552,13 @@ async fn end_session(state: &AppState, token_hash: &str, now: i64) -> Result<(),
 }
 
 /// Ends every session of a user (disabled, removed, or "sign out everywhere").
-pub async fn end_sessions_of(state: &AppState, account_id: &str, user_id: &str) -> Result<(), DbError> {
+pub async fn end_sessions_of(state: &Services, account_id: &str, user_id: &str) -> Result<(), DbError> {
     state
         .db
         .execute(
             Sql::update()
                 .table("sessions")
-                .value("ended_ms", state.licensing.clock.now())
+                .value("ended_ms", state.clock.now())
                 .and_where(Expr::col("account_id").eq(account_id))
                 .and_where(Expr::col("user_id").eq(user_id))
                 .and_where(Expr::col("ended_ms").is_null()),
@@ -583,7 +599,7 @@ struct Notice {
 }
 
 async fn sign_in_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     jar: CookieJar,
     headers: HeaderMap,
     Query(notice): Query<Notice>,
@@ -624,7 +640,7 @@ struct FailedAt {
 
 /// Why a user may not try to sign in now, if so, from their failed
 /// sign-ins of the last hour, or of the lockout time if it is longer.
-async fn throttled(state: &AppState, user: &Candidate, now: i64) -> Result<Option<String>, DbError> {
+async fn throttled(state: &Services, user: &Candidate, now: i64) -> Result<Option<String>, DbError> {
     let window = now - user.lockout_minutes * 60_000;
     let failures: Vec<FailedAt> = state
         .db
@@ -668,7 +684,7 @@ async fn throttled(state: &AppState, user: &Candidate, now: i64) -> Result<Optio
 const WRONG: &str = "the e-mail address or the password is wrong";
 
 async fn sign_in(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     jar: CookieJar,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
@@ -679,7 +695,7 @@ async fn sign_in(
     if !csrf_cookie_matches(&jar, &form.csrf) {
         return Ok(again(jar, StatusCode::FORBIDDEN, "the form had expired: sign in again"));
     }
-    let now = state.licensing.clock.now();
+    let now = state.clock.now();
     let Ok(email) = Email::parse(&form.email) else {
         return Ok(again(jar, StatusCode::UNPROCESSABLE_ENTITY, "enter an e-mail address"));
     };
@@ -767,7 +783,7 @@ async fn sign_in(
             ]),
     )
     .await?;
-    crate::store::record_activity(
+    crate::store::activities::record(
         &mut tx,
         &user.account_id,
         now,
@@ -789,7 +805,7 @@ pub struct CsrfForm {
 }
 
 async fn sign_out(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     jar: CookieJar,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Failure> {
@@ -797,7 +813,7 @@ async fn sign_out(
         if form.csrf != user.csrf {
             return Ok((StatusCode::FORBIDDEN, "the form had expired: go back and try again").into_response());
         }
-        end_session(&state, &user.token_hash, state.licensing.clock.now()).await?;
+        end_session(&state, &user.token_hash, state.clock.now()).await?;
     }
     let jar = jar.remove(Cookie::from(SESSION_COOKIE));
     Ok((jar, Redirect::to("/sign-in?done=signed-out")).into_response())
@@ -808,7 +824,7 @@ async fn sign_out(
 
 /// Makes a one-time link token to set `user_id`'s password; returns the token.
 pub(crate) async fn new_setup_token(
-    tx: &mut crate::db::Tx,
+    tx: &mut crate::store::Tx,
     account_id: &str,
     user_id: &str,
     now: i64,
@@ -834,7 +850,7 @@ pub(crate) async fn new_setup_token(
 /// `email` (`None`: no such enabled user), made by `actor` (`None`: the
 /// command line); the activity stream records it.
 pub async fn password_link(
-    db: &crate::db::Db,
+    db: &crate::store::Db,
     account_id: &str,
     email: &Email,
     actor: Option<&str>,
@@ -858,7 +874,7 @@ pub async fn password_link(
     let Some(user) = user else { return Ok(None) };
     let token = new_setup_token(&mut tx, account_id, &user.id, now).await?;
     let details = serde_json::json!({"expires_in_days": SETUP_LINK_DAYS});
-    crate::store::record_activity(
+    crate::store::activities::record(
         &mut tx,
         account_id,
         now,
@@ -881,8 +897,8 @@ struct Setup {
     password_min_length: i64,
 }
 
-async fn setup(state: &AppState, token: &str) -> Result<Option<Setup>, DbError> {
-    let now = state.licensing.clock.now();
+async fn setup(state: &Services, token: &str) -> Result<Option<Setup>, DbError> {
+    let now = state.clock.now();
     state
         .db
         .fetch_optional(
@@ -927,7 +943,7 @@ const LINK_GONE: &str = "This link has been used or has expired. Ask for a new o
                          (`seatmeter account password-link --account … --email …`).";
 
 async fn set_password_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     jar: CookieJar,
     headers: HeaderMap,
     Query(query): Query<TokenQuery>,
@@ -965,7 +981,7 @@ struct SetPasswordForm {
 }
 
 async fn set_password(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     jar: CookieJar,
     headers: HeaderMap,
     Form(form): Form<SetPasswordForm>,
@@ -1011,7 +1027,7 @@ async fn set_password(
             .execute(
                 Sql::update()
                     .table("password_setups")
-                    .value("used_ms", state.licensing.clock.now())
+                    .value("used_ms", state.clock.now())
                     .and_where(Expr::col("token_hash").eq(sha256_hex(form.token.as_bytes()))),
             )
             .await?;
@@ -1028,7 +1044,7 @@ async fn set_password(
     let hash = crate::passwords::hash(form.password).await.map_err(|e| {
         Failure(ApiError::Refused { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: e })
     })?;
-    let now = state.licensing.clock.now();
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let used = tx
         .execute(
@@ -1058,7 +1074,7 @@ async fn set_password(
             .and_where(Expr::col("id").eq(setup.user_id.as_str())),
     )
     .await?;
-    crate::store::record_activity(
+    crate::store::activities::record(
         &mut tx,
         &setup.account_id,
         now,
@@ -1178,7 +1194,7 @@ struct Started {
 /// Days of meeting trends on the dashboard.
 const TREND_DAYS: i64 = 14;
 
-async fn dashboard(State(state): State<AppState>, Signed(user): Signed) -> Result<Response, Failure> {
+async fn dashboard(State(state): State<Services>, Signed(user): Signed) -> Result<Response, Failure> {
     if user.role != "administrator" {
         return Ok(Redirect::to("/booking-pages").into_response());
     }
@@ -1226,7 +1242,7 @@ async fn dashboard(State(state): State<AppState>, Signed(user): Signed) -> Resul
     let keep = usage.len().saturating_sub(12);
     usage.drain(..keep);
     // Meetings started per day, the last two weeks, in the account's zone.
-    let now = state.licensing.clock.now();
+    let now = state.clock.now();
     let zone = user.zone();
     let today = crate::compliance::local_date(&zone, now);
     let started: Vec<Started> = state

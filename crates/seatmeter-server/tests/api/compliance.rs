@@ -2,9 +2,10 @@
 //! scenarios driven day by day with a manual clock.
 
 use reqwest::Method;
+use seatmeter_server::Clock;
 use seatmeter_server::Settings;
 use seatmeter_server::authority::{Authority, Entitlement};
-use seatmeter_server::compliance::{self, Clock};
+use seatmeter_server::compliance;
 use seatmeter_server::license_file::{LicenseFile, public_key_text, sign};
 use serde_json::{Value, json};
 
@@ -244,7 +245,7 @@ async fn days(app: &TestApp, clock: &Clock, from: i64, to: i64) {
     days_on(&app.state, clock, from, to).await;
 }
 
-async fn days_on(state: &seatmeter_server::AppState, clock: &Clock, from: i64, to: i64) {
+async fn days_on(state: &seatmeter_server::Services, clock: &Clock, from: i64, to: i64) {
     let mut t = from.div_euclid(DAY) * DAY + DAY / 48 * 5;
     while t <= to {
         clock.set(t);

@@ -2,8 +2,8 @@
 //! one-time link, signing in and out, CSRF, throttling and lockout, session
 //! timeouts, and the dashboard.
 
+use seatmeter_server::Clock;
 use seatmeter_server::Settings;
-use seatmeter_server::compliance::Clock;
 
 use crate::support::{TestApp, apps_with};
 

@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::Method;
 use sea_query::{Expr, ExprTrait, Query};
+use seatmeter_server::Clock;
 use seatmeter_server::Settings;
-use seatmeter_server::compliance::{self, Clock};
+use seatmeter_server::compliance;
 use seatmeter_server::mail;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod activities;
+mod architecture;
 mod booking_pages;
 mod compliance;
 mod console;

@@ -1,10 +1,11 @@
 //! Starting the real server against a fresh database.
 
 use seatmeter_core::people::Email;
-use seatmeter_server::compliance::{Clock, Licensing};
+use seatmeter_server::Clock;
+use seatmeter_server::app::accounts::{self, CreatedAccount};
+use seatmeter_server::compliance::Licensing;
 use seatmeter_server::settings::DatabaseLocation;
-use seatmeter_server::store::{self, CreatedAccount};
-use seatmeter_server::{AppState, Db, Settings};
+use seatmeter_server::{Db, Services, Settings};
 
 /// A running server with its own database.
 pub struct TestApp {
@@ -13,7 +14,7 @@ pub struct TestApp {
     others: Vec<tokio::sync::oneshot::Sender<()>>,
     pub db: Db,
     /// The server's state (shared with it): its clock, its caches.
-    pub state: AppState,
+    pub state: Services,
     settings: Settings,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -46,9 +47,8 @@ pub async fn apps_with(settings: &Settings, clock: &Clock, product_major: Option
     apps
 }
 
-fn licensing(settings: &Settings, clock: &Clock, product_major: Option<u64>) -> Licensing {
+fn licensing(settings: &Settings, product_major: Option<u64>) -> Licensing {
     let mut licensing = Licensing::from_settings(settings).unwrap();
-    licensing.clock = clock.clone();
     if let Some(major) = product_major {
         licensing.product_major = major;
     }
@@ -81,7 +81,7 @@ async fn spawn(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(db.clone(), licensing(settings, clock, product_major));
+    let state = Services::new(db.clone(), licensing(settings, product_major), clock.clone());
     let (server_state, server_settings) = (state.clone(), settings.clone());
     let server = tokio::spawn(async move {
         seatmeter_server::serve_state(listener, server_state, &server_settings, async {
@@ -123,12 +123,12 @@ impl TestApp {
     /// Creates an account through the same code as `seatmeter account create`.
     pub async fn create_account(&self, name: &str, email: &str) -> CreatedAccount {
         let now = jiff::Timestamp::now().as_millisecond();
-        store::create_account(&self.db, name, &Email::parse(email).unwrap(), "Admin", now).await.unwrap()
+        accounts::create(&self.db, name, &Email::parse(email).unwrap(), "Admin", now).await.unwrap()
     }
 
     /// Creates an account as if at `now_ms` (scenarios that start in the past).
     pub async fn create_account_at(&self, name: &str, email: &str, now_ms: i64) -> CreatedAccount {
-        store::create_account(&self.db, name, &Email::parse(email).unwrap(), "Admin", now_ms).await.unwrap()
+        accounts::create(&self.db, name, &Email::parse(email).unwrap(), "Admin", now_ms).await.unwrap()
     }
 
     /// GET `path`, with `token` when given.
@@ -175,13 +175,13 @@ impl TestApp {
     /// A second server on the same database, with the same clock (and,
     /// when given, another product major version); returns its base URL
     /// and its state.
-    pub async fn second_server_with(&mut self, product_major: Option<u64>) -> (String, AppState) {
+    pub async fn second_server_with(&mut self, product_major: Option<u64>) -> (String, Services) {
         let db = Db::open(&self.location).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let clock = self.state.licensing.clock.clone();
-        let state = AppState::new(db, licensing(&self.settings, &clock, product_major));
+        let clock = self.state.clock.clone();
+        let state = Services::new(db, licensing(&self.settings, product_major), clock);
         let (server_state, settings) = (state.clone(), self.settings.clone());
         tokio::spawn(async move {
             seatmeter_server::serve_state(listener, server_state, &settings, async {
@@ -220,5 +220,8 @@ impl TestApp {
 /// A new API token for user `user_id` of account `account_id`.
 pub async fn token_for(app: &TestApp, account_id: &str, user_id: &str) -> String {
     let now = jiff::Timestamp::now().as_millisecond();
-    seatmeter_server::store::issue_token(&app.db, account_id, user_id, "test", now).await.unwrap().token
+    seatmeter_server::app::tokens::issue_for(&app.state, account_id, user_id, "test", now)
+        .await
+        .unwrap()
+        .token
 }

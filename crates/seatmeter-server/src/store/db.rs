@@ -1,5 +1,6 @@
 //! One query, two databases: statements are built once with sea-query and
-//! run on the embedded SQLite or on PostgreSQL.
+//! run on the embedded SQLite or on PostgreSQL, through a pool ([`Db`]) or
+//! a write transaction ([`Tx`]), both of which are an [`Executor`].
 //!
 //! Rows are plain structs deriving `sqlx::FromRow` for both backends; times
 //! are integer UTC milliseconds and ids text, so the two schemas are alike
@@ -245,6 +246,85 @@ impl Db {
                 sqlx::query_with(AssertSqlSafe(sql), values).execute(pool).await?.rows_affected()
             }
         })
+    }
+}
+
+/// Where a statement runs: the pool (`&Db`, each statement on its own) or
+/// a write transaction (`&mut Tx`). A store function that takes an
+/// `Executor` serves both, so a read has one function whether or not it is
+/// part of a change (`users::get(&state.db, …)` and `users::get(&mut *tx, …)`).
+pub trait Executor: Send {
+    /// The first row of `stmt`, if any.
+    fn fetch_optional<T: Row>(
+        self,
+        stmt: &(impl SqlxBinder + Sync),
+    ) -> impl Future<Output = Result<Option<T>, DbError>> + Send;
+    /// All rows of `stmt`.
+    fn fetch_all<T: Row>(
+        self,
+        stmt: &(impl SqlxBinder + Sync),
+    ) -> impl Future<Output = Result<Vec<T>, DbError>> + Send;
+    /// Runs `stmt`; the rows affected.
+    fn execute(self, stmt: &(impl SqlxBinder + Sync)) -> impl Future<Output = Result<u64, DbError>> + Send;
+}
+
+impl Executor for &Db {
+    fn fetch_optional<T: Row>(
+        self,
+        stmt: &(impl SqlxBinder + Sync),
+    ) -> impl Future<Output = Result<Option<T>, DbError>> + Send {
+        Db::fetch_optional(self, stmt)
+    }
+    fn fetch_all<T: Row>(
+        self,
+        stmt: &(impl SqlxBinder + Sync),
+    ) -> impl Future<Output = Result<Vec<T>, DbError>> + Send {
+        Db::fetch_all(self, stmt)
+    }
+    fn execute(self, stmt: &(impl SqlxBinder + Sync)) -> impl Future<Output = Result<u64, DbError>> + Send {
+        Db::execute(self, stmt)
+    }
+}
+
+impl Executor for &mut Tx {
+    fn fetch_optional<T: Row>(
+        self,
+        stmt: &(impl SqlxBinder + Sync),
+    ) -> impl Future<Output = Result<Option<T>, DbError>> + Send {
+        Tx::fetch_optional(self, stmt)
+    }
+    fn fetch_all<T: Row>(
+        self,
+        stmt: &(impl SqlxBinder + Sync),
+    ) -> impl Future<Output = Result<Vec<T>, DbError>> + Send {
+        Tx::fetch_all(self, stmt)
+    }
+    fn execute(self, stmt: &(impl SqlxBinder + Sync)) -> impl Future<Output = Result<u64, DbError>> + Send {
+        Tx::execute(self, stmt)
+    }
+}
+
+/// Whether `error` is a unique-constraint violation.
+pub fn is_unique_violation(error: &DbError) -> bool {
+    matches!(error, DbError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
+}
+
+/// Maps a unique-constraint violation to the caller's own error (which
+/// names the field in its words); any other failure stays a database error.
+/// The one place where unique violations are recognised:
+/// `store::users::insert(&mut *tx, &user).await.on_duplicate(|| Error::conflict(…))?`.
+pub trait OnDuplicate<T> {
+    /// `Err(duplicate())` when the write broke a unique constraint.
+    fn on_duplicate<E: From<DbError>>(self, duplicate: impl FnOnce() -> E) -> Result<T, E>;
+}
+
+impl<T> OnDuplicate<T> for Result<T, DbError> {
+    fn on_duplicate<E: From<DbError>>(self, duplicate: impl FnOnce() -> E) -> Result<T, E> {
+        match self {
+            Ok(value) => Ok(value),
+            Err(e) if is_unique_violation(&e) => Err(duplicate()),
+            Err(e) => Err(E::from(e)),
+        }
     }
 }
 

@@ -1,13 +1,20 @@
-//! The HTTP API.
+//! The HTTP API: handlers that extract a request, call a use case of
+//! [`crate::app`], and map its result to a view (the JSON the API shows).
 //!
-//! Error policy: handlers return [`ApiError`], the one mapping to HTTP. A
-//! client error says what was wrong (`code`, `message`, optional `field`);
-//! a server error logs its cause and tells the client only that something
-//! failed. Every handler that reads account data takes a [`Principal`] and
-//! scopes its queries to the principal's account: a thing of another account
+//! Error policy: a handler returns [`ApiError`], the one mapping to HTTP,
+//! built from the use case's [`app::Error`] in one `From`. A client error
+//! says what was wrong (`code`, `message`, optional `field`); a server
+//! error (5xx) comes only from an internal failure, is logged with the
+//! request's id, method, route and account (see [`trace_requests`]), and
+//! tells the client only that something failed. A thing of another account
 //! is "not found", never "forbidden", so its existence is not revealed.
 
-use axum::extract::{FromRequestParts, State};
+pub mod accounts;
+pub mod operations;
+pub mod tokens;
+pub mod users;
+
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,25 +24,8 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::db::{Db, DbError};
-use crate::store::{self, Principal, StoreError, UserRow};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub db: Db,
-    /// Renders the Prometheus metrics.
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// Live host-license usage of the accounts this server has answered for.
-    pub usage: crate::live::UsageCache,
-    /// Token owners and admission inputs kept in memory (see [`crate::recent`]).
-    pub kept: crate::recent::Kept,
-    /// Event batches waiting for their group commit.
-    pub ingestor: std::sync::Arc<crate::events::Ingestor>,
-    /// The license authority, this server's name at it, and the clock of compliance.
-    pub licensing: std::sync::Arc<crate::compliance::Licensing>,
-}
+use crate::app::{self, Principal, Services};
+use crate::store::DbError;
 
 /// The one error body of the API.
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,19 +69,56 @@ pub enum ApiError {
         /// Which field.
         field: Option<String>,
     },
-    /// The request as a whole was refused (too large, wrong content type).
+    /// The request was refused with its own status and code (too large,
+    /// wrong content type, a rule's reason, the authority failing).
     #[error("{message}")]
     Refused {
-        /// The HTTP status.
+        /// The HTTP status (never a 5xx but 502 and 503, which name another service).
         status: StatusCode,
         /// The error code.
         code: &'static str,
         /// What to do.
         message: String,
     },
-    /// The database failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
+    /// The server failed: the cause is logged, the client told what to do.
+    #[error("{cause}")]
+    Internal {
+        /// The cause, for the log.
+        cause: String,
+        /// What the client is told.
+        advice: String,
+    },
+}
+
+const TRY_AGAIN: &str = "the server failed; try again later";
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        ApiError::Internal { cause: error.to_string(), advice: TRY_AGAIN.into() }
+    }
+}
+
+impl From<app::Error> for ApiError {
+    fn from(error: app::Error) -> Self {
+        use app::Error as E;
+        match error {
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Forbidden(m) => ApiError::Forbidden(m),
+            E::Invalid { message, field } => ApiError::Invalid { message, field },
+            E::Conflict { message, field } => ApiError::Conflict { message, field },
+            E::Refused { reason, message } => {
+                ApiError::Refused { status: StatusCode::CONFLICT, code: reason, message }
+            }
+            E::Rejected { reason, message } => {
+                ApiError::Refused { status: StatusCode::UNPROCESSABLE_ENTITY, code: reason, message }
+            }
+            E::Upstream { message } => {
+                ApiError::Refused { status: StatusCode::BAD_GATEWAY, code: "authority", message }
+            }
+            E::Failed { message } => ApiError::Internal { cause: message.clone(), advice: message },
+            E::Db(cause) => ApiError::from(cause),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -105,14 +132,10 @@ impl IntoResponse for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, field)
             }
             ApiError::Refused { status, code, message } => (status, code, message, None),
-            ApiError::Db(cause) => {
+            ApiError::Internal { cause, advice } => {
+                // Inside the request's span: the line names its id, method, route and account.
                 tracing::error!(error = %cause, "request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the server failed; try again later".into(),
-                    None,
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", advice, None)
             }
         };
         let mut response = (status, Json(ErrorBody { code, message, field })).into_response();
@@ -122,19 +145,6 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
         response
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound(m) => ApiError::NotFound(m),
-            StoreError::Forbidden(m) => ApiError::Forbidden(m),
-            StoreError::Conflict { message, field } => {
-                ApiError::Conflict { message, field: field.map(str::to_string) }
-            }
-            StoreError::Db(e) => ApiError::Db(e),
-        }
     }
 }
 
@@ -211,217 +221,35 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Par
     }
 }
 
-/// The current time in UTC milliseconds.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
-impl FromRequestParts<AppState> for Principal {
+impl FromRequestParts<Services> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &Services) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
             return Err(ApiError::Unauthorized("send an API token: `Authorization: Bearer smt_…`"));
         };
         let key = crate::secrets::token_hash(token.trim());
-        if let Some(principal) = state.kept.tokens.get(&key) {
-            return Ok(principal);
-        }
-        let loaded = std::time::Instant::now();
-        let principal = store::authenticate(&state.db, token.trim(), now_ms())
-            .await?
-            .ok_or(ApiError::Unauthorized("the API token is unknown, revoked, or its user is disabled"))?;
-        state.kept.tokens.put(key, &principal.user_id, principal.clone(), loaded);
+        let principal = match state.kept.tokens.get(&key) {
+            Some(principal) => principal,
+            None => {
+                let loaded = std::time::Instant::now();
+                let principal =
+                    app::tokens::authenticate(state, token.trim(), state.clock.now()).await?.ok_or(
+                        ApiError::Unauthorized("the API token is unknown, revoked, or its user is disabled"),
+                    )?;
+                state.kept.tokens.put(key, &principal.user_id, principal.clone(), loaded);
+                principal
+            }
+        };
+        tracing::Span::current().record("account", principal.account_id.as_str());
         Ok(principal)
     }
-}
-
-/// Health of the server and its database.
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// `ok`.
-    pub status: &'static str,
-    /// `sqlite` or `postgres`.
-    pub database: &'static str,
-}
-
-/// Is the server up and its database reachable?
-#[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
-pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    if let Err(cause) = state.db.ping().await {
-        tracing::error!(error = %cause, "health check: the database does not answer");
-        return Err(ApiError::Refused {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "unavailable",
-            message: "the database does not answer".into(),
-        });
-    }
-    Ok(Json(Health { status: "ok", database: state.db.backend() }))
-}
-
-/// Is the process alive? Answers at once, touching nothing (a liveness
-/// probe; `/healthz` also checks the database).
-#[utoipa::path(get, path = "/livez", tag = "operations", responses((status = 200, description = "`ok`", content_type = "text/plain")))]
-pub async fn livez() -> &'static str {
-    "ok"
-}
-
-/// Prometheus metrics, in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
-}
-
-/// An account, as the API shows it.
-#[derive(Serialize, ToSchema)]
-pub struct AccountView {
-    /// Its id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Anchor of its 30-day usage windows (RFC 3339, UTC).
-    pub usage_anchor: String,
-    /// Its time zone.
-    pub time_zone: String,
-    /// When it was created (RFC 3339, UTC).
-    pub created_at: String,
 }
 
 /// UTC milliseconds as RFC 3339.
 pub fn rfc3339_ms(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
-}
-
-/// The caller's account.
-#[utoipa::path(get, path = "/v1/account", tag = "accounts", security(("token" = [])),
-    responses((status = 200, body = AccountView), (status = 401, body = ErrorBody)))]
-pub async fn get_account(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<Json<AccountView>, ApiError> {
-    let account = store::account(&state.db, &principal.account_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the account no longer exists".into()))?;
-    Ok(Json(AccountView {
-        id: account.id,
-        name: account.name,
-        usage_anchor: rfc3339_ms(account.anchor_ms),
-        time_zone: account.time_zone,
-        created_at: rfc3339_ms(account.created_ms),
-    }))
-}
-
-/// Changes to the account.
-#[derive(serde::Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccountChanges {
-    /// Its name.
-    pub name: Option<String>,
-    /// Its time zone, an IANA name such as `Europe/Paris`: the daily
-    /// compliance audit runs at 02:00 there.
-    pub time_zone: Option<String>,
-}
-
-/// Renames the account or changes its time zone (unrestricted administrators).
-#[utoipa::path(patch, path = "/v1/account", tag = "accounts", security(("token" = [])), request_body = AccountChanges,
-    responses((status = 200, body = AccountView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_account(
-    State(state): State<AppState>,
-    principal: Principal,
-    Body(changes): Body<AccountChanges>,
-) -> Result<Json<AccountView>, ApiError> {
-    if !principal.is_unrestricted_admin() {
-        return Err(ApiError::Forbidden("changing the account needs an unrestricted administrator".into()));
-    }
-    let invalid =
-        |message: String, field: &str| ApiError::Invalid { message, field: Some(field.to_string()) };
-    if let Some(name) = &changes.name
-        && (name.trim().is_empty() || name.chars().count() > 200)
-    {
-        return Err(invalid("the name must be 1 to 200 characters".into(), "name"));
-    }
-    if let Some(zone) = &changes.time_zone
-        && (zone.len() > 64 || jiff::tz::TimeZone::get(zone).is_err())
-    {
-        return Err(invalid(
-            format!("unknown time zone {zone:?}: use an IANA name such as Europe/Paris or America/New_York"),
-            "time_zone",
-        ));
-    }
-    let now = state.licensing.clock.now();
-    let account = principal.account_id.as_str();
-    let mut tx = state.db.begin().await?;
-    let mut update = sea_query::Query::update();
-    update.table("accounts").and_where(sea_query::ExprTrait::eq(sea_query::Expr::col("id"), account));
-    if let Some(name) = &changes.name {
-        update.value("name", name.trim());
-    }
-    if let Some(zone) = &changes.time_zone {
-        update.value("time_zone", zone.as_str());
-        crate::compliance::move_audit(&mut tx, account, zone, now).await?;
-    }
-    if changes.name.is_some() || changes.time_zone.is_some() {
-        tx.execute(&update).await?;
-        store::record_activity(
-            &mut tx,
-            account,
-            now,
-            Some(&principal.user_id),
-            "account.updated",
-            ("account", account),
-            serde_json::json!({"name": changes.name, "time_zone": changes.time_zone}),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    get_account(State(state), principal).await
-}
-
-/// A user, as the API shows it.
-#[derive(Serialize, ToSchema)]
-pub struct UserView {
-    /// Its id.
-    pub id: String,
-    /// E-mail address.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// `member` or `administrator`.
-    pub role: String,
-    /// Admin areas; empty for members and for unrestricted administrators.
-    pub areas: Vec<String>,
-    /// Whether the user is disabled.
-    pub disabled: bool,
-    /// How many meetings the user may host at once; absent: the account's default.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub concurrency_limit: Option<i64>,
-}
-
-impl From<UserRow> for UserView {
-    fn from(user: UserRow) -> Self {
-        UserView {
-            id: user.id,
-            email: user.email,
-            name: user.name,
-            role: user.role,
-            areas: user.areas.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect(),
-            disabled: user.disabled_ms.is_some(),
-            concurrency_limit: user.concurrency_limit,
-        }
-    }
-}
-
-/// The user the caller's token acts for.
-#[utoipa::path(get, path = "/v1/me", tag = "users", security(("token" = [])),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
-pub async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<Json<UserView>, ApiError> {
-    let user = store::user(&state.db, &principal.account_id, &principal.user_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the user no longer exists".into()))?;
-    Ok(Json(UserView::from(user)))
 }
 
 #[derive(OpenApi)]
@@ -447,13 +275,13 @@ impl utoipa::Modify for TokenScheme {
 }
 
 /// The API's routes and their OpenAPI description, generated from the handlers.
-pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(healthz))
-        .routes(routes!(livez))
-        .routes(routes!(metrics))
-        .routes(routes!(get_account, update_account))
-        .routes(routes!(get_me))
+pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let router = operations::routes(router);
+    let router = accounts::routes(router);
+    let router = users::routes(router);
+    let router = tokens::routes(router);
+    router
         .routes(routes!(crate::users::list_users, crate::users::create_user))
         .routes(routes!(crate::users::get_user, crate::users::update_user))
         .routes(routes!(crate::licenses::list_pools))
@@ -474,8 +302,6 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::activities::list_activities))
         .routes(routes!(crate::activities::export_activities))
         .routes(routes!(crate::activities::erase))
-        .routes(routes!(crate::tokens::list_tokens, crate::tokens::create_token))
-        .routes(routes!(crate::tokens::revoke_token))
         .routes(routes!(crate::meetings::list_meetings, crate::meetings::schedule))
         .routes(routes!(crate::live::export_meetings))
         .routes(routes!(crate::meetings::get_meeting))
@@ -548,4 +374,38 @@ pub async fn json_errors(request: axum::extract::Request, next: axum::middleware
 /// Answers requests nothing else matched.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint; see /openapi.json or /docs".into())
+}
+
+/// The header that carries a request's id, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Gives every request a span with an id (the caller's `x-request-id`
+/// when it is a short token of letters, digits and `-_.`, else a new
+/// one), its method and route, and (once its token or session is known)
+/// its account; every log line of the request names them, and the answer
+/// carries the id back in `x-request-id`.
+pub async fn trace_requests(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let given = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|id| {
+        !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    let id = given.map_or_else(|| crate::secrets::hex(&crate::secrets::random_bytes::<8>()), str::to_string);
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        route = %route,
+        account = tracing::field::Empty,
+    );
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = header::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }

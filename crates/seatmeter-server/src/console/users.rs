@@ -1,128 +1,22 @@
-//! The console's license and user pages. Every change goes through the
-//! API's own handler, called with the signed-in user as its principal, so
-//! that a page allows, refuses and records exactly what the API does.
+//! The console's user pages: the list, adding a user, one user's role,
+//! areas, access and licenses, and one-time password links.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use seatmeter_core::people::{AdminArea, LicenseKind};
 use serde::Deserialize;
 
-use super::{ConsoleUser, Failure, Posted, Signed, finish};
-use crate::api::{ApiError, AppState, Body, Params};
-use crate::compliance::{ComplianceView, FileView, NewPak};
+use super::{ConsoleUser, Failure, Posted, Signed, finish, needs};
+use crate::app::Services;
+use crate::http::{ApiError, Body, Params};
 use crate::licenses::PoolView;
-
-/// Refuses a page to a user without the right: said as the API says it.
-fn needs(allowed: bool, what: &str) -> Result<(), Failure> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(Failure(ApiError::Forbidden(format!("{what}: ask an administrator who has it"))))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Licenses
-
-#[derive(Template, WebTemplate)]
-#[template(path = "licenses.html")]
-struct LicensesPage {
-    user: ConsoleUser,
-    pools: Vec<PoolView>,
-    files: Vec<FileView>,
-    status: ComplianceView,
-}
-
-/// Pools, compliance, entering a PAK, uploading a file, and the files installed.
-pub async fn licenses(State(state): State<AppState>, Signed(user): Signed) -> Result<Response, Failure> {
-    needs(
-        user.licenses_admin(),
-        "the license pages need an administrator of billing or of users & licenses",
-    )?;
-    let account = user.account_id.clone();
-    let status = crate::compliance::status(&state, &account).await?;
-    let files = crate::compliance::list_files(State(state.clone()), user.principal()).await?.0;
-    let pools = crate::licenses::pools(&state.db, &account).await?;
-    Ok(LicensesPage { user, pools, files, status }.into_response())
-}
-
-fn installed_text(installed: &crate::compliance::InstalledView) -> String {
-    let lines: Vec<String> = installed.licenses.iter().map(|l| format!("{} {}", l.count, l.kind)).collect();
-    let what = if installed.outcome == "unchanged" { "was already installed" } else { "is installed" };
-    format!("The license file of {} {what}: {}.", installed.pak, lines.join(", "))
-}
-
-#[derive(Deserialize)]
-pub struct PakForm {
-    pak: String,
-}
-
-/// Enters a PAK: registered with the license authority, its file installed.
-pub async fn enter_pak(State(state): State<AppState>, posted: Posted<PakForm>) -> Result<Response, Failure> {
-    let Posted { user, form } = posted;
-    let new = NewPak { pak: form.pak.trim().to_string() };
-    let outcome = crate::compliance::register_pak(State(state.clone()), user.principal(), Body(new))
-        .await
-        .map(|(_, installed)| installed_text(&installed.0));
-    finish(&state, &user, "/licenses", outcome).await
-}
-
-/// Installs an uploaded license file (a multipart form: `csrf`, then `file`).
-pub async fn upload_file(
-    State(state): State<AppState>,
-    Signed(user): Signed,
-    mut multipart: Multipart,
-) -> Result<Response, Failure> {
-    let mut csrf_ok = false;
-    let mut text = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => {
-                let refused =
-                    ApiError::Invalid { message: format!("the upload could not be read: {e}"), field: None };
-                return finish(&state, &user, "/licenses", Err(refused)).await;
-            }
-        };
-        match field.name() {
-            Some("csrf") => csrf_ok = field.text().await.is_ok_and(|t| !t.is_empty() && t == user.csrf),
-            Some("file") if csrf_ok => text = Some(field.text().await),
-            _ => {}
-        }
-    }
-    if !csrf_ok {
-        return Ok(super::expired_form());
-    }
-    let outcome = match text {
-        None => Err(ApiError::Invalid {
-            message: "choose a license file to upload".into(),
-            field: Some("file".into()),
-        }),
-        Some(Err(e)) => Err(ApiError::Invalid {
-            message: format!("the license file could not be read as text: {e}"),
-            field: Some("file".into()),
-        }),
-        Some(Ok(text)) if text.trim().is_empty() => Err(ApiError::Invalid {
-            message: "the file is empty: choose a license file".into(),
-            field: Some("file".into()),
-        }),
-        Some(Ok(text)) => crate::compliance::upload_file(State(state.clone()), user.principal(), text)
-            .await
-            .map(|(_, installed)| installed_text(&installed.0)),
-    };
-    finish(&state, &user, "/licenses", outcome).await
-}
-
-// ---------------------------------------------------------------------------
-// Users
 
 /// A user as the user pages show them.
 pub struct UserLine {
-    view: crate::api::UserView,
+    view: crate::http::users::UserView,
     licenses: Vec<String>,
 }
 
@@ -142,7 +36,7 @@ pub struct Search {
 
 /// The users, searched by name or address; adding one.
 pub async fn users(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Signed(user): Signed,
     Query(search): Query<Search>,
 ) -> Result<Response, Failure> {
@@ -173,7 +67,7 @@ pub struct NewUserForm {
 
 /// Adds a user, and shows the one-time link with which they set a password.
 pub async fn add_user(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     headers: HeaderMap,
     posted: Posted<NewUserForm>,
 ) -> Result<Response, Failure> {
@@ -190,7 +84,7 @@ pub async fn add_user(
 #[template(path = "link.html")]
 struct LinkPage {
     user: ConsoleUser,
-    shown: crate::api::UserView,
+    shown: crate::http::users::UserView,
     added: bool,
     link: Option<String>,
     days: i64,
@@ -202,10 +96,10 @@ struct LinkPage {
 /// they may change an administrator (whoever holds the link sets the
 /// password).
 async fn link_page(
-    state: &AppState,
+    state: &Services,
     headers: &HeaderMap,
     user: ConsoleUser,
-    shown: crate::api::UserView,
+    shown: crate::http::users::UserView,
     added: bool,
 ) -> Result<Response, Failure> {
     if shown.role == "administrator" && !user.principal().is_unrestricted_admin() {
@@ -216,7 +110,7 @@ async fn link_page(
     }
     let email = seatmeter_core::people::Email::parse(&shown.email)
         .map_err(|e| Failure(ApiError::Invalid { message: format!("the address {e}"), field: None }))?;
-    let now = state.licensing.clock.now();
+    let now = state.clock.now();
     let token = super::password_link(&state.db, &user.account_id, &email, Some(&user.user_id), now).await?;
     let scheme = if super::secure(headers) { "https" } else { "http" };
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
@@ -228,7 +122,7 @@ async fn link_page(
 #[template(path = "user.html")]
 struct UserPage {
     user: ConsoleUser,
-    shown: crate::api::UserView,
+    shown: crate::http::users::UserView,
     licenses: Vec<String>,
     pools: Vec<PoolView>,
     areas: Vec<(&'static str, &'static str, bool)>,
@@ -249,7 +143,7 @@ fn area_label(area: AdminArea) -> &'static str {
 
 /// One user: their role and areas, enabled state, licenses and booking pages.
 pub async fn user_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Signed(user): Signed,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
@@ -272,7 +166,7 @@ pub async fn user_page(
 /// Changes a user's name, role, areas and enabled state (the form's fields
 /// as pairs: areas are checkboxes, one pair each).
 pub async fn update_user(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path(id): Path<String>,
     posted: Posted<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
@@ -309,7 +203,7 @@ pub async fn update_user(
 
 /// A new one-time password link for a user.
 pub async fn new_link(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path(id): Path<String>,
     headers: HeaderMap,
     posted: Posted<super::CsrfForm>,
@@ -333,7 +227,7 @@ fn kind_of(kind: &str) -> Result<LicenseKind, Failure> {
 
 /// Assigns a license of a kind to the user.
 pub async fn assign(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path((id, kind)): Path<(String, String)>,
     posted: Posted<super::CsrfForm>,
 ) -> Result<Response, Failure> {
@@ -355,14 +249,14 @@ pub async fn assign(
 #[template(path = "unassign.html")]
 struct UnassignPage {
     user: ConsoleUser,
-    shown: crate::api::UserView,
+    shown: crate::http::users::UserView,
     kind: &'static str,
     pages: Vec<crate::booking::OwnedPage>,
 }
 
 /// Before unassigning: which booking pages it will disable.
 pub async fn unassign_page(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Signed(user): Signed,
     Path((id, kind)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
@@ -381,7 +275,7 @@ pub async fn unassign_page(
 
 /// Unassigns the license (and disables the booking pages the page named).
 pub async fn unassign(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path((id, kind)): Path<(String, String)>,
     posted: Posted<super::CsrfForm>,
 ) -> Result<Response, Failure> {

@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Posted, Signed, finish, user_names};
-use crate::api::{ApiError, AppState, Body};
+use crate::app::Services;
 use crate::booking::{DayHours, Editor, PageView};
+use crate::http::{ApiError, Body};
 
 /// The days of the week, as stored and as shown.
 const DAYS: [(&str, &str); 7] = [
@@ -69,7 +70,7 @@ struct ListPage {
 }
 
 /// The booking pages the user may see, and creating one.
-pub async fn list(State(state): State<AppState>, Signed(user): Signed) -> Result<Response, Failure> {
+pub async fn list(State(state): State<Services>, Signed(user): Signed) -> Result<Response, Failure> {
     let pages = crate::booking::list_pages(State(state.clone()), user.principal()).await?.0;
     let owners: Vec<&str> = pages.iter().map(|p| p.owner_user_id.as_str()).collect();
     let names = user_names(&state, &user).await?.with(&state, &user.account_id, &owners).await?;
@@ -86,7 +87,7 @@ pub struct NewPageForm {
 }
 
 /// Creates a booking page (for oneself; for anyone, for user administrators).
-pub async fn create(State(state): State<AppState>, posted: Posted<NewPageForm>) -> Result<Response, Failure> {
+pub async fn create(State(state): State<Services>, posted: Posted<NewPageForm>) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
     let new = crate::booking::NewPage {
         title: form.title,
@@ -123,7 +124,7 @@ struct OnePage {
 
 /// One booking page.
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Signed(user): Signed,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
@@ -158,7 +159,7 @@ fn back(id: &str) -> String {
 
 /// Saves the weekly hours (one field per day).
 pub async fn save_hours(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path(id): Path<String>,
     posted: Posted<HashMap<String, String>>,
 ) -> Result<Response, Failure> {
@@ -207,7 +208,7 @@ pub struct OverrideForm {
 
 /// Sets (or removes) the hours of one date.
 pub async fn save_override(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path(id): Path<String>,
     posted: Posted<OverrideForm>,
 ) -> Result<Response, Failure> {
@@ -250,7 +251,7 @@ pub struct StateForm {
 /// Enables a page (its owner must hold a scheduled_meetings license), or
 /// disables it (it keeps its settings).
 pub async fn set_state(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path(id): Path<String>,
     posted: Posted<StateForm>,
 ) -> Result<Response, Failure> {
@@ -275,7 +276,7 @@ pub struct TransferForm {
 
 /// Gives a page to another owner.
 pub async fn transfer(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path(id): Path<String>,
     posted: Posted<TransferForm>,
 ) -> Result<Response, Failure> {
@@ -311,7 +312,7 @@ pub struct EditorForm {
 
 /// Adds an editor (by e-mail address) or removes one (by id).
 pub async fn editors(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Path(id): Path<String>,
     posted: Posted<EditorForm>,
 ) -> Result<Response, Failure> {
@@ -321,7 +322,7 @@ pub async fn editors(
 }
 
 async fn change_editors(
-    state: &AppState,
+    state: &Services,
     user: &ConsoleUser,
     id: &str,
     form: EditorForm,

@@ -1,0 +1,364 @@
+//! Who may do what: typed account and user ids, a user's rights (role and
+//! admin areas), and the rules about changing rights, as pure functions
+//! that the API and the console both ask.
+//!
+//! Every permission rule of the server is a predicate here or on
+//! [`Rights`]; the server only supplies the facts (the caller's rights, the
+//! user before and after a change, how many other unrestricted
+//! administrators remain).
+
+use std::fmt;
+
+use crate::people::{AdminArea, Role};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The id as stored.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The id as an owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_string())
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An account's id (`acc_…`): every query is scoped to one.
+    AccountId
+);
+id_type!(
+    /// A user's id (`usr_…`), unique across accounts.
+    UserId
+);
+
+/// The admin areas an administrator is limited to; none means all (an
+/// unrestricted administrator), and a member has none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Areas(u8);
+
+impl Areas {
+    /// No area (for an administrator: unrestricted).
+    pub const NONE: Areas = Areas(0);
+
+    fn bit(area: AdminArea) -> u8 {
+        1 << (AdminArea::ALL.iter().position(|a| *a == area).unwrap_or(0))
+    }
+
+    /// These areas.
+    pub fn of(areas: impl IntoIterator<Item = AdminArea>) -> Self {
+        Areas(areas.into_iter().fold(0, |bits, a| bits | Self::bit(a)))
+    }
+
+    /// Whether `area` is among them.
+    pub fn contains(self, area: AdminArea) -> bool {
+        self.0 & Self::bit(area) != 0
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The areas, in [`AdminArea::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = AdminArea> {
+        AdminArea::ALL.into_iter().filter(move |a| self.contains(*a))
+    }
+
+    /// The stored form: the areas' names, comma-separated, sorted.
+    pub fn to_stored(self) -> String {
+        self.iter().map(AdminArea::as_str).collect::<Vec<_>>().join(",")
+    }
+
+    /// From the stored form; unknown names are ignored (a newer server's
+    /// area grants nothing here).
+    pub fn from_stored(text: &str) -> Self {
+        Self::of(text.split(',').filter_map(AdminArea::parse))
+    }
+}
+
+/// What a user may do: their role and, for an administrator, the areas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rights {
+    /// Member or administrator.
+    pub role: Role,
+    /// For an administrator, the areas they are limited to (none: all).
+    pub areas: Areas,
+}
+
+impl Rights {
+    /// A member's rights.
+    pub const MEMBER: Rights = Rights { role: Role::Member, areas: Areas::NONE };
+    /// An unrestricted administrator's rights.
+    pub const UNRESTRICTED: Rights = Rights { role: Role::Administrator, areas: Areas::NONE };
+
+    /// From the stored role and areas (an unknown role counts as a member).
+    pub fn from_stored(role: &str, areas: &str) -> Self {
+        match Role::parse(role) {
+            Some(Role::Administrator) => {
+                Rights { role: Role::Administrator, areas: Areas::from_stored(areas) }
+            }
+            _ => Rights::MEMBER,
+        }
+    }
+
+    /// Whether these rights administer `area`.
+    pub fn administers(self, area: AdminArea) -> bool {
+        self.role == Role::Administrator && (self.areas.is_empty() || self.areas.contains(area))
+    }
+
+    /// Whether these are an administrator's of every area. Only such an
+    /// administrator hands out administrator rights, so that nobody can
+    /// widen their own.
+    pub fn is_unrestricted_admin(self) -> bool {
+        self.role == Role::Administrator && self.areas.is_empty()
+    }
+
+    /// Whether these rights are at least `other`'s: everything `other` may
+    /// do, these may too. (A credential made under `other` does not grow
+    /// when its user's rights grow past it.)
+    pub fn covers(self, other: Rights) -> bool {
+        match (self.role, other.role) {
+            (_, Role::Member) => true,
+            (Role::Member, Role::Administrator) => false,
+            (Role::Administrator, Role::Administrator) => {
+                self.areas.is_empty()
+                    || (!other.areas.is_empty() && other.areas.iter().all(|a| self.areas.contains(a)))
+            }
+        }
+    }
+}
+
+/// A user as the rules about rights see them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// Their rights.
+    pub rights: Rights,
+    /// Whether they are disabled.
+    pub disabled: bool,
+}
+
+impl Standing {
+    /// Whether this user keeps the account manageable: an enabled
+    /// unrestricted administrator.
+    pub fn is_enabled_unrestricted_admin(self) -> bool {
+        !self.disabled && self.rights.is_unrestricted_admin()
+    }
+}
+
+/// Why a change of rights is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RightsRefusal {
+    /// Only an unrestricted administrator adds administrators, changes roles
+    /// or areas, or disables (or enables) an administrator.
+    NeedsUnrestrictedAdmin,
+    /// The change would leave the account without an enabled unrestricted
+    /// administrator.
+    LastUnrestrictedAdmin,
+}
+
+/// May `actor` add a user with `rights`? Any administrator of users &
+/// licenses adds members; only an unrestricted administrator adds
+/// administrators. (Whether the actor administers users & licenses at all
+/// is asked first, with its own message.)
+pub fn may_add(actor: Rights, rights: Rights) -> Result<(), RightsRefusal> {
+    if rights.role == Role::Administrator && !actor.is_unrestricted_admin() {
+        return Err(RightsRefusal::NeedsUnrestrictedAdmin);
+    }
+    Ok(())
+}
+
+/// Does changing a user from `before` to `after` need an unrestricted
+/// administrator? It does when the role or the areas change, and when an
+/// administrator is disabled or enabled.
+pub fn needs_unrestricted_admin(before: Standing, after: Standing) -> bool {
+    let rights_changed = before.rights != after.rights;
+    let administrator_access_changed =
+        before.rights.role == Role::Administrator && before.disabled != after.disabled;
+    rights_changed || administrator_access_changed
+}
+
+/// Would changing a user from `before` to `after` take away the account's
+/// last enabled unrestricted administrator, given how many *other* enabled
+/// unrestricted administrators it has?
+pub fn removes_last_unrestricted_admin(before: Standing, after: Standing, others: u64) -> bool {
+    before.is_enabled_unrestricted_admin() && !after.is_enabled_unrestricted_admin() && others == 0
+}
+
+/// May `actor` change a user from `before` to `after`, with `others` other
+/// enabled unrestricted administrators in the account? The one rule both
+/// the API and the console ask. (`others` need only be counted when
+/// [`loses_unrestricted_admin`] says so.)
+pub fn may_change(
+    actor: Rights,
+    before: Standing,
+    after: Standing,
+    others: u64,
+) -> Result<(), RightsRefusal> {
+    if needs_unrestricted_admin(before, after) && !actor.is_unrestricted_admin() {
+        return Err(RightsRefusal::NeedsUnrestrictedAdmin);
+    }
+    if removes_last_unrestricted_admin(before, after, others) {
+        return Err(RightsRefusal::LastUnrestrictedAdmin);
+    }
+    Ok(())
+}
+
+/// Whether the change takes an enabled unrestricted administrator away
+/// (then the other ones must be counted, under a lock).
+pub fn loses_unrestricted_admin(before: Standing, after: Standing) -> bool {
+    before.is_enabled_unrestricted_admin() && !after.is_enabled_unrestricted_admin()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn rights() -> impl Strategy<Value = Rights> {
+        (any::<bool>(), 0u8..64).prop_map(|(admin, bits)| {
+            if admin { Rights { role: Role::Administrator, areas: Areas(bits) } } else { Rights::MEMBER }
+        })
+    }
+
+    fn standing() -> impl Strategy<Value = Standing> {
+        (rights(), any::<bool>()).prop_map(|(rights, disabled)| Standing { rights, disabled })
+    }
+
+    #[test]
+    fn areas_round_trip_through_their_stored_form() {
+        let areas = Areas::of([AdminArea::Reports, AdminArea::Billing]);
+        assert_eq!(areas.to_stored(), "billing,reports");
+        assert_eq!(Areas::from_stored("reports,billing,unknown"), areas);
+        assert!(Areas::from_stored("").is_empty());
+    }
+
+    #[test]
+    fn an_unrestricted_administrator_administers_every_area_and_a_member_none() {
+        for area in AdminArea::ALL {
+            assert!(Rights::UNRESTRICTED.administers(area));
+            assert!(!Rights::MEMBER.administers(area));
+        }
+        let billing = Rights { role: Role::Administrator, areas: Areas::of([AdminArea::Billing]) };
+        assert!(billing.administers(AdminArea::Billing));
+        assert!(!billing.administers(AdminArea::Security));
+    }
+
+    proptest! {
+        #[test]
+        fn only_an_unrestricted_administrator_changes_rights(
+            actor in rights(), before in standing(), after in standing(), others in 0u64..3,
+        ) {
+            let verdict = may_change(actor, before, after, others);
+            if before.rights != after.rights && !actor.is_unrestricted_admin() {
+                prop_assert_eq!(verdict, Err(RightsRefusal::NeedsUnrestrictedAdmin));
+            }
+            if verdict.is_ok() && !actor.is_unrestricted_admin() {
+                prop_assert_eq!(before.rights, after.rights);
+            }
+        }
+
+        #[test]
+        fn the_last_unrestricted_administrator_is_never_removed(
+            before in standing(), after in standing(), others in 0u64..3,
+        ) {
+            let verdict = may_change(Rights::UNRESTRICTED, before, after, others);
+            let account_keeps_one = others > 0 || after.is_enabled_unrestricted_admin()
+                || !before.is_enabled_unrestricted_admin();
+            prop_assert_eq!(verdict.is_ok(), account_keeps_one);
+        }
+
+        #[test]
+        fn nobody_widens_their_own_rights(actor in rights(), after in rights(), disabled in any::<bool>()) {
+            // A user changing themselves: what they may do afterwards, they could do before.
+            let before = Standing { rights: actor, disabled: false };
+            let after = Standing { rights: after, disabled };
+            if may_change(actor, before, after, 1).is_ok() {
+                prop_assert!(actor.covers(after.rights));
+            }
+        }
+
+        #[test]
+        fn covering_is_a_partial_order(a in rights(), b in rights(), c in rights()) {
+            prop_assert!(a.covers(a));
+            if a.covers(b) && b.covers(c) {
+                prop_assert!(a.covers(c));
+            }
+            if a.covers(b) {
+                for area in AdminArea::ALL {
+                    prop_assert!(!b.administers(area) || a.administers(area));
+                }
+            }
+        }
+
+        #[test]
+        fn administrators_are_added_only_by_unrestricted_ones(actor in rights(), added in rights()) {
+            let verdict = may_add(actor, added);
+            prop_assert_eq!(verdict.is_ok(), added.role == Role::Member || actor.is_unrestricted_admin());
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Accounts: creating one with its first administrator, reading it, and
+//! renaming it or moving it to another time zone.
+
+use seatmeter_core::people::{Email, Role};
+use serde_json::json;
+
+use super::{Error, Principal, Result, Services};
+use crate::secrets::{new_id, new_token, token_hash};
+use crate::store::accounts::AccountRow;
+use crate::store::users::UserRow;
+use crate::store::{self, Db, DbError};
+
+/// A new account with its first administrator and their API token.
+#[derive(Debug)]
+pub struct CreatedAccount {
+    /// The account.
+    pub account: AccountRow,
+    /// Its first (unrestricted) administrator.
+    pub admin: UserRow,
+    /// The administrator's API token, shown once and never stored.
+    pub token: String,
+    /// The token of the administrator's one-time link to set a console
+    /// password (`/set-password?token=…`), shown once and never stored.
+    pub password_link: String,
+}
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAccountError {
+    /// The name is empty or too long.
+    #[error("the account name {0}")]
+    Name(&'static str),
+    /// The administrator's name is empty, too long or holds a NUL character.
+    #[error("the administrator's name must be 1 to 200 characters")]
+    AdminName,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn check_names(name: &str, admin_name: &str) -> Result<(), CreateAccountError> {
+    if name.is_empty() {
+        return Err(CreateAccountError::Name("is empty"));
+    }
+    if name.chars().count() > 200 {
+        return Err(CreateAccountError::Name("is longer than 200 characters"));
+    }
+    if name.contains('\0') {
+        return Err(CreateAccountError::Name("holds a NUL character"));
+    }
+    if admin_name.is_empty() || admin_name.chars().count() > 200 || admin_name.contains('\0') {
+        return Err(CreateAccountError::AdminName);
+    }
+    Ok(())
+}
+
+/// Creates an account, its first administrator and their API token, in
+/// one transaction; the free trial starts now. (The operator does this
+/// with `seatmeter account create`, so there is no caller.)
+pub async fn create(
+    db: &Db,
+    name: &str,
+    admin_email: &Email,
+    admin_name: &str,
+    now: i64,
+) -> Result<CreatedAccount, CreateAccountError> {
+    let (name, admin_name) = (name.trim(), admin_name.trim());
+    check_names(name, admin_name)?;
+    let account = AccountRow {
+        id: new_id("acc"),
+        name: name.to_string(),
+        anchor_ms: now,
+        time_zone: "UTC".to_string(),
+        created_ms: now,
+    };
+    let admin = UserRow {
+        id: new_id("usr"),
+        account_id: account.id.clone(),
+        email: admin_email.as_str().to_string(),
+        name: admin_name.to_string(),
+        role: Role::Administrator.as_str().to_string(),
+        areas: String::new(),
+        disabled_ms: None,
+        concurrency_limit: None,
+        created_ms: now,
+    };
+    let token = new_token();
+    let token_id = new_id("tok");
+    let account_id = account.id.as_str();
+
+    let mut tx = db.begin().await?;
+    store::accounts::insert(&mut tx, &account).await?;
+    store::users::insert(&mut tx, &admin, admin_email).await?;
+    // The free trial starts now; the first audit is at the next 02:00.
+    crate::compliance::begin_trial(&mut tx, account_id, now).await?;
+    let password_link = crate::console::new_setup_token(&mut tx, account_id, &admin.id, now).await?;
+    store::tokens::insert(
+        &mut tx,
+        &token_id,
+        account_id,
+        &admin.id,
+        "first administrator",
+        &token_hash(&token),
+        now,
+    )
+    .await?;
+    let record = [
+        (None, "account.created", ("account", account_id), json!({"name": name})),
+        (
+            None,
+            "user.created",
+            ("user", admin.id.as_str()),
+            json!({"email": admin.email, "role": admin.role}),
+        ),
+        (Some(admin.id.as_str()), "token.created", ("api_token", token_id.as_str()), json!({})),
+    ];
+    for (actor, action, subject, details) in record {
+        store::activities::record(&mut tx, account_id, now, actor, action, subject, details).await?;
+    }
+    tx.commit().await?;
+    Ok(CreatedAccount { account, admin, token, password_link })
+}
+
+/// The caller's account.
+pub async fn get(services: &Services, principal: &Principal) -> Result<AccountRow> {
+    store::accounts::get(&services.db, &principal.account_id)
+        .await?
+        .ok_or_else(|| Error::not_found("the account no longer exists"))
+}
+
+/// Changes to an account; what is left out stays.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    /// Its name (1 to 200 characters).
+    pub name: Option<String>,
+    /// Its time zone (an IANA name): the daily audit moves to 02:00 there.
+    pub time_zone: Option<String>,
+}
+
+/// Renames the account or moves it to another time zone (unrestricted
+/// administrators only).
+pub async fn update(
+    services: &Services,
+    principal: &Principal,
+    changes: AccountChanges,
+    now: i64,
+) -> Result<AccountRow> {
+    if !principal.is_unrestricted_admin() {
+        return Err(Error::forbidden("changing the account needs an unrestricted administrator"));
+    }
+    let name = changes.name.as_deref().map(str::trim);
+    if name.is_some_and(|name| name.is_empty() || name.chars().count() > 200) {
+        return Err(Error::invalid("the name must be 1 to 200 characters", "name"));
+    }
+    if let Some(zone) = &changes.time_zone
+        && (zone.len() > 64 || jiff::tz::TimeZone::get(zone).is_err())
+    {
+        return Err(Error::invalid(
+            format!("unknown time zone {zone:?}: use an IANA name such as Europe/Paris or America/New_York"),
+            "time_zone",
+        ));
+    }
+    let account = principal.account_id.as_str();
+    let mut tx = services.db.begin().await?;
+    if let Some(zone) = &changes.time_zone {
+        crate::compliance::move_audit(&mut tx, account, zone, now).await?;
+    }
+    if name.is_some() || changes.time_zone.is_some() {
+        store::accounts::update(&mut tx, account, name, changes.time_zone.as_deref()).await?;
+        store::activities::record(
+            &mut tx,
+            account,
+            now,
+            Some(&principal.user_id),
+            "account.updated",
+            ("account", account),
+            json!({"name": changes.name, "time_zone": changes.time_zone}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    get(services, principal).await
+}

@@ -1,0 +1,185 @@
+//! The use cases: one function for each thing a user or a job does.
+//!
+//! A use case takes the [`Services`], the caller (a [`Principal`], or
+//! nobody for a job), a typed input and `now`; it checks the caller's
+//! rights with the rules of [`seatmeter_core::access`], owns its
+//! transaction and writes its activity record in it, and returns a domain
+//! result or an [`Error`]. It knows nothing of HTTP or HTML: the API
+//! (`http/`) and the console (`console/`) both call it and each shows the
+//! outcome in its own way, so what one allows, refuses and records the
+//! other does too.
+//!
+//! Error policy: [`Error`] says what was wrong in words for people and, for
+//! the API, which kind of refusal it is. A database failure is
+//! [`Error::Db`]; it is the only kind that becomes a server error, and its
+//! cause is logged there, never shown.
+
+pub mod accounts;
+pub mod tokens;
+pub mod users;
+
+use std::sync::Arc;
+
+use seatmeter_core::access::{AccountId, Rights, UserId};
+use seatmeter_core::people::AdminArea;
+
+use crate::clock::Clock;
+use crate::store::{Db, DbError};
+
+/// Everything a use case or a job can reach; the API's and the console's
+/// state. Cheap to clone (everything is shared).
+#[derive(Clone)]
+pub struct Services {
+    /// The database.
+    pub db: Db,
+    /// The time every operation reads.
+    pub clock: Clock,
+    /// Renders the Prometheus metrics.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Live host-license usage of the accounts this server has answered for.
+    pub usage: crate::live::UsageCache,
+    /// Token owners and admission inputs kept in memory (see [`crate::recent`]).
+    pub kept: crate::recent::Kept,
+    /// Event batches waiting for their group commit.
+    pub ingestor: Arc<crate::events::Ingestor>,
+    /// The license authority, this server's name at it, and where e-mail goes.
+    pub licensing: Arc<crate::compliance::Licensing>,
+}
+
+/// How a caller proved who they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// An API token, by its id.
+    Token(String),
+    /// A console session.
+    Session,
+}
+
+/// Who is calling: a signed-in user of one account, with the rights they
+/// had when their credential was checked. Every use case scopes what it
+/// reads and writes to `account_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// The account; every query is scoped to it.
+    pub account_id: AccountId,
+    /// The user.
+    pub user_id: UserId,
+    /// Their role and admin areas.
+    pub rights: Rights,
+    /// How they signed in.
+    pub credential: Credential,
+}
+
+impl Principal {
+    /// Whether the caller administers `area`.
+    pub fn administers(&self, area: AdminArea) -> bool {
+        self.rights.administers(area)
+    }
+
+    /// Whether the caller is an administrator of every area.
+    pub fn is_unrestricted_admin(&self) -> bool {
+        self.rights.is_unrestricted_admin()
+    }
+
+    /// Whether the caller is an administrator of any area.
+    pub fn is_admin(&self) -> bool {
+        self.rights.role == seatmeter_core::people::Role::Administrator
+    }
+}
+
+/// Why a use case did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Nothing with that id in the caller's account (a thing of another
+    /// account is "not found" too, so that its existence is not revealed).
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller's role or areas do not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// An input is malformed or out of range.
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong and what to do.
+        message: String,
+        /// The input field at fault.
+        field: Option<String>,
+    },
+    /// The change conflicts with the current state (a duplicate, no free
+    /// license, the last administrator…).
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts and what to do.
+        message: String,
+        /// The input field concerned.
+        field: Option<String>,
+    },
+    /// A rule said no, with a stable reason code for platforms
+    /// (`account_disabled`, `concurrency_limit`, `license_older`…).
+    #[error("{message}")]
+    Refused {
+        /// The reason, stable for programs.
+        reason: &'static str,
+        /// The same, for people.
+        message: String,
+    },
+    /// An input was understood but is not acceptable as it is, with a
+    /// stable reason code (a tampered license file…).
+    #[error("{message}")]
+    Rejected {
+        /// The reason, stable for programs.
+        reason: &'static str,
+        /// The same, for people.
+        message: String,
+    },
+    /// A service this one depends on (the license authority) failed.
+    #[error("{message}")]
+    Upstream {
+        /// Which service failed and how.
+        message: String,
+    },
+    /// The server could not finish, and says what the caller should do.
+    #[error("{message}")]
+    Failed {
+        /// What to do (the cause is logged where it happened).
+        message: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Error {
+    /// An invalid `field`.
+    pub fn invalid(message: impl Into<String>, field: &str) -> Self {
+        Error::Invalid { message: message.into(), field: Some(field.to_string()) }
+    }
+
+    /// A conflict about `field`.
+    pub fn conflict(message: impl Into<String>, field: Option<&str>) -> Self {
+        Error::Conflict { message: message.into(), field: field.map(str::to_string) }
+    }
+
+    /// Forbidden, saying what is needed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Error::Forbidden(message.into())
+    }
+
+    /// Not found.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Error::NotFound(message.into())
+    }
+}
+
+/// Whether the database answers (the health check).
+pub async fn database_answers(services: &Services) -> Result<(), DbError> {
+    services.db.ping().await
+}
+
+/// `sqlite` or `postgres`.
+pub fn database_kind(services: &Services) -> &'static str {
+    services.db.backend()
+}
+
+/// A use case's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,10 @@
+//! Synchronises every registered PAK that is due with the license authority.
+
+use crate::app::{Error, Services};
+
+/// Runs the synchronisations due at `now`; how many ran.
+pub async fn step(services: &Services, now: i64) -> Result<usize, Error> {
+    crate::compliance::run_due_syncs(services, now)
+        .await
+        .map_err(|e| Error::Failed { message: e.to_string() })
+}

@@ -1,0 +1,18 @@
+//! All SQL of the server, grouped by table, on SQLite or PostgreSQL.
+//!
+//! Each module holds one table's rows and statements (or a few tables that
+//! are always read together). A function takes an [`Executor`] when it only
+//! runs statements, so one function serves a read on the pool and the same
+//! read inside a change's transaction; it takes a [`Tx`] when it must
+//! (several statements that belong together). Nothing here checks rights
+//! or knows the rules: that is [`crate::app`]'s. A unique violation becomes
+//! the caller's own error through [`OnDuplicate`].
+
+mod db;
+
+pub use db::{Db, DbError, Executor, OnDuplicate, Row, SqliteDb, Tx, is_unique_violation};
+
+pub mod accounts;
+pub mod activities;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,155 @@
+//! The shape of the server's code, checked on its source: one clock, the
+//! layers pointing one way, the API description unchanged, and every
+//! request traced.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::apps;
+
+fn source_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(source_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// The code of a file without its comments (so that a doc comment may name what it forbids).
+fn code_of(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn nothing_but_the_clock_reads_the_system_time() {
+    let clock = src().join("clock.rs");
+    let mut found = Vec::new();
+    for file in source_files(&src()) {
+        if file == clock {
+            continue;
+        }
+        let code = code_of(&file);
+        for forbidden in ["Timestamp::now(", "SystemTime::now(", "Zoned::now(", "Utc::now(", "now_ms()"] {
+            if code.contains(forbidden) {
+                found.push(format!("{} reads the time with {forbidden}", file.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "read the time from the services' clock instead:\n{}", found.join("\n"));
+}
+
+/// The modules a layer's files may not name.
+const LAYERS: [(&str, &[&str]); 4] = [
+    ("store", &["crate::app", "crate::http", "crate::console", "crate::jobs", "axum::"]),
+    ("app", &["crate::http", "crate::console", "crate::jobs", "axum::", "StatusCode"]),
+    ("http", &["crate::console", "crate::jobs", ".db.", "crate::store::activities", "store::Tx"]),
+    ("jobs", &["crate::http", "crate::console", "axum::"]),
+];
+
+#[test]
+fn the_layers_point_one_way() {
+    let mut found = Vec::new();
+    for (layer, forbidden) in LAYERS {
+        for file in source_files(&src().join(layer)) {
+            let code = code_of(&file);
+            for name in forbidden {
+                if code.contains(name) {
+                    found.push(format!("{} ({layer}/) names {name}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "see docs/architecture.md for which layer may use which:\n{}",
+        found.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_its_request_id() {
+    for app in apps().await {
+        let answer = app.get("/healthz", None).await;
+        let id = answer.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_eq!(id.len(), 16, "a new id is 8 random bytes in hex: {id}");
+        let again = app.get("/healthz", None).await;
+        assert_ne!(again.headers()["x-request-id"].to_str().unwrap(), id, "each request has its own id");
+
+        let given = app.client.get(format!("{}/v1/account", app.base)).header("x-request-id", "trace-42.a_b");
+        let answer = given.send().await.unwrap();
+        assert_eq!(answer.status(), 401);
+        assert_eq!(answer.headers()["x-request-id"], "trace-42.a_b", "the caller's own id is kept");
+
+        for odd in ["has space", "<script>", &"x".repeat(65)] {
+            let answer = app
+                .client
+                .get(format!("{}/livez", app.base))
+                .header("x-request-id", odd)
+                .send()
+                .await
+                .unwrap();
+            let id = answer.headers()["x-request-id"].to_str().unwrap().to_string();
+            assert_ne!(id, odd);
+            assert_eq!(id.len(), 16);
+        }
+        app.finish().await;
+    }
+}
+
+/// The API description as it was before the server was put in layers:
+/// the layers changed no path, operation or schema. An intended change
+/// of the API updates `openapi.json` in the same commit, and says so.
+#[test]
+fn the_api_description_is_unchanged() {
+    let saved: serde_json::Value =
+        serde_json::from_str(include_str!("openapi.json")).expect("tests/api/openapi.json is JSON");
+    let now = serde_json::to_value(seatmeter_server::http::openapi()).unwrap();
+    if saved != now {
+        let mut differences = Vec::new();
+        diff("", &saved, &now, &mut differences);
+        panic!(
+            "the API description changed ({} differences); if intended, save the new one with \
+             `curl localhost:8080/openapi.json > crates/seatmeter-server/tests/api/openapi.json`:\n{}",
+            differences.len(),
+            differences.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        );
+    }
+}
+
+fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) => diff(&format!("{path}/{k}"), v, w, out),
+                    None => out.push(format!("removed {path}/{k}")),
+                }
+            }
+            for k in y.keys().filter(|k| !x.contains_key(*k)) {
+                out.push(format!("added {path}/{k}"));
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                diff(&format!("{path}[{i}]"), v, w, out);
+            }
+        }
+        _ if a != b => out.push(format!("changed {path}: {a} -> {b}")),
+        _ => {}
+    }
+}
