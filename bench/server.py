@@ -22,6 +22,7 @@ ingestion >= 50,000 events/s on SQLite and >= 20,000 on PostgreSQL.
 import argparse
 import http.client
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -32,7 +33,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "seatmeter"
+# The binary measured: this checkout's release build, or another one named by
+# SEATMETER_BIN (to measure two versions with the same script).
+BIN = Path(os.environ.get("SEATMETER_BIN") or ROOT / "target" / "release" / "seatmeter")
 WRK = ROOT / "bench" / "wrk"
 
 

@@ -347,7 +347,9 @@ fn apply_checks(facts: &Facts, ledger: &mut Ledger, now: i64) {
     ledger.audited_through_ms = Some(ledger.audited_through_ms.map_or(now, |t| t.max(now)));
 }
 
-/// The audit at `now`: see the module documentation.
+/// The audit at `now`: see the module documentation. A state machine
+/// that reads top to bottom, one condition after the other (so it is kept
+/// whole, longer than other functions).
 pub fn audit(facts: &Facts, ledger: &Ledger, now: i64) -> Audit {
     let mut ledger = ledger.clone();
     apply_checks(facts, &mut ledger, now);

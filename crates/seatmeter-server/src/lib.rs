@@ -1,5 +1,11 @@
-//! Seatmeter's server: settings, storage on SQLite or PostgreSQL, and the
-//! JSON API with its OpenAPI description.
+//! Seatmeter's server: the JSON API and the administration console over the
+//! use cases, on SQLite or PostgreSQL, with its background jobs.
+//!
+//! The crate is in layers, dependencies pointing one way (see
+//! `docs/architecture.md`): [`http`] and [`console`] call [`app`], which
+//! calls [`store`], which runs SQL; [`jobs`] run steps of [`app`] on a
+//! schedule; `seatmeter-core` holds the pure rules beneath all. [`clock`]
+//! is the one source of the current time.
 
 pub mod app;
 pub mod clock;

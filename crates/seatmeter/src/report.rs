@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use seatmeter_core::time::{Timestamp, format_rfc3339, format_utc_seconds};
 use seatmeter_core::usage::{
-    Attendance, CountPolicy, ExplainedMeeting, WindowIndex, WindowTotal, Windows, explain, peaks_from_sorted,
-    sort_instants, window_totals,
+    Attendance, CountPolicy, ExplainedMeeting, WindowExplanation, WindowIndex, WindowTotal, Windows, explain,
+    peaks_from_sorted, sort_instants, window_totals,
 };
 use serde::Serialize;
 
@@ -51,10 +51,36 @@ const GROUP_BITS: u32 = 8;
 pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
     let host_count = log.hosts.len();
     let groups = (host_count >> GROUP_BITS) + 1;
-    let group_of = |g: u32| (g >> GROUP_BITS) as usize;
-    let global = |part: &crate::scan::CountedMeetings, h: u32| part.to_global.get(h as usize).copied();
+    let (per_part, offsets) = count_by_host(log);
+    crate::phases::mark("hosts counted");
+    let spread = spread_by_group(log, &per_part, groups);
+    crate::phases::mark("meetings spread by host group");
+    let ranges = balanced_ranges(&offsets, groups, threads.max(1));
+    let per_thread = peaks_by_range(ranges, &offsets, &spread, &windows);
+    let cells = by_window(per_thread);
+    let totals = window_totals(cells.iter().map(|c| (c.window, c.licenses)));
+    Usage { windows, cells, totals }
+}
 
-    // Meetings per host and per group, from each reader's columns.
+/// The group of 256 hosts host `g` belongs to.
+fn group_of(g: u32) -> usize {
+    (g >> GROUP_BITS) as usize
+}
+
+/// The first host of group `c` (or the host count, past the last group).
+fn first_host(c: usize, host_count: usize) -> usize {
+    (c << GROUP_BITS).min(host_count)
+}
+
+/// The global id of a reader's host `h`.
+fn global(part: &crate::scan::CountedMeetings, h: u32) -> Option<u32> {
+    part.to_global.get(h as usize).copied()
+}
+
+/// Meetings per host in each reader's columns, and where each host's
+/// meetings begin once they are put together (one more entry than hosts).
+fn count_by_host(log: &ScannedLog) -> (Vec<Vec<u32>>, Vec<usize>) {
+    let host_count = log.hosts.len();
     let per_part: Vec<Vec<u32>> = std::thread::scope(|scope| {
         let handles: Vec<_> = log
             .counted
@@ -82,108 +108,123 @@ pub fn compute(log: &ScannedLog, windows: Windows, threads: usize) -> Usage {
     for i in 0..host_count {
         offsets[i + 1] += offsets[i];
     }
-    crate::phases::mark("hosts counted");
+    (per_part, offsets)
+}
 
-    // Pass 1: each reader's meetings spread by group.
-    let spread: Vec<Spread> = std::thread::scope(|scope| {
+/// Pass 1: each reader's meetings spread by group, one thread per reader.
+fn spread_by_group(log: &ScannedLog, per_part: &[Vec<u32>], groups: usize) -> Vec<Spread> {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = log
             .counted
             .iter()
-            .zip(&per_part)
-            .map(|(part, counts)| {
-                scope.spawn(move || {
-                    let mut starts = vec![0usize; groups + 1];
-                    for (h, &n) in counts.iter().enumerate() {
-                        starts[group_of(h as u32) + 1] += n as usize;
-                    }
-                    for c in 0..groups {
-                        starts[c + 1] += starts[c];
-                    }
-                    let len = starts[groups];
-                    let mut spread = Spread {
-                        host: vec![0; len],
-                        start: vec![0; len],
-                        end: vec![0; len],
-                        group_starts: starts.clone(),
-                    };
-                    let mut next = starts;
-                    for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
-                        let Some(g) = global(part, h) else { continue };
-                        let slot = &mut next[group_of(g)];
-                        spread.host[*slot] = g;
-                        spread.start[*slot] = s;
-                        spread.end[*slot] = e;
-                        *slot += 1;
-                    }
-                    spread
-                })
-            })
+            .zip(per_part)
+            .map(|(part, counts)| scope.spawn(move || spread_one(part, counts, groups)))
             .collect();
         handles.into_iter().map(crate::threads::joined).collect()
-    });
-    crate::phases::mark("meetings spread by host group");
+    })
+}
 
-    // Pass 2: ranges of groups of about equal meeting counts, one per thread.
-    let threads = threads.max(1);
+/// One reader's meetings spread by group.
+fn spread_one(part: &crate::scan::CountedMeetings, counts: &[u32], groups: usize) -> Spread {
+    let mut starts = vec![0usize; groups + 1];
+    for (h, &n) in counts.iter().enumerate() {
+        starts[group_of(h as u32) + 1] += n as usize;
+    }
+    for c in 0..groups {
+        starts[c + 1] += starts[c];
+    }
+    let len = starts[groups];
+    let mut spread =
+        Spread { host: vec![0; len], start: vec![0; len], end: vec![0; len], group_starts: starts.clone() };
+    let mut next = starts;
+    for ((&h, &s), &e) in part.host.iter().zip(&part.start).zip(&part.end) {
+        let Some(g) = global(part, h) else { continue };
+        let slot = &mut next[group_of(g)];
+        spread.host[*slot] = g;
+        spread.start[*slot] = s;
+        spread.end[*slot] = e;
+        *slot += 1;
+    }
+    spread
+}
+
+/// Ranges of groups of about equal meeting counts, one per thread.
+fn balanced_ranges(offsets: &[usize], groups: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let host_count = offsets.len() - 1;
     let total = offsets[host_count];
-    let first_host = |c: usize| (c << GROUP_BITS).min(host_count);
     let mut ranges = Vec::with_capacity(threads);
     let mut from = 0;
     for t in 1..=threads {
         let to = if t == threads {
             groups
         } else {
-            (from..groups).find(|&c| offsets[first_host(c)] >= total * t / threads).unwrap_or(groups)
+            (from..groups)
+                .find(|&c| offsets[first_host(c, host_count)] >= total * t / threads)
+                .unwrap_or(groups)
         };
         ranges.push(from..to);
         from = to;
     }
-    let per_thread: Vec<Vec<Cell>> = std::thread::scope(|scope| {
+    ranges
+}
+
+/// Pass 2: each thread takes its range of groups; within a group, whose
+/// meetings now sit together, each meeting goes to its host's place in a
+/// small buffer, and the engine runs host by host.
+fn peaks_by_range(
+    ranges: Vec<std::ops::Range<usize>>,
+    offsets: &[usize],
+    spread: &[Spread],
+    windows: &Windows,
+) -> Vec<Vec<Cell>> {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = ranges
             .into_iter()
-            .map(|group_range| {
-                let (offsets, spread) = (&offsets, &spread);
-                scope.spawn(move || {
-                    let (mut starts, mut ends, mut place, mut scratch) =
-                        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                    let mut out = Vec::new();
-                    for c in group_range {
-                        let hosts = first_host(c)..first_host(c + 1);
-                        let base = offsets[hosts.start];
-                        let len = offsets[hosts.end] - base;
-                        starts.clear();
-                        starts.resize(len, 0i64);
-                        ends.clear();
-                        ends.resize(len, 0i64);
-                        place.clear();
-                        place.extend(offsets[hosts.clone()].iter().map(|o| o - base));
-                        for part in spread {
-                            for i in part.group_starts[c]..part.group_starts[c + 1] {
-                                let slot = &mut place[part.host[i] as usize - hosts.start];
-                                starts[*slot] = part.start[i];
-                                ends[*slot] = part.end[i];
-                                *slot += 1;
-                            }
-                        }
-                        for h in hosts {
-                            let range = offsets[h] - base..offsets[h + 1] - base;
-                            let (s, e) = (&mut starts[range.clone()], &mut ends[range]);
-                            sort_instants(s, &mut scratch);
-                            sort_instants(e, &mut scratch);
-                            peaks_from_sorted(&windows, s, e, |window, licenses| {
-                                out.push(Cell { window, host: h as u32, licenses });
-                            });
-                        }
-                    }
-                    out
-                })
-            })
+            .map(|group_range| scope.spawn(move || peaks_of_groups(group_range, offsets, spread, windows)))
             .collect();
         handles.into_iter().map(crate::threads::joined).collect()
-    });
-    let cells = by_window(per_thread);
-    let totals = window_totals(cells.iter().map(|c| (c.window, c.licenses)));
-    Usage { windows, cells, totals }
+    })
+}
+
+/// The cells of the hosts of groups `group_range`, in host order.
+fn peaks_of_groups(
+    group_range: std::ops::Range<usize>,
+    offsets: &[usize],
+    spread: &[Spread],
+    windows: &Windows,
+) -> Vec<Cell> {
+    let host_count = offsets.len() - 1;
+    let (mut starts, mut ends, mut place, mut scratch) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut out = Vec::new();
+    for c in group_range {
+        let hosts = first_host(c, host_count)..first_host(c + 1, host_count);
+        let base = offsets[hosts.start];
+        let len = offsets[hosts.end] - base;
+        starts.clear();
+        starts.resize(len, 0i64);
+        ends.clear();
+        ends.resize(len, 0i64);
+        place.clear();
+        place.extend(offsets[hosts.clone()].iter().map(|o| o - base));
+        for part in spread {
+            for i in part.group_starts[c]..part.group_starts[c + 1] {
+                let slot = &mut place[part.host[i] as usize - hosts.start];
+                starts[*slot] = part.start[i];
+                ends[*slot] = part.end[i];
+                *slot += 1;
+            }
+        }
+        for h in hosts {
+            let range = offsets[h] - base..offsets[h + 1] - base;
+            let (s, e) = (&mut starts[range.clone()], &mut ends[range]);
+            sort_instants(s, &mut scratch);
+            sort_instants(e, &mut scratch);
+            peaks_from_sorted(windows, s, e, |window, licenses| {
+                out.push(Cell { window, host: h as u32, licenses });
+            });
+        }
+    }
+    out
 }
 
 /// One reader's counted meetings ordered by host group (see [`compute`]).
@@ -498,34 +539,8 @@ pub fn write_explanation(
         })
         .collect();
     let explained = explain(&windows, &meetings);
-    let reason = |i: usize| meetings[i].attendance.reason();
     if as_json {
-        let report = JsonExplanation {
-            host,
-            period_start: format_rfc3339(windows.anchor()),
-            policy: policy_name(policy),
-            windows: explained
-                .iter()
-                .map(|w| JsonExplainedWindow {
-                    window_start: format_utc_seconds(windows.start(w.window)),
-                    window_end: format_utc_seconds(windows.end(w.window)),
-                    licenses: w.licenses,
-                    peak_at: w.peak_at.map(format_rfc3339),
-                    in_progress_at_peak: w
-                        .in_progress_at_peak
-                        .iter()
-                        .map(|&i| json_meeting(&log.explain[i], None))
-                        .collect(),
-                    not_counted: w
-                        .not_counted
-                        .iter()
-                        .map(|&i| json_meeting(&log.explain[i], reason(i)))
-                        .collect(),
-                })
-                .collect(),
-        };
-        serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
-        return out.write_all(b"\n");
+        return write_explanation_json(out, host, log, &windows, policy, &meetings, &explained);
     }
     writeln!(
         out,
@@ -541,47 +556,102 @@ pub fn write_explanation(
         }
         return Ok(());
     }
-    let line = |m: &KeptMeeting| {
-        format!(
-            "line {}: {} from {} to {}, web {}, phone {}",
-            m.line,
-            m.meeting_id,
-            format_rfc3339(Timestamp(m.start)),
-            format_rfc3339(Timestamp(m.end)),
-            m.web_attendees,
-            m.phone_attendees
-        )
-    };
     for w in &explained {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "Window {} to {}: {} license{}",
-            format_utc_seconds(windows.start(w.window)),
-            format_utc_seconds(windows.end(w.window)),
-            w.licenses,
-            if w.licenses == 1 { "" } else { "s" }
-        )?;
-        match w.peak_at {
-            Some(at) => {
-                writeln!(
-                    out,
-                    "  peak at {}: {} counted meeting{} in progress",
-                    format_rfc3339(at),
-                    w.in_progress_at_peak.len(),
-                    if w.in_progress_at_peak.len() == 1 { "" } else { "s" }
-                )?;
-                for &i in &w.in_progress_at_peak {
-                    writeln!(out, "    {}", line(&log.explain[i]))?;
-                }
+        write_explained_window(out, log, &windows, &meetings, w)?;
+    }
+    Ok(())
+}
+
+/// `--explain` as JSON.
+fn write_explanation_json(
+    out: &mut impl Write,
+    host: &str,
+    log: &ScannedLog,
+    windows: &Windows,
+    policy: CountPolicy,
+    meetings: &[ExplainedMeeting],
+    explained: &[WindowExplanation],
+) -> io::Result<()> {
+    let reason = |i: usize| meetings[i].attendance.reason();
+    let report = JsonExplanation {
+        host,
+        period_start: format_rfc3339(windows.anchor()),
+        policy: policy_name(policy),
+        windows: explained
+            .iter()
+            .map(|w| JsonExplainedWindow {
+                window_start: format_utc_seconds(windows.start(w.window)),
+                window_end: format_utc_seconds(windows.end(w.window)),
+                licenses: w.licenses,
+                peak_at: w.peak_at.map(format_rfc3339),
+                in_progress_at_peak: w
+                    .in_progress_at_peak
+                    .iter()
+                    .map(|&i| json_meeting(&log.explain[i], None))
+                    .collect(),
+                not_counted: w
+                    .not_counted
+                    .iter()
+                    .map(|&i| json_meeting(&log.explain[i], reason(i)))
+                    .collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// One meeting of `--explain`, on one line.
+fn explained_line(m: &KeptMeeting) -> String {
+    format!(
+        "line {}: {} from {} to {}, web {}, phone {}",
+        m.line,
+        m.meeting_id,
+        format_rfc3339(Timestamp(m.start)),
+        format_rfc3339(Timestamp(m.end)),
+        m.web_attendees,
+        m.phone_attendees
+    )
+}
+
+/// One window of `--explain` as text: its peak, the meetings in progress
+/// then, and the meetings not counted with the reason.
+fn write_explained_window(
+    out: &mut impl Write,
+    log: &ScannedLog,
+    windows: &Windows,
+    meetings: &[ExplainedMeeting],
+    w: &WindowExplanation,
+) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Window {} to {}: {} license{}",
+        format_utc_seconds(windows.start(w.window)),
+        format_utc_seconds(windows.end(w.window)),
+        w.licenses,
+        if w.licenses == 1 { "" } else { "s" }
+    )?;
+    match w.peak_at {
+        Some(at) => {
+            writeln!(
+                out,
+                "  peak at {}: {} counted meeting{} in progress",
+                format_rfc3339(at),
+                w.in_progress_at_peak.len(),
+                if w.in_progress_at_peak.len() == 1 { "" } else { "s" }
+            )?;
+            for &i in &w.in_progress_at_peak {
+                writeln!(out, "    {}", explained_line(&log.explain[i]))?;
             }
-            None => writeln!(out, "  no counted meeting in this window")?,
         }
-        if !w.not_counted.is_empty() {
-            writeln!(out, "  not counted:")?;
-            for &i in &w.not_counted {
-                writeln!(out, "    {} ({})", line(&log.explain[i]), reason(i).unwrap_or(""))?;
-            }
+        None => writeln!(out, "  no counted meeting in this window")?,
+    }
+    if !w.not_counted.is_empty() {
+        writeln!(out, "  not counted:")?;
+        for &i in &w.not_counted {
+            let reason = meetings[i].attendance.reason().unwrap_or("");
+            writeln!(out, "    {} ({reason})", explained_line(&log.explain[i]))?;
         }
     }
     Ok(())

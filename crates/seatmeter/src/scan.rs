@@ -460,6 +460,48 @@ fn read_header<R: std::io::Read>(
     }
 }
 
+/// Why a record that never ends is refused.
+fn record_too_long() -> String {
+    format!(
+        "a record starting here runs past {} MiB: a quoted field is probably never closed",
+        MAX_RECORD >> 20
+    )
+}
+
+/// How many rows each of `threads` workers will see, estimated from the
+/// first bytes' row length, so that their columns are allocated once
+/// (capacity never touched costs no memory); 0 when the size is unknown.
+fn rows_per_worker(raw_len: Option<u64>, sample: &[u8], threads: usize) -> usize {
+    match raw_len {
+        Some(len) if !sample.is_empty() => {
+            let rows = memchr::memchr_iter(b'\n', sample).count().max(1) as u64;
+            let estimate = len.saturating_mul(rows) / sample.len() as u64;
+            usize::try_from(estimate / threads as u64 * 11 / 10).unwrap_or(0).saturating_add(1024)
+        }
+        _ => 0,
+    }
+}
+
+/// A worker: parses the blocks it receives until the reader stops, and
+/// hands each block's buffer back for reuse.
+fn parse_blocks(
+    shared: &Shared,
+    block_rx: &Mutex<mpsc::Receiver<Block>>,
+    spare_tx: &mpsc::Sender<Vec<u8>>,
+) -> Worker {
+    let mut worker = Worker::new(shared.rows_per_worker);
+    loop {
+        let next = block_rx.lock().map(|rx| rx.recv());
+        let Ok(Ok(block)) = next else { break };
+        if block.seq <= shared.stop_after.load(Ordering::SeqCst) {
+            worker.process(shared, &block);
+        }
+        let _ = spare_tx.send(block.data);
+    }
+    worker.finish();
+    worker
+}
+
 /// Reads and checks a whole log. `progress` is told how many raw bytes have
 /// been read after each block.
 pub fn scan(
@@ -471,13 +513,7 @@ pub fn scan(
     let io_error = |e: std::io::Error| ScanError::Io(anyhow!("cannot read {display_name}: {e}"));
     let block_error = |e: BlockError, line: u64| match e {
         BlockError::Io(e) => io_error(e),
-        BlockError::RecordTooLong => ScanError::Invalid(Problem {
-            line,
-            message: format!(
-                "a record starting here runs past {} MiB: a quoted field is probably never closed",
-                MAX_RECORD >> 20
-            ),
-        }),
+        BlockError::RecordTooLong => ScanError::Invalid(Problem { line, message: record_too_long() }),
     };
 
     // The first bytes decide the syntax; a CSV log starts with its header.
@@ -493,17 +529,7 @@ pub fn scan(
     };
 
     let threads = options.threads.max(1);
-    // Rows each worker will see, from the first bytes' row length, so that
-    // their columns are allocated once (capacity never touched costs no memory).
-    let sample = blocks.pending();
-    let rows_per_worker = match (raw_len, compressed) {
-        (Some(len), false) if !sample.is_empty() => {
-            let rows = memchr::memchr_iter(b'\n', sample).count().max(1) as u64;
-            let estimate = len.saturating_mul(rows) / sample.len() as u64;
-            usize::try_from(estimate / threads as u64 * 11 / 10).unwrap_or(0).saturating_add(1024)
-        }
-        _ => 0,
-    };
+    let rows_per_worker = if compressed { 0 } else { rows_per_worker(raw_len, blocks.pending(), threads) };
     let shared = Shared { columns, syntax, options, rows_per_worker, stop_after: AtomicU64::new(u64::MAX) };
     let (block_tx, block_rx) = mpsc::sync_channel::<Block>(threads * 2);
     let block_rx = Mutex::new(block_rx);
@@ -514,19 +540,7 @@ pub fn scan(
             .map(|_| {
                 let spare_tx = spare_tx.clone();
                 let (shared, block_rx) = (&shared, &block_rx);
-                scope.spawn(move || {
-                    let mut worker = Worker::new(shared.rows_per_worker);
-                    loop {
-                        let next = block_rx.lock().map(|rx| rx.recv());
-                        let Ok(Ok(block)) = next else { break };
-                        if block.seq <= shared.stop_after.load(Ordering::SeqCst) {
-                            worker.process(shared, &block);
-                        }
-                        let _ = spare_tx.send(block.data);
-                    }
-                    worker.finish();
-                    worker
-                })
+                scope.spawn(move || parse_blocks(shared, block_rx, &spare_tx))
             })
             .collect();
         drop(spare_tx);

@@ -153,3 +153,80 @@ fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
         _ => {}
     }
 }
+
+/// The longest a source file and a function may be. A function may be
+/// longer only if its doc comment says it is a state machine that reads
+/// top to bottom.
+const MAX_FILE_LINES: usize = 800;
+const MAX_FN_LINES: usize = 80;
+const STATE_MACHINE: &str = "state machine";
+
+/// The functions over [`MAX_FN_LINES`] in `text`: (line, name, length).
+fn long_functions(text: &str) -> Vec<(usize, String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut long = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let signature = trimmed
+            .trim_start_matches("pub(crate) ")
+            .trim_start_matches("pub(super) ")
+            .trim_start_matches("pub ")
+            .trim_start_matches("const ")
+            .trim_start_matches("async ");
+        if let Some(rest) = signature.strip_prefix("fn ")
+            && !line.trim_end().ends_with(';')
+        {
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let end =
+                (i..lines.len()).find(|&j| lines[j] == format!("{indent}}}")).unwrap_or(lines.len() - 1);
+            let length = end - i + 1;
+            let doc = lines[..i]
+                .iter()
+                .rev()
+                .take_while(|l| l.trim_start().starts_with("///"))
+                .any(|l| l.contains(STATE_MACHINE));
+            if length > MAX_FN_LINES && !doc {
+                long.push((i + 1, name, length));
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    long
+}
+
+#[test]
+fn no_source_file_or_function_is_too_long_to_read() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut found = Vec::new();
+    for krate in ["seatmeter-core", "seatmeter-server", "seatmeter"] {
+        for file in source_files(&crates.join(krate).join("src")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let lines = text.lines().count();
+            if lines > MAX_FILE_LINES {
+                found.push(format!("{}: {lines} lines (at most {MAX_FILE_LINES})", file.display()));
+            }
+            for (line, name, length) in long_functions(&text) {
+                found.push(format!(
+                    "{}:{line}: fn {name} is {length} lines (at most {MAX_FN_LINES})",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(found.is_empty(), "split these into named steps:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_length_check_finds_long_functions_and_spares_state_machines() {
+    let body = "    let x = 1;\n".repeat(MAX_FN_LINES);
+    let long = format!("fn long() {{\n{body}}}\n");
+    assert_eq!(long_functions(&long), [(1, "long".to_string(), MAX_FN_LINES + 2)]);
+    let machine = format!("/// A state machine that reads top to bottom.\npub fn audit() {{\n{body}}}\n");
+    assert!(long_functions(&machine).is_empty());
+    let short = "pub async fn short() {\n    1;\n}\n";
+    assert!(long_functions(short).is_empty());
+}
