@@ -192,6 +192,14 @@ impl Rights {
     }
 }
 
+/// Does `actor`, user `actor_id`, see and manage what is user `user_id`'s
+/// (the user themself, their scheduling privileges)? Everyone manages their
+/// own; an administrator of users & licenses manages everyone's in their
+/// account.
+pub fn manages_user(actor: Rights, actor_id: &str, user_id: &str) -> bool {
+    actor_id == user_id || actor.administers(AdminArea::UsersLicenses)
+}
+
 /// A user as the rules about rights see them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Standing {
@@ -352,6 +360,19 @@ mod tests {
                 for area in AdminArea::ALL {
                     prop_assert!(!b.administers(area) || a.administers(area));
                 }
+            }
+        }
+
+        #[test]
+        fn users_manage_themselves_and_user_administrators_everyone(
+            actor in rights(), me in 0u8..3, other in 0u8..3,
+        ) {
+            let (me, other) = (format!("usr_{me}"), format!("usr_{other}"));
+            prop_assert!(manages_user(actor, &me, &me));
+            let verdict = manages_user(actor, &me, &other);
+            prop_assert_eq!(verdict, me == other || actor.administers(AdminArea::UsersLicenses));
+            if actor.role == Role::Member {
+                prop_assert_eq!(verdict, me == other);
             }
         }
 

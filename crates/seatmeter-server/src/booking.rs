@@ -289,9 +289,13 @@ async fn access(tx: &mut Tx, principal: &Principal, page: &PageRow) -> Result<Ac
     let owner = page.owner_user_id == principal.user_id;
     let editor =
         editors_of(tx, &principal.account_id, &page.id).await?.iter().any(|e| e.user_id == principal.user_id);
-    let assistant =
-        crate::privileges::has_privilege(tx, &principal.account_id, &principal.user_id, &page.owner_user_id)
-            .await?;
+    let assistant = crate::app::privileges::has_privilege(
+        tx,
+        &principal.account_id,
+        &principal.user_id,
+        &page.owner_user_id,
+    )
+    .await?;
     Ok(Access {
         see: admin || owner || editor || assistant,
         edit: admin || owner || editor,

@@ -364,7 +364,7 @@ pub async fn schedule(
     };
     if host != principal.user_id
         && !principal.administers(AdminArea::UsersLicenses)
-        && !crate::privileges::has_privilege(&mut tx, &principal.account_id, &principal.user_id, &host)
+        && !crate::app::privileges::has_privilege(&mut tx, &principal.account_id, &principal.user_id, &host)
             .await?
     {
         return Err(ApiError::Forbidden(

@@ -79,7 +79,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
             bail!("no account {:?} in {}", args.account, settings.database());
         };
         let now = jiff::Timestamp::now().as_millisecond();
-        let mut by_key = seatmeter_server::users::ids_by_email(&db, &args.account).await?;
+        let mut by_key = seatmeter_server::app::users::ids_by_email(&db, &args.account).await?;
         let missing: Vec<&Email> =
             hosts.values().map(|(email, _)| email).filter(|e| !by_key.contains_key(&e.key())).collect();
         if !missing.is_empty() && !args.create_users {
@@ -97,10 +97,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
             Vec::new()
         } else {
             let emails: Vec<Email> = missing.into_iter().cloned().collect();
-            let mut tx = db.begin().await?;
-            let added = seatmeter_server::users::add_members(&mut tx, &args.account, &emails, "import", now).await?;
-            tx.commit().await?;
-            added
+            seatmeter_server::app::users::add_members(&db, &args.account, &emails, "import", now).await?
         };
         by_key.extend(created.iter().filter_map(|u| Email::parse(&u.email).ok().map(|e| (e.key(), u.id.clone()))));
 

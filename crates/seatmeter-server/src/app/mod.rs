@@ -15,6 +15,7 @@
 //! cause is logged there, never shown.
 
 pub mod accounts;
+pub mod privileges;
 pub mod tokens;
 pub mod users;
 

@@ -344,7 +344,7 @@ async fn change_editors(
             message: format!("the e-mail address {e}"),
             field: Some("email".into()),
         })?;
-        let found = crate::users::ids_by_email(&state.db, &user.account_id).await?;
+        let found = crate::app::users::ids_by_email(&state.db, &user.account_id).await?;
         let Some(editor) = found.get(&email.key()).cloned() else {
             return Err(ApiError::Invalid {
                 message: format!("no user {} in your account: add them first", form.email.trim()),

@@ -468,7 +468,7 @@ async fn account_users(
 
 /// The names of the users `user` may see.
 pub(crate) async fn user_names(state: &Services, user: &ConsoleUser) -> Result<Names, DbError> {
-    Ok(Names::from_users(crate::users::list(&state.db, &user.principal(), None).await?))
+    Ok(Names::from_users(crate::app::users::list(state, &user.principal(), None).await?))
 }
 
 /// The signed-in user of a request (`None`: signed out, or the session ended).

@@ -10,8 +10,9 @@ use seatmeter_core::people::{AdminArea, LicenseKind};
 use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Posted, Signed, finish, needs};
-use crate::app::Services;
-use crate::http::{ApiError, Body, Params};
+use crate::app::{self, Services};
+use crate::http::users::UserView;
+use crate::http::{ApiError, Body};
 use crate::licenses::PoolView;
 
 /// A user as the user pages show them.
@@ -42,11 +43,10 @@ pub async fn users(
 ) -> Result<Response, Failure> {
     needs(user.users_admin(), "the user pages need an administrator of users & licenses")?;
     let q = search.q.unwrap_or_default();
-    let filter = crate::users::UserFilter { q: Some(q.trim().to_string()).filter(|q| !q.is_empty()) };
-    let views = crate::users::list_users(State(state.clone()), user.principal(), Params(filter)).await?.0;
+    let found = app::users::list(&state, &user.principal(), Some(&q)).await?;
+    let views = found.into_iter().map(UserView::from);
     let held = crate::licenses::assignments(&state.db, &user.account_id, None).await?;
     let users = views
-        .into_iter()
         .map(|view| {
             let licenses =
                 held.iter().filter(|(id, _)| *id == view.id).map(|(_, kind)| kind.clone()).collect();
@@ -72,11 +72,10 @@ pub async fn add_user(
     posted: Posted<NewUserForm>,
 ) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
-    let new =
-        crate::users::NewUser { email: form.email, name: form.name, role: form.role, areas: Vec::new() };
-    match crate::users::create_user(State(state.clone()), user.principal(), Body(new)).await {
-        Ok((_, created)) => link_page(&state, &headers, user, created.0, true).await,
-        Err(refused) => finish(&state, &user, "/users", Err(refused)).await,
+    let new = app::users::NewUser { email: form.email, name: form.name, role: form.role, areas: Vec::new() };
+    match app::users::create(&state, &user.principal(), new, state.clock.now()).await {
+        Ok(created) => link_page(&state, &headers, user, created.into(), true).await,
+        Err(refused) => finish(&state, &user, "/users", Err(refused.into())).await,
     }
 }
 
@@ -148,7 +147,8 @@ pub async fn user_page(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     needs(user.users_admin(), "the user pages need an administrator of users & licenses")?;
-    let shown = crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await?.0;
+    let shown: UserView =
+        app::users::get(&state, &user.principal(), &id).await.map_err(ApiError::from)?.into();
     let licenses = crate::licenses::assignments(&state.db, &user.account_id, Some(&id))
         .await?
         .into_iter()
@@ -171,10 +171,9 @@ pub async fn update_user(
     posted: Posted<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
-    let before = match crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await
-    {
-        Ok(before) => before.0,
-        Err(refused) => return finish(&state, &user, &format!("/users/{id}"), Err(refused)).await,
+    let before = match app::users::get(&state, &user.principal(), &id).await {
+        Ok(before) => UserView::from(before),
+        Err(refused) => return finish(&state, &user, &format!("/users/{id}"), Err(refused.into())).await,
     };
     let value = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let role = value("role").unwrap_or_else(|| before.role.clone());
@@ -187,17 +186,17 @@ pub async fn update_user(
     let disabled = value("disabled").is_some();
     // Only what changed: a name alone is a change any user administrator
     // may make, where a role or areas is not.
-    let changes = crate::users::UserChanges {
+    let changes = app::users::UserChanges {
         name: value("name").filter(|name| *name != before.name),
         areas: (areas != before.areas || role != before.role).then_some(areas),
         role: (role != before.role).then_some(role),
         disabled: (disabled != before.disabled).then_some(disabled),
         concurrency_limit: None,
     };
-    let outcome =
-        crate::users::update_user(State(state.clone()), user.principal(), Path(id.clone()), Body(changes))
-            .await
-            .map(|view| format!("{} is saved.", view.0.email));
+    let outcome = app::users::update(&state, &user.principal(), &id, changes, state.clock.now())
+        .await
+        .map(|saved| format!("{} is saved.", saved.email))
+        .map_err(ApiError::from);
     finish(&state, &user, &format!("/users/{id}"), outcome).await
 }
 
@@ -213,9 +212,9 @@ pub async fn new_link(
         let refused = ApiError::Forbidden("password links need an administrator of users & licenses".into());
         return finish(&state, &user, &format!("/users/{id}"), Err(refused)).await;
     }
-    match crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await {
-        Ok(shown) => link_page(&state, &headers, user, shown.0, false).await,
-        Err(refused) => finish(&state, &user, &format!("/users/{id}"), Err(refused)).await,
+    match app::users::get(&state, &user.principal(), &id).await {
+        Ok(shown) => link_page(&state, &headers, user, shown.into(), false).await,
+        Err(refused) => finish(&state, &user, &format!("/users/{id}"), Err(refused.into())).await,
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod operations;
+pub mod privileges;
 pub mod tokens;
 pub mod users;
 
@@ -281,9 +282,8 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
     let router = accounts::routes(router);
     let router = users::routes(router);
     let router = tokens::routes(router);
+    let router = privileges::routes(router);
     router
-        .routes(routes!(crate::users::list_users, crate::users::create_user))
-        .routes(routes!(crate::users::get_user, crate::users::update_user))
         .routes(routes!(crate::licenses::list_pools))
         .routes(routes!(crate::compliance::register_pak))
         .routes(routes!(crate::compliance::list_files, crate::compliance::upload_file))
@@ -297,8 +297,6 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::booking::disable_page))
         .routes(routes!(crate::booking::transfer_page))
         .routes(routes!(crate::booking::set_editors))
-        .routes(routes!(crate::privileges::list_privileges, crate::privileges::grant))
-        .routes(routes!(crate::privileges::revoke))
         .routes(routes!(crate::activities::list_activities))
         .routes(routes!(crate::activities::export_activities))
         .routes(routes!(crate::activities::erase))

@@ -1,7 +1,9 @@
 //! The `users` table.
 
-use sea_query::{Expr, ExprTrait, Query};
-use seatmeter_core::people::Email;
+use std::collections::HashMap;
+
+use sea_query::{Expr, ExprTrait, Func, LikeExpr, Order, Query};
+use seatmeter_core::people::{Email, Role};
 
 use super::{DbError, Executor};
 
@@ -74,4 +76,110 @@ pub async fn get(ex: impl Executor, account_id: &str, user_id: &str) -> Result<O
             .and_where(Expr::col("id").eq(user_id)),
     )
     .await
+}
+
+/// The users of `account_id` (only `only`, when given) whose e-mail address
+/// or name holds `q` (without case; `%` and `_` are searched for, not
+/// wildcards), by e-mail address.
+pub async fn list(
+    ex: impl Executor,
+    account_id: &str,
+    only: Option<&str>,
+    q: Option<&str>,
+) -> Result<Vec<UserRow>, DbError> {
+    let mut select = Query::select();
+    select.columns(USER_COLUMNS).from("users").and_where(Expr::col("account_id").eq(account_id));
+    if let Some(user_id) = only {
+        select.and_where(Expr::col("id").eq(user_id));
+    }
+    if let Some(q) = q {
+        let pattern =
+            format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        select.and_where(
+            Expr::col("email_key")
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+                .or(Expr::expr(Func::lower(Expr::col("name"))).like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    select.order_by("email_key", Order::Asc);
+    ex.fetch_all(&select).await
+}
+
+/// Saves `user`'s name, role, areas, disabled state and concurrency limit.
+pub async fn update(ex: impl Executor, user: &UserRow) -> Result<(), DbError> {
+    ex.execute(
+        Query::update()
+            .table("users")
+            .value("name", user.name.clone())
+            .value("role", user.role.clone())
+            .value("areas", user.areas.clone())
+            .value("disabled_ms", user.disabled_ms)
+            .value("concurrency_limit", user.concurrency_limit)
+            .and_where(Expr::col("account_id").eq(user.account_id.as_str()))
+            .and_where(Expr::col("id").eq(user.id.as_str())),
+    )
+    .await?;
+    Ok(())
+}
+
+/// How many enabled, unrestricted administrators `account_id` has besides `except`.
+pub async fn other_unrestricted_admins(
+    ex: impl Executor,
+    account_id: &str,
+    except: &str,
+) -> Result<u64, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Count {
+        n: i64,
+    }
+    let row: Option<Count> = ex
+        .fetch_optional(
+            Query::select()
+                .expr_as(Expr::col("id").count(), "n")
+                .from("users")
+                .and_where(Expr::col("account_id").eq(account_id))
+                .and_where(Expr::col("role").eq(Role::Administrator.as_str()))
+                .and_where(Expr::col("areas").eq(""))
+                .and_where(Expr::col("disabled_ms").is_null())
+                .and_where(Expr::col("id").ne(except)),
+        )
+        .await?;
+    Ok(row.map_or(0, |r| u64::try_from(r.n).unwrap_or(0)))
+}
+
+/// Ends the open console sessions of user `user_id` at `now_ms`.
+pub async fn end_sessions(
+    ex: impl Executor,
+    account_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    ex.execute(
+        Query::update()
+            .table("sessions")
+            .value("ended_ms", now_ms)
+            .and_where(Expr::col("account_id").eq(account_id))
+            .and_where(Expr::col("user_id").eq(user_id))
+            .and_where(Expr::col("ended_ms").is_null()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The ids of `account_id`'s users by e-mail key (addresses compared without case).
+pub async fn ids_by_email(ex: impl Executor, account_id: &str) -> Result<HashMap<String, String>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct UserKey {
+        id: String,
+        email_key: String,
+    }
+    let rows: Vec<UserKey> = ex
+        .fetch_all(
+            Query::select()
+                .columns(["id", "email_key"])
+                .from("users")
+                .and_where(Expr::col("account_id").eq(account_id)),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|u| (u.email_key, u.id)).collect())
 }
