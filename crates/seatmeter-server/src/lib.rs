@@ -17,20 +17,14 @@ pub mod store;
 pub mod activities;
 pub mod authority;
 pub mod booking;
-pub mod compliance;
 pub mod events;
 pub mod license_file;
-pub mod licenses;
 pub mod live;
-pub mod mail;
 pub mod meetings;
 pub mod passwords;
 pub mod recent;
 pub mod secrets;
 pub mod settings;
-
-// The license pages of the console reach the users' API handlers as `crate::users`.
-use http::users;
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -91,7 +85,7 @@ pub fn app(services: Services, settings: &Settings) -> Router {
 
 impl Services {
     /// A server's services over `db`, with nothing kept yet, reading the time from `clock`.
-    pub fn new(db: Db, licensing: compliance::Licensing, clock: Clock) -> Self {
+    pub fn new(db: Db, licensing: app::compliance::Licensing, clock: Clock) -> Self {
         Self {
             db,
             clock,
@@ -113,7 +107,7 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let licensing = compliance::Licensing::from_settings(settings).map_err(std::io::Error::other)?;
+    let licensing = app::compliance::Licensing::from_settings(settings).map_err(std::io::Error::other)?;
     serve_state(listener, Services::new(db, licensing, Clock::system()), settings, shutdown).await
 }
 

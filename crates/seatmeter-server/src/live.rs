@@ -458,10 +458,10 @@ pub async fn get_usage(
             seatmeter_core::usage::csv::render(&windows, named.iter().map(|r| (r.0, r.1.as_str(), r.3)));
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response());
     }
-    let installed = crate::licenses::pools(&state.db, account)
+    let installed = crate::app::licenses::account_pools(&state.db, account)
         .await?
         .into_iter()
-        .find(|p| p.kind == LicenseKind::Host.as_str())
+        .find(|p| p.kind == LicenseKind::Host)
         .map_or(0, |p| p.installed);
     let mut views: Vec<WindowView> = Vec::new();
     for (window, email, id, licenses) in named {

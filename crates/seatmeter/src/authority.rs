@@ -64,7 +64,7 @@ pub struct EntitlementArgs {
 impl EntitlementArgs {
     fn entitlement(self) -> Entitlement {
         let versions = if self.versions.is_empty() {
-            vec![seatmeter_server::compliance::product_major()]
+            vec![seatmeter_server::app::compliance::product_major()]
         } else {
             self.versions
         };

@@ -155,11 +155,14 @@ pub fn licenses(command: LicensesCommand) -> Result<()> {
             bail!("no account {:?} in {}", args.account, settings.database());
         }
         let now = jiff::Timestamp::now().as_millisecond();
-        seatmeter_server::licenses::set_installed(&db, &args.account, kind, args.installed, now).await?;
-        for pool in seatmeter_server::licenses::pools(&db, &args.account).await? {
+        seatmeter_server::app::licenses::set_installed(&db, &args.account, kind, args.installed, now).await?;
+        for pool in seatmeter_server::app::licenses::account_pools(&db, &args.account).await? {
             println!(
                 "{:<20} installed {:>6}  assigned {:>6}  free {:>6}",
-                pool.kind, pool.installed, pool.assigned, pool.free
+                pool.kind.as_str(),
+                pool.installed,
+                pool.assigned,
+                pool.free
             );
         }
         Ok(())
@@ -169,7 +172,7 @@ pub fn licenses(command: LicensesCommand) -> Result<()> {
 fn install_licenses(args: InstallLicensesArgs) -> Result<()> {
     let settings = args.place.settings()?;
     let licensing =
-        seatmeter_server::compliance::Licensing::from_settings(&settings).map_err(anyhow::Error::msg)?;
+        seatmeter_server::app::compliance::Licensing::from_settings(&settings).map_err(anyhow::Error::msg)?;
     let text = match &args.file {
         Some(path) => {
             Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
@@ -184,26 +187,42 @@ fn install_licenses(args: InstallLicensesArgs) -> Result<()> {
         let state = seatmeter_server::Services::new(db, licensing, seatmeter_server::Clock::system());
         let installed = match (&text, &args.pak) {
             (Some(text), _) => {
-                seatmeter_server::compliance::install(
+                seatmeter_server::app::compliance::install(
                     &state,
                     &args.account,
                     None,
                     text,
-                    seatmeter_server::compliance::Via::File,
+                    seatmeter_server::app::compliance::Via::File,
+                    state.clock.now(),
                 )
                 .await
             }
             (None, Some(pak)) => {
-                seatmeter_server::compliance::register(&state, &args.account, None, pak).await
+                seatmeter_server::app::compliance::register(
+                    &state,
+                    &args.account,
+                    None,
+                    pak,
+                    state.clock.now(),
+                )
+                .await
             }
             (None, None) => bail!("give --pak or --file"),
         }
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        println!("License file {} (PAK {}): {}", installed.license_id, installed.pak, installed.outcome);
+        println!(
+            "License file {} (PAK {}): {}",
+            installed.license_id,
+            installed.pak,
+            installed.outcome.as_str()
+        );
         for pool in &installed.pools {
             println!(
                 "{:<20} installed {:>6}  assigned {:>6}  free {:>6}",
-                pool.kind, pool.installed, pool.assigned, pool.free
+                pool.kind.as_str(),
+                pool.installed,
+                pool.assigned,
+                pool.free
             );
         }
         if let Some(reason) = &installed.disabled_reason {
@@ -231,7 +250,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         settings.listen = listen;
     }
     // Licensing and e-mail settings are checked before anything starts.
-    if let Err(problem) = seatmeter_server::compliance::Licensing::from_settings(&settings) {
+    if let Err(problem) = seatmeter_server::app::compliance::Licensing::from_settings(&settings) {
         bail!("invalid settings: {problem}");
     }
     runtime()?.block_on(async move {

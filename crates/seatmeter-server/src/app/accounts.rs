@@ -92,7 +92,7 @@ pub async fn create(
     store::accounts::insert(&mut tx, &account).await?;
     store::users::insert(&mut tx, &admin, admin_email).await?;
     // The free trial starts now; the first audit is at the next 02:00.
-    crate::compliance::begin_trial(&mut tx, account_id, now).await?;
+    super::compliance::begin_trial(&mut tx, account_id, now).await?;
     let password_link = crate::console::new_setup_token(&mut tx, account_id, &admin.id, now).await?;
     store::tokens::insert(
         &mut tx,
@@ -163,7 +163,7 @@ pub async fn update(
     let account = principal.account_id.as_str();
     let mut tx = services.db.begin().await?;
     if let Some(zone) = &changes.time_zone {
-        crate::compliance::move_audit(&mut tx, account, zone, now).await?;
+        super::compliance::move_audit(&mut tx, account, zone, now).await?;
     }
     if name.is_some() || changes.time_zone.is_some() {
         store::accounts::update(&mut tx, account, name, changes.time_zone.as_deref()).await?;

@@ -15,6 +15,9 @@
 //! cause is logged there, never shown.
 
 pub mod accounts;
+pub mod compliance;
+pub mod licenses;
+pub mod mail;
 pub mod privileges;
 pub mod tokens;
 pub mod users;
@@ -44,7 +47,7 @@ pub struct Services {
     /// Event batches waiting for their group commit.
     pub ingestor: Arc<crate::events::Ingestor>,
     /// The license authority, this server's name at it, and where e-mail goes.
-    pub licensing: Arc<crate::compliance::Licensing>,
+    pub licensing: Arc<compliance::Licensing>,
 }
 
 /// How a caller proved who they are.

@@ -1,4 +1,5 @@
-//! The console's licenses page: pools, entering a PAK, uploading a license file.
+//! The console's licenses page: pools, entering a PAK, uploading a license
+//! file; and the pools, assignments and compliance other pages show.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -7,10 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Posted, Signed, finish, needs};
-use crate::app::Services;
-use crate::compliance::{ComplianceView, FileView, NewPak};
-use crate::http::{ApiError, Body};
-use crate::licenses::PoolView;
+use crate::app::compliance::install::{Installed, Outcome};
+use crate::app::{self, Services};
+use crate::http::ApiError;
+use crate::http::compliance::{ComplianceView, FileView};
+use crate::http::licenses::PoolView;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "licenses.html")]
@@ -21,22 +23,46 @@ struct LicensesPage {
     status: ComplianceView,
 }
 
+/// The license pools of the user's account, as the pages show them.
+pub(crate) async fn pools(state: &Services, user: &ConsoleUser) -> Result<Vec<PoolView>, Failure> {
+    let pools = app::licenses::pools(state, &user.principal()).await.map_err(ApiError::from)?;
+    Ok(pools.into_iter().map(PoolView::from).collect())
+}
+
+/// The license assignments of the user's account (only `holder`'s, if
+/// given): (user, kind), by user.
+pub(crate) async fn assignments(
+    state: &Services,
+    user: &ConsoleUser,
+    holder: Option<&str>,
+) -> Result<Vec<(String, String)>, Failure> {
+    Ok(app::licenses::assignments(state, &user.principal(), holder).await.map_err(ApiError::from)?)
+}
+
+/// The compliance of the user's account now, as the pages show it.
+pub(crate) async fn compliance(state: &Services, user: &ConsoleUser) -> Result<ComplianceView, Failure> {
+    let now = state.clock.now();
+    let status =
+        app::compliance::status::status(state, &user.principal(), now).await.map_err(ApiError::from)?;
+    Ok(status.into())
+}
+
 /// Pools, compliance, entering a PAK, uploading a file, and the files installed.
 pub async fn licenses(State(state): State<Services>, Signed(user): Signed) -> Result<Response, Failure> {
     needs(
         user.licenses_admin(),
         "the license pages need an administrator of billing or of users & licenses",
     )?;
-    let account = user.account_id.clone();
-    let status = crate::compliance::status(&state, &account).await?;
-    let files = crate::compliance::list_files(State(state.clone()), user.principal()).await?.0;
-    let pools = crate::licenses::pools(&state.db, &account).await?;
+    let status = compliance(&state, &user).await?;
+    let files = app::compliance::install::files(&state, &user.principal()).await.map_err(ApiError::from)?;
+    let files = files.into_iter().map(FileView::from).collect();
+    let pools = pools(&state, &user).await?;
     Ok(LicensesPage { user, pools, files, status }.into_response())
 }
 
-fn installed_text(installed: &crate::compliance::InstalledView) -> String {
+fn installed_text(installed: &Installed) -> String {
     let lines: Vec<String> = installed.licenses.iter().map(|l| format!("{} {}", l.count, l.kind)).collect();
-    let what = if installed.outcome == "unchanged" { "was already installed" } else { "is installed" };
+    let what = if installed.outcome == Outcome::Unchanged { "was already installed" } else { "is installed" };
     format!("The license file of {} {what}: {}.", installed.pak, lines.join(", "))
 }
 
@@ -48,10 +74,11 @@ pub struct PakForm {
 /// Enters a PAK: registered with the license authority, its file installed.
 pub async fn enter_pak(State(state): State<Services>, posted: Posted<PakForm>) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
-    let new = NewPak { pak: form.pak.trim().to_string() };
-    let outcome = crate::compliance::register_pak(State(state.clone()), user.principal(), Body(new))
+    let now = state.clock.now();
+    let outcome = app::compliance::install::enter_pak(&state, &user.principal(), form.pak.trim(), now)
         .await
-        .map(|(_, installed)| installed_text(&installed.0));
+        .map(|installed| installed_text(&installed))
+        .map_err(ApiError::from);
     finish(&state, &user, "/licenses", outcome).await
 }
 
@@ -95,9 +122,12 @@ pub async fn upload_file(
             message: "the file is empty: choose a license file".into(),
             field: Some("file".into()),
         }),
-        Some(Ok(text)) => crate::compliance::upload_file(State(state.clone()), user.principal(), text)
-            .await
-            .map(|(_, installed)| installed_text(&installed.0)),
+        Some(Ok(text)) => {
+            app::compliance::install::upload(&state, &user.principal(), &text, state.clock.now())
+                .await
+                .map(|installed| installed_text(&installed))
+                .map_err(ApiError::from)
+        }
     };
     finish(&state, &user, "/licenses", outcome).await
 }

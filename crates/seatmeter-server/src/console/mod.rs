@@ -285,7 +285,7 @@ impl ConsoleUser {
 
     /// The account's time zone.
     pub fn zone(&self) -> jiff::tz::TimeZone {
-        crate::compliance::zone(&self.time_zone)
+        crate::app::compliance::zone(&self.time_zone)
     }
 
     /// An RFC 3339 instant as a date and time in the account's time zone.
@@ -1183,7 +1183,7 @@ struct DashboardPage {
     trend: String,
     running: Vec<crate::meetings::MeetingView>,
     names: Names,
-    pools: Vec<crate::licenses::PoolView>,
+    pools: Vec<crate::http::licenses::PoolView>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -1199,8 +1199,8 @@ async fn dashboard(State(state): State<Services>, Signed(user): Signed) -> Resul
         return Ok(Redirect::to("/booking-pages").into_response());
     }
     let account = user.account_id.clone();
-    let status = crate::compliance::status(&state, &account).await?;
-    let pools = crate::licenses::pools(&state.db, &account).await?;
+    let status = licenses::compliance(&state, &user).await?;
+    let pools = licenses::pools(&state, &user).await?;
     // Usage and meetings are for administrators of reports or of users &
     // licenses, as in the API; the others see compliance and the pools.
     if !user.sees_reports() {
@@ -1244,7 +1244,7 @@ async fn dashboard(State(state): State<Services>, Signed(user): Signed) -> Resul
     // Meetings started per day, the last two weeks, in the account's zone.
     let now = state.clock.now();
     let zone = user.zone();
-    let today = crate::compliance::local_date(&zone, now);
+    let today = crate::app::compliance::local_date(&zone, now);
     let started: Vec<Started> = state
         .db
         .fetch_all(
@@ -1259,9 +1259,10 @@ async fn dashboard(State(state): State<Services>, Signed(user): Signed) -> Resul
         .rev()
         .map(|back| {
             let day = today.checked_sub(jiff::Span::new().days(back)).unwrap_or(today);
-            let count =
-                started.iter().filter(|m| crate::compliance::local_date(&zone, m.started_ms) == day).count()
-                    as u64;
+            let count = started
+                .iter()
+                .filter(|m| crate::app::compliance::local_date(&zone, m.started_ms) == day)
+                .count() as u64;
             BarValue {
                 label: format!("{}: {count} meeting{} started", day, if count == 1 { "" } else { "s" }),
                 short: day.strftime("%d").to_string(),

@@ -7,13 +7,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Signed, given};
-use crate::app::Services;
+use crate::app::{self, Services};
+use crate::http::ApiError;
+use crate::http::compliance::NotificationView;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "notifications.html")]
 struct NotificationsPage {
     user: ConsoleUser,
-    notifications: Vec<crate::compliance::NotificationView>,
+    notifications: Vec<NotificationView>,
     status: String,
 }
 
@@ -29,9 +31,11 @@ pub async fn notifications(
     Query(query): Query<StatusQuery>,
 ) -> Result<Response, Failure> {
     let status = given(query.status).unwrap_or_default();
-    let mut notifications = crate::compliance::list_notifications(State(state), user.principal()).await?.0;
+    let mut notifications =
+        app::compliance::notices::list(&state, &user.principal()).await.map_err(ApiError::from)?;
     if !status.is_empty() {
-        notifications.retain(|n| n.status == status);
+        notifications.retain(|n| n.delivery.as_str() == status);
     }
+    let notifications = notifications.into_iter().map(NotificationView::from).collect();
     Ok(NotificationsPage { user, notifications, status }.into_response())
 }

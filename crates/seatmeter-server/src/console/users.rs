@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Posted, Signed, finish, needs};
 use crate::app::{self, Services};
+use crate::http::licenses::PoolView;
 use crate::http::users::UserView;
-use crate::http::{ApiError, Body};
-use crate::licenses::PoolView;
+use crate::http::ApiError;
 
 /// A user as the user pages show them.
 pub struct UserLine {
@@ -45,7 +45,7 @@ pub async fn users(
     let q = search.q.unwrap_or_default();
     let found = app::users::list(&state, &user.principal(), Some(&q)).await?;
     let views = found.into_iter().map(UserView::from);
-    let held = crate::licenses::assignments(&state.db, &user.account_id, None).await?;
+    let held = super::licenses::assignments(&state, &user, None).await?;
     let users = views
         .map(|view| {
             let licenses =
@@ -53,7 +53,7 @@ pub async fn users(
             UserLine { view, licenses }
         })
         .collect();
-    let pools = crate::licenses::pools(&state.db, &user.account_id).await?;
+    let pools = super::licenses::pools(&state, &user).await?;
     Ok(UsersPage { user, q, users, pools }.into_response())
 }
 
@@ -149,12 +149,12 @@ pub async fn user_page(
     needs(user.users_admin(), "the user pages need an administrator of users & licenses")?;
     let shown: UserView =
         app::users::get(&state, &user.principal(), &id).await.map_err(ApiError::from)?.into();
-    let licenses = crate::licenses::assignments(&state.db, &user.account_id, Some(&id))
+    let licenses = super::licenses::assignments(&state, &user, Some(&id))
         .await?
         .into_iter()
         .map(|(_, kind)| kind)
         .collect();
-    let pools = crate::licenses::pools(&state.db, &user.account_id).await?;
+    let pools = super::licenses::pools(&state, &user).await?;
     let areas = AdminArea::ALL
         .iter()
         .map(|&a| (a.as_str(), area_label(a), shown.areas.iter().any(|s| s == a.as_str())))
@@ -232,15 +232,10 @@ pub async fn assign(
 ) -> Result<Response, Failure> {
     let Posted { user, .. } = posted;
     let kind = kind_of(&kind)?;
-    let request = crate::licenses::NewAssignment { user_id: id.clone() };
-    let outcome = crate::licenses::assign(
-        State(state.clone()),
-        user.principal(),
-        Path(kind.as_str().into()),
-        Body(request),
-    )
-    .await
-    .map(|_| format!("A {} license is assigned.", kind.as_str()));
+    let outcome = app::licenses::assign(&state, &user.principal(), kind.as_str(), &id, state.clock.now())
+        .await
+        .map(|_| format!("A {} license is assigned.", kind.as_str()))
+        .map_err(ApiError::from);
     finish(&state, &user, &format!("/users/{id}"), outcome).await
 }
 
@@ -261,15 +256,11 @@ pub async fn unassign_page(
 ) -> Result<Response, Failure> {
     needs(user.users_admin(), "unassigning licenses needs an administrator of users & licenses")?;
     let kind = kind_of(&kind)?;
-    let shown = crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await?.0;
-    let pages = if kind == LicenseKind::ScheduledMeetings {
-        let mut pages = crate::booking::owned_by(&state.db, &user.account_id, &id).await?;
-        pages.retain(|p| p.enabled);
-        pages
-    } else {
-        Vec::new()
-    };
-    Ok(UnassignPage { user, shown, kind: kind.as_str(), pages }.into_response())
+    let preview = app::licenses::preview_unassign(&state, &user.principal(), kind, &id)
+        .await
+        .map_err(ApiError::from)?;
+    let shown = crate::http::users::UserView::from(preview.user);
+    Ok(UnassignPage { user, shown, kind: kind.as_str(), pages: preview.pages }.into_response())
 }
 
 /// Unassigns the license (and disables the booking pages the page named).
@@ -280,23 +271,20 @@ pub async fn unassign(
 ) -> Result<Response, Failure> {
     let Posted { user, .. } = posted;
     let kind = kind_of(&kind)?;
-    let outcome = crate::licenses::unassign(
-        State(state.clone()),
-        user.principal(),
-        Path((kind.as_str().to_string(), id.clone())),
-    )
-    .await
-    .map(|done| {
-        let pages = &done.0.disabled_booking_pages;
-        if pages.is_empty() {
-            format!("The {} license is unassigned.", kind.as_str())
-        } else {
-            format!(
-                "The {} license is unassigned; {} disabled.",
-                kind.as_str(),
-                super::count_text(pages.len(), "booking page is", "booking pages are")
-            )
-        }
-    });
+    let outcome = app::licenses::unassign(&state, &user.principal(), kind.as_str(), &id, state.clock.now())
+        .await
+        .map_err(ApiError::from)
+        .map(|done| {
+            let pages = &done.disabled_booking_pages;
+            if pages.is_empty() {
+                format!("The {} license is unassigned.", kind.as_str())
+            } else {
+                format!(
+                    "The {} license is unassigned; {} disabled.",
+                    kind.as_str(),
+                    super::count_text(pages.len(), "booking page is", "booking pages are")
+                )
+            }
+        });
     finish(&state, &user, &format!("/users/{id}"), outcome).await
 }

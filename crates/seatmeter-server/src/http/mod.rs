@@ -10,6 +10,8 @@
 //! is "not found", never "forbidden", so its existence is not revealed.
 
 pub mod accounts;
+pub mod compliance;
+pub mod licenses;
 pub mod operations;
 pub mod privileges;
 pub mod tokens;
@@ -283,14 +285,9 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
     let router = users::routes(router);
     let router = tokens::routes(router);
     let router = privileges::routes(router);
+    let router = licenses::routes(router);
+    let router = compliance::routes(router);
     router
-        .routes(routes!(crate::licenses::list_pools))
-        .routes(routes!(crate::compliance::register_pak))
-        .routes(routes!(crate::compliance::list_files, crate::compliance::upload_file))
-        .routes(routes!(crate::compliance::get_compliance))
-        .routes(routes!(crate::compliance::list_notifications))
-        .routes(routes!(crate::licenses::assign))
-        .routes(routes!(crate::licenses::unassign))
         .routes(routes!(crate::booking::list_pages, crate::booking::create_page))
         .routes(routes!(crate::booking::get_page, crate::booking::update_page))
         .routes(routes!(crate::booking::enable_page))

@@ -1,10 +1,11 @@
 //! The daily compliance audit of every account whose 02:00 has come.
 
+use crate::app::compliance::audit;
 use crate::app::{Error, Services};
 
-/// Runs the audits due at `now`; how many ran.
+/// Gives the accounts that have none their compliance row, then runs the
+/// audits due at `now`; how many audits ran.
 pub async fn step(services: &Services, now: i64) -> Result<usize, Error> {
-    crate::compliance::run_due_audits(services, now)
-        .await
-        .map_err(|e| Error::Failed { message: e.to_string() })
+    audit::open_missing(services, now).await?;
+    audit::run_due(services, now).await
 }

@@ -4,7 +4,5 @@ use crate::app::{Error, Services};
 
 /// Runs the synchronisations due at `now`; how many ran.
 pub async fn step(services: &Services, now: i64) -> Result<usize, Error> {
-    crate::compliance::run_due_syncs(services, now)
-        .await
-        .map_err(|e| Error::Failed { message: e.to_string() })
+    crate::app::compliance::sync::run_due(services, now).await
 }

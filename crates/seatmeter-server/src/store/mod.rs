@@ -14,6 +14,10 @@ pub use db::{Db, DbError, Executor, OnDuplicate, Row, SqliteDb, Tx, is_unique_vi
 
 pub mod accounts;
 pub mod activities;
+pub mod compliance;
+pub mod license_files;
+pub mod licenses;
+pub mod outbox;
 pub mod privileges;
 pub mod tokens;
 pub mod users;

@@ -4,8 +4,9 @@
 use reqwest::Method;
 use seatmeter_server::Clock;
 use seatmeter_server::Settings;
+use seatmeter_server::app::compliance::sync_account;
 use seatmeter_server::authority::{Authority, Entitlement};
-use seatmeter_server::compliance;
+use seatmeter_server::jobs;
 use seatmeter_server::license_file::{LicenseFile, public_key_text, sign};
 use serde_json::{Value, json};
 
@@ -218,7 +219,7 @@ async fn a_pak_entered_by_an_administrator_installs_signed_licenses_and_bad_file
             .update_pak(&pak, &entitlement(&["host=8", "scheduled_meetings=3"], &[0]), now())
             .await
             .unwrap();
-        assert_eq!(compliance::sync_account(&app.state, &account).await.unwrap(), None);
+        assert_eq!(sync_account(&app.state, &account, app.state.clock.now()).await.unwrap(), None);
         let (_, pools) = app.call(Method::GET, "/v1/licenses", &token, None).await;
         assert_eq!((pool(&pools, "host"), pool(&pools, "live_engagement")), (8, 0));
         // The older file of the same PAK is refused: reduced licenses cannot come back.
@@ -249,8 +250,8 @@ async fn days_on(state: &seatmeter_server::Services, clock: &Clock, from: i64, t
     let mut t = from.div_euclid(DAY) * DAY + DAY / 48 * 5;
     while t <= to {
         clock.set(t);
-        compliance::run_due_syncs(state, t).await.unwrap();
-        compliance::run_due_audits(state, t).await.unwrap();
+        jobs::sync::step(state, t).await.unwrap();
+        jobs::audit::step(state, t).await.unwrap();
         t += DAY;
     }
     clock.set(to);
@@ -548,7 +549,7 @@ async fn an_upgrade_past_the_licensed_versions_gives_six_months_with_monthly_not
 
         // The vendor updates the PAK for version 1; the next sync installs it and ends the condition.
         authority.authority.update_pak(&pak, &entitlement(&["host=10"], &[0, 1]), now()).await.unwrap();
-        assert_eq!(compliance::sync_account(&upgraded, &account).await.unwrap(), None);
+        assert_eq!(sync_account(&upgraded, &account, upgraded.clock.now()).await.unwrap(), None);
         let (_, compliance) = get(&app, &base, &token, "/v1/compliance").await;
         assert_eq!(
             (compliance["conditions"].clone(), compliance["disabled"].clone()),
@@ -632,10 +633,7 @@ async fn two_servers_on_one_database_run_each_daily_audit_once() {
         for day in 1..=20 {
             let t = start + day * DAY + DAY / 48 * 5;
             clock.set(t);
-            let (a, b) = tokio::join!(
-                compliance::run_due_audits(&app.state, t),
-                compliance::run_due_audits(&second, t)
-            );
+            let (a, b) = tokio::join!(jobs::audit::step(&app.state, t), jobs::audit::step(&second, t));
             let ran = a.unwrap() + b.unwrap();
             assert_eq!(ran, 3, "{}: day {day}: {ran} audits for 3 accounts", app.backend());
             total += ran;
@@ -693,13 +691,9 @@ async fn a_server_that_was_down_catches_up_with_one_audit_and_one_notice() {
         // Down from 2025-01-02 to 2025-03-05: two checks missed (Jan 31, Mar 2).
         let now = date("2025-03-05") + 9 * 3_600_000;
         clock.set(now);
-        assert_eq!(compliance::run_due_syncs(&app.state, now).await.unwrap(), 1);
-        assert_eq!(
-            compliance::run_due_audits(&app.state, now).await.unwrap(),
-            1,
-            "one audit, not one per day missed"
-        );
-        assert_eq!(compliance::run_due_audits(&app.state, now).await.unwrap(), 0);
+        assert_eq!(jobs::sync::step(&app.state, now).await.unwrap(), 1);
+        assert_eq!(jobs::audit::step(&app.state, now).await.unwrap(), 1, "one audit, not one per day missed");
+        assert_eq!(jobs::audit::step(&app.state, now).await.unwrap(), 0);
         // Both checks were applied; one e-mail, for the current period, names the disable date.
         assert_eq!(notices(&app, &token).await, ["overage/reminder"]);
         let compliance = conditions(&app, &token).await;
@@ -728,7 +722,7 @@ async fn licenses_installed_just_before_an_audit_keep_the_account_enabled() {
         assert_eq!((status, &installed["disabled_reason"]), (201, &Value::Null), "{installed}");
         let t = date("2025-07-02") + 2 * 3_600_000 + 1_800_000;
         clock.set(t);
-        assert_eq!(compliance::run_due_audits(&app.state, t).await.unwrap(), 1);
+        assert_eq!(jobs::audit::step(&app.state, t).await.unwrap(), 1);
         let compliance = conditions(&app, &token).await;
         assert_eq!(
             (compliance["disabled"].clone(), compliance["conditions"].clone()),

@@ -703,7 +703,7 @@ async fn a_disabled_account_says_why_on_every_page_and_its_license_pages_lift_it
         // The trial ends unlicensed: the next audit disables the account.
         let later = start + 181 * 86_400_000;
         clock.set(later);
-        seatmeter_server::compliance::run_due_audits(&app.state, later).await.unwrap();
+        seatmeter_server::jobs::audit::step(&app.state, later).await.unwrap();
         let mut admin = signed_in(&app, &account, "admin@example.com", later).await;
         for path in ["/", "/users", "/booking-pages", "/licenses", "/activities"] {
             let page = admin.get(path).await;

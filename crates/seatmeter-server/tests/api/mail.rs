@@ -7,8 +7,7 @@ use reqwest::Method;
 use sea_query::{Expr, ExprTrait, Query};
 use seatmeter_server::Clock;
 use seatmeter_server::Settings;
-use seatmeter_server::compliance;
-use seatmeter_server::mail;
+use seatmeter_server::jobs;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::support::apps_with;
@@ -102,28 +101,24 @@ async fn notices_are_delivered_over_smtp_retried_after_a_failure_and_resent_with
         let before = smtp.messages().len();
         let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
         let token = created.token.clone();
-        let mailer = app.state.licensing.mailer.clone().unwrap();
+        assert!(app.state.licensing.mailer.is_some(), "smtp_url sets a mail server");
 
         // Day 150 of the trial: the warning is queued in the audit's transaction.
         let t = start + 150 * DAY + 3 * 3_600_000;
         clock.set(t);
-        assert_eq!(compliance::run_due_audits(&app.state, t).await.unwrap(), 1);
+        assert_eq!(jobs::audit::step(&app.state, t).await.unwrap(), 1);
         let (_, list) = app.call(Method::GET, "/v1/notifications", &token, None).await;
         assert_eq!((list[0]["status"].as_str(), list[0]["attempts"].as_i64()), (Some("queued"), Some(0)));
         let message_id = list[0]["message_id"].as_str().unwrap().to_string();
 
         // The mail server refuses the first attempt: recorded, retried a minute later.
         smtp.refuse.store(1, Ordering::SeqCst);
-        assert_eq!(mail::deliver_due(&app.state, &mailer, t).await.unwrap(), 0);
+        assert_eq!(jobs::outbox::step(&app.state, t).await.unwrap(), 0);
         let (_, list) = app.call(Method::GET, "/v1/notifications", &token, None).await;
         assert_eq!(list[0]["status"], "retrying", "{list}");
         assert!(list[0]["last_error"].as_str().unwrap().contains("try again later"), "{list}");
-        assert_eq!(
-            mail::deliver_due(&app.state, &mailer, t + 30_000).await.unwrap(),
-            0,
-            "not before a minute"
-        );
-        assert_eq!(mail::deliver_due(&app.state, &mailer, t + 60_000).await.unwrap(), 1);
+        assert_eq!(jobs::outbox::step(&app.state, t + 30_000).await.unwrap(), 0, "not before a minute");
+        assert_eq!(jobs::outbox::step(&app.state, t + 60_000).await.unwrap(), 1);
         let (_, list) = app.call(Method::GET, "/v1/notifications", &token, None).await;
         assert_eq!(
             (list[0]["status"].as_str(), list[0]["attempts"].as_i64()),
@@ -155,12 +150,12 @@ async fn notices_are_delivered_over_smtp_retried_after_a_failure_and_resent_with
             )
             .await
             .unwrap();
-        assert_eq!(mail::deliver_due(&app.state, &mailer, t + 120_000).await.unwrap(), 1);
+        assert_eq!(jobs::outbox::step(&app.state, t + 120_000).await.unwrap(), 1);
         let messages = smtp.messages();
         assert_eq!(messages.len(), before + 2);
         assert_eq!(header(&messages[before + 1], "Message-ID"), Some(message_id.as_str()));
         // Nothing is due any more.
-        assert_eq!(mail::deliver_due(&app.state, &mailer, t + DAY).await.unwrap(), 0);
+        assert_eq!(jobs::outbox::step(&app.state, t + DAY).await.unwrap(), 0);
         app.finish().await;
     }
 }

@@ -3,7 +3,7 @@
 use seatmeter_core::people::Email;
 use seatmeter_server::Clock;
 use seatmeter_server::app::accounts::{self, CreatedAccount};
-use seatmeter_server::compliance::Licensing;
+use seatmeter_server::app::compliance::Licensing;
 use seatmeter_server::settings::DatabaseLocation;
 use seatmeter_server::{Db, Services, Settings};
 
@@ -163,7 +163,9 @@ impl TestApp {
     /// Sets the account's installed licenses of `kind`.
     pub async fn install(&self, account_id: &str, kind: seatmeter_core::people::LicenseKind, installed: i64) {
         let now = jiff::Timestamp::now().as_millisecond();
-        seatmeter_server::licenses::set_installed(&self.db, account_id, kind, installed, now).await.unwrap();
+        seatmeter_server::app::licenses::set_installed(&self.db, account_id, kind, installed, now)
+            .await
+            .unwrap();
     }
 
     /// Starts another server, with its own connection pool, on the same

@@ -16,11 +16,10 @@
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Mailboxes};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sea_query::{Expr, ExprTrait, Order, Query};
 
-use crate::app::Services;
-use crate::http::ApiError;
+use super::{Result, Services};
 use crate::settings::Settings;
+use crate::store::{self, outbox::DueRow};
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
@@ -71,7 +70,7 @@ impl Mailer {
         Ok(Some(Self { transport, from, relay }))
     }
 
-    async fn send(&self, row: &Due) -> Result<(), String> {
+    async fn send(&self, row: &DueRow) -> Result<(), String> {
         let recipients: Mailboxes = row
             .recipients
             .split(',')
@@ -101,89 +100,41 @@ impl Mailer {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Due {
-    id: String,
-    notice_key: String,
-    recipients: String,
-    subject: String,
-    body: String,
-    message_id: String,
-    attempts: i64,
-    next_attempt_ms: i64,
-}
-
 /// The wait before attempt `attempts + 1`: 1, 2, 4, … minutes, at most 6 hours.
 pub fn backoff_ms(attempts: i64) -> i64 {
     let minutes = 1i64 << attempts.clamp(0, 20);
     Ord::min(minutes * 60_000, 6 * 3_600_000)
 }
 
-/// Sends the messages due at `now`; returns how many were sent.
-pub async fn deliver_due(state: &Services, mailer: &Mailer, now: i64) -> Result<usize, ApiError> {
-    let due: Vec<Due> = state
-        .db
-        .fetch_all(
-            Query::select()
-                .columns([
-                    "id",
-                    "notice_key",
-                    "recipients",
-                    "subject",
-                    "body",
-                    "message_id",
-                    "attempts",
-                    "next_attempt_ms",
-                ])
-                .from("outbox")
-                .and_where(Expr::col("sent_ms").is_null())
-                .and_where(Expr::col("failed_ms").is_null())
-                .and_where(Expr::col("next_attempt_ms").lte(now))
-                .order_by("next_attempt_ms", Order::Asc)
-                .limit(100),
-        )
-        .await?;
+/// Sends the messages due at `now` (when a mail server is set); returns
+/// how many were sent.
+pub async fn deliver_due(services: &Services, now: i64) -> Result<usize> {
+    let Some(mailer) = &services.licensing.mailer else { return Ok(0) };
+    let due = store::outbox::due(&services.db, now, 100).await?;
     let mut sent = 0;
     for row in due {
         // The time of this message's attempt: sending the ones before may have taken a while.
-        let now = Ord::max(now, state.clock.now());
-        let taken = state
-            .db
-            .execute(
-                Query::update()
-                    .table("outbox")
-                    .value("next_attempt_ms", now + LEASE_MS)
-                    .value("attempts", row.attempts + 1)
-                    .and_where(Expr::col("id").eq(row.id.as_str()))
-                    .and_where(Expr::col("next_attempt_ms").eq(row.next_attempt_ms))
-                    .and_where(Expr::col("sent_ms").is_null()),
-            )
-            .await?;
-        if taken == 0 {
+        let now = Ord::max(now, services.clock.now());
+        if !store::outbox::take(&services.db, &row, now + LEASE_MS).await? {
             continue;
         }
         let outcome = mailer.send(&row).await;
-        let now = Ord::max(now, state.clock.now());
+        let now = Ord::max(now, services.clock.now());
         let attempts = row.attempts + 1;
-        let mut update = Query::update();
-        update.table("outbox").and_where(Expr::col("id").eq(row.id.as_str()));
         match &outcome {
             Ok(()) => {
-                update.value("sent_ms", now).value("last_error", Option::<String>::None);
+                store::outbox::mark_sent(&services.db, &row.id, now).await?;
                 sent += 1;
             }
             Err(error) if attempts >= MAX_ATTEMPTS => {
                 tracing::error!(message = %row.message_id, %error, "giving up an e-mail after {attempts} attempts");
-                update.value("failed_ms", now).value("last_error", error.as_str());
+                store::outbox::mark_failed(&services.db, &row.id, now, error).await?;
             }
             Err(error) => {
                 tracing::warn!(message = %row.message_id, %error, attempts, "e-mail not sent; will retry");
-                update
-                    .value("next_attempt_ms", now + backoff_ms(row.attempts))
-                    .value("last_error", error.as_str());
+                store::outbox::retry_at(&services.db, &row.id, now + backoff_ms(row.attempts), error).await?;
             }
         }
-        state.db.execute(&update).await?;
     }
     Ok(sent)
 }
