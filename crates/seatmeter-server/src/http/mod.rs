@@ -245,7 +245,7 @@ impl FromRequestParts<Services> for Principal {
                 principal
             }
         };
-        tracing::Span::current().record("account", principal.account_id.as_str());
+        tracing::Span::current().record("account", tracing::field::display(&principal.account_id));
         Ok(principal)
     }
 }

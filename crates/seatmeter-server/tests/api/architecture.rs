@@ -230,3 +230,59 @@ fn the_length_check_finds_long_functions_and_spares_state_machines() {
     let short = "pub async fn short() {\n    1;\n}\n";
     assert!(long_functions(short).is_empty());
 }
+
+/// Everything the servers of this test binary log, once [`capture_logs`] ran.
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    let _ = tracing_subscriber::fmt().with_writer(|| LogWriter).with_ansi(false).try_init();
+}
+
+#[tokio::test]
+async fn a_server_error_is_logged_with_its_request_route_and_account() {
+    capture_logs();
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        // The activity stream's table gone: a change that records an activity fails inside the server.
+        match &app.db {
+            seatmeter_server::Db::Sqlite(db) => {
+                sqlx::query("DROP TABLE activities").execute(&db.pool).await.unwrap();
+            }
+            seatmeter_server::Db::Postgres(pool) => {
+                sqlx::query("DROP TABLE activities").execute(pool).await.unwrap();
+            }
+        }
+        let answer = app
+            .client
+            .patch(format!("{}/v1/account", app.base))
+            .bearer_auth(&created.token)
+            .json(&serde_json::json!({"name": "Renamed"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 500, "{}", app.backend());
+        let id = answer.headers()["x-request-id"].to_str().unwrap().to_string();
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"code": "internal", "message": "the server failed; try again later"}));
+        let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).to_string();
+        let line = logs.lines().find(|l| l.contains(&id)).unwrap_or_else(|| panic!("no log line names {id}"));
+        for part in ["ERROR", "method=PATCH", "route=/v1/account", &format!("account={}", created.account.id), "request failed"]
+        {
+            assert!(line.contains(part), "{part} missing in {line}");
+        }
+        assert!(!line.contains(&created.token), "the log never holds a token: {line}");
+        app.finish().await;
+    }
+}
