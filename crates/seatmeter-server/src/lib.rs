@@ -8,9 +8,7 @@ pub mod http;
 pub mod jobs;
 pub mod store;
 
-pub mod activities;
 pub mod authority;
-pub mod booking;
 pub mod compliance;
 pub mod events;
 pub mod license_file;

@@ -314,8 +314,14 @@ pub async fn unassign(
     )
     .await?;
     let disabled_booking_pages = if kind == LicenseKind::ScheduledMeetings {
-        crate::booking::disable_pages_of(&mut tx, &principal.account_id, &principal.user_id, &user_id, now)
-            .await?
+        crate::app::booking::disable_pages_of(
+            &mut tx,
+            &principal.account_id,
+            &principal.user_id,
+            &user_id,
+            now,
+        )
+        .await?
     } else {
         Vec::new()
     };

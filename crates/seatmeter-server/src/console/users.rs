@@ -126,7 +126,7 @@ struct UserPage {
     licenses: Vec<String>,
     pools: Vec<PoolView>,
     areas: Vec<(&'static str, &'static str, bool)>,
-    pages: Vec<crate::booking::OwnedPage>,
+    pages: Vec<crate::app::booking::OwnedPage>,
 }
 
 /// The areas as the forms show them.
@@ -159,7 +159,7 @@ pub async fn user_page(
         .iter()
         .map(|&a| (a.as_str(), area_label(a), shown.areas.iter().any(|s| s == a.as_str())))
         .collect();
-    let pages = crate::booking::owned_by(&state.db, &user.account_id, &id).await?;
+    let pages = crate::app::booking::owned_by(&state, &user.account_id, &id).await?;
     Ok(UserPage { user, shown, licenses, pools, areas, pages }.into_response())
 }
 
@@ -251,7 +251,7 @@ struct UnassignPage {
     user: ConsoleUser,
     shown: crate::http::users::UserView,
     kind: &'static str,
-    pages: Vec<crate::booking::OwnedPage>,
+    pages: Vec<crate::app::booking::OwnedPage>,
 }
 
 /// Before unassigning: which booking pages it will disable.
@@ -264,7 +264,7 @@ pub async fn unassign_page(
     let kind = kind_of(&kind)?;
     let shown = crate::users::get_user(State(state.clone()), user.principal(), Path(id.clone())).await?.0;
     let pages = if kind == LicenseKind::ScheduledMeetings {
-        let mut pages = crate::booking::owned_by(&state.db, &user.account_id, &id).await?;
+        let mut pages = crate::app::booking::owned_by(&state, &user.account_id, &id).await?;
         pages.retain(|p| p.enabled);
         pages
     } else {

@@ -10,6 +10,8 @@
 //! is "not found", never "forbidden", so its existence is not revealed.
 
 pub mod accounts;
+pub mod activities;
+pub mod booking;
 pub mod operations;
 pub mod tokens;
 pub mod users;
@@ -281,6 +283,8 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
     let router = accounts::routes(router);
     let router = users::routes(router);
     let router = tokens::routes(router);
+    let router = booking::routes(router);
+    let router = activities::routes(router);
     router
         .routes(routes!(crate::users::list_users, crate::users::create_user))
         .routes(routes!(crate::users::get_user, crate::users::update_user))
@@ -291,17 +295,8 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::compliance::list_notifications))
         .routes(routes!(crate::licenses::assign))
         .routes(routes!(crate::licenses::unassign))
-        .routes(routes!(crate::booking::list_pages, crate::booking::create_page))
-        .routes(routes!(crate::booking::get_page, crate::booking::update_page))
-        .routes(routes!(crate::booking::enable_page))
-        .routes(routes!(crate::booking::disable_page))
-        .routes(routes!(crate::booking::transfer_page))
-        .routes(routes!(crate::booking::set_editors))
         .routes(routes!(crate::privileges::list_privileges, crate::privileges::grant))
         .routes(routes!(crate::privileges::revoke))
-        .routes(routes!(crate::activities::list_activities))
-        .routes(routes!(crate::activities::export_activities))
-        .routes(routes!(crate::activities::erase))
         .routes(routes!(crate::meetings::list_meetings, crate::meetings::schedule))
         .routes(routes!(crate::live::export_meetings))
         .routes(routes!(crate::meetings::get_meeting))

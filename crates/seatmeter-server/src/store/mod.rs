@@ -14,5 +14,6 @@ pub use db::{Db, DbError, Executor, OnDuplicate, Row, SqliteDb, Tx, is_unique_vi
 
 pub mod accounts;
 pub mod activities;
+pub mod booking_pages;
 pub mod tokens;
 pub mod users;
