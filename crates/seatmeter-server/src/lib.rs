@@ -14,9 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod store;
 
-pub mod activities;
 pub mod authority;
-pub mod booking;
 pub mod events;
 pub mod license_file;
 pub mod live;

@@ -190,7 +190,7 @@ pub async fn unassign(
     )
     .await?;
     let disabled_booking_pages = if kind == LicenseKind::ScheduledMeetings {
-        crate::booking::disable_pages_of(&mut tx, account, &principal.user_id, user_id, now).await?
+        crate::app::booking::disable_pages_of(&mut tx, account, &principal.user_id, user_id, now).await?
     } else {
         Vec::new()
     };
@@ -206,7 +206,7 @@ pub struct UnassignPreview {
     pub user: UserRow,
     /// The enabled booking pages the user owns that unassigning would
     /// disable (scheduled_meetings only).
-    pub pages: Vec<crate::booking::OwnedPage>,
+    pub pages: Vec<crate::app::booking::OwnedPage>,
 }
 
 /// Before unassigning a license of `kind` from user `user_id`: which
@@ -224,7 +224,7 @@ pub async fn preview_unassign(
         .await?
         .ok_or_else(|| Error::not_found(format!("no user {user_id:?} in your account")))?;
     let pages = if kind == LicenseKind::ScheduledMeetings {
-        let mut pages = crate::booking::owned_by(&services.db, &principal.account_id, user_id).await?;
+        let mut pages = crate::app::booking::owned_by(services, &principal.account_id, user_id).await?;
         pages.retain(|p| p.enabled);
         pages
     } else {

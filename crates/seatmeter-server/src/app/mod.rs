@@ -15,6 +15,8 @@
 //! cause is logged there, never shown.
 
 pub mod accounts;
+pub mod activities;
+pub mod booking;
 pub mod compliance;
 pub mod licenses;
 pub mod mail;

@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Names, Posted, Signed, finish, given, user_names};
-use crate::activities::{ActivityView, Filter};
-use crate::app::Services;
-use crate::http::{ApiError, Body, Params};
+use crate::app::activities::{self as stream, ActivityRow, Filter};
+use crate::app::{Error, Services};
+use crate::http::ApiError;
+use crate::store::users::UserRow;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct ActivityQuery {
@@ -24,7 +25,7 @@ pub struct ActivityQuery {
 }
 
 impl ActivityQuery {
-    fn filter(&self, limit: Option<u64>) -> Filter {
+    fn filter(&self) -> Filter {
         Filter {
             kind: given(self.kind.clone()),
             actor: given(self.actor.clone()),
@@ -33,7 +34,6 @@ impl ActivityQuery {
             since: given(self.since.clone()),
             until: given(self.until.clone()),
             cursor: given(self.cursor.clone()),
-            limit,
         }
     }
 
@@ -86,37 +86,35 @@ pub async fn activities(
     } else {
         user_names(&state, &user).await?
     };
-    let listed = crate::activities::list_activities(
-        State(state.clone()),
-        user.principal(),
-        Params(query.filter(None)),
-    )
-    .await;
+    let listed = stream::list(&state, &user.principal(), query.filter(), None).await;
     let (items, next, error) = match listed {
-        Ok(page) => (page.0.items, page.0.next_cursor, None),
-        Err(failed @ ApiError::Internal { .. }) => return Err(Failure(failed)),
+        Ok(page) => (page.items, page.next_cursor, None),
+        Err(failed @ (Error::Db(_) | Error::Failed { .. })) => return Err(ApiError::from(failed).into()),
         Err(refused) => (Vec::new(), None, Some(refused.to_string())),
     };
-    let lines = items
-        .into_iter()
-        .map(|a: ActivityView| ActivityLine {
-            at: user.local(&a.at),
-            actor: a.actor_user_id.as_deref().map_or("system".to_string(), |id| names.of(id).to_string()),
-            subject: if a.subject_type == "user" {
-                format!("user {}", names.of(&a.subject_id))
-            } else {
-                format!("{} {}", a.subject_type.replace('_', " "), a.subject_id)
-            },
-            action: a.action,
-            details: if a.details.as_object().is_some_and(|o| o.is_empty()) {
-                String::new()
-            } else {
-                a.details.to_string()
-            },
-        })
-        .collect();
+    let lines = items.into_iter().map(|a| line(&user, &names, a)).collect();
     let filters = query.query_string();
     Ok(ActivitiesPage { user, query, lines, names, filters, next, error }.into_response())
+}
+
+/// `a` as the stream shows it to `user`.
+fn line(user: &ConsoleUser, names: &Names, a: ActivityRow) -> ActivityLine {
+    let details = a.details_json();
+    ActivityLine {
+        at: user.local(&crate::http::rfc3339_ms(a.at_ms)),
+        actor: a.actor_user_id.as_deref().map_or("system".to_string(), |id| names.of(id).to_string()),
+        subject: if a.subject_type == "user" {
+            format!("user {}", names.of(&a.subject_id))
+        } else {
+            format!("{} {}", a.subject_type.replace('_', " "), a.subject_id)
+        },
+        action: a.action,
+        details: if details.as_object().is_some_and(|o| o.is_empty()) {
+            String::new()
+        } else {
+            details.to_string()
+        },
+    }
 }
 
 /// The filtered stream as CSV, as `GET /v1/activities/export` gives it.
@@ -125,10 +123,8 @@ pub async fn export(
     Signed(user): Signed,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Response, Failure> {
-    let csv =
-        crate::activities::export_activities(State(state), user.principal(), Params(query.filter(None)))
-            .await?;
-    Ok(csv.into_response())
+    let export = stream::export(&state, &user.principal(), query.filter()).await.map_err(ApiError::from)?;
+    Ok(crate::http::activities::csv_response(export))
 }
 
 #[derive(Deserialize)]
@@ -140,7 +136,7 @@ pub struct ErasureQuery {
 #[template(path = "erase.html")]
 struct ErasePage {
     user: ConsoleUser,
-    person: crate::http::users::UserView,
+    person: UserRow,
     count: u64,
 }
 
@@ -150,12 +146,9 @@ pub async fn erase_page(
     Signed(user): Signed,
     Query(query): Query<ErasureQuery>,
 ) -> Result<Response, Failure> {
-    let count = crate::activities::count_about(&state, &user.principal(), &query.user_id).await?;
-    let person = crate::store::users::get(&state.db, &user.account_id, &query.user_id)
-        .await?
-        .map(crate::http::users::UserView::from)
-        .ok_or_else(|| Failure(ApiError::NotFound(format!("no user {:?} in your account", query.user_id))))?;
-    Ok(ErasePage { user, person, count }.into_response())
+    let about =
+        stream::count_about(&state, &user.principal(), &query.user_id).await.map_err(ApiError::from)?;
+    Ok(ErasePage { user, person: about.person, count: about.activities }.into_response())
 }
 
 #[derive(Deserialize)]
@@ -168,8 +161,10 @@ pub struct EraseForm {
 /// Erases the person's activities, once the address is typed to confirm.
 pub async fn erase(State(state): State<Services>, posted: Posted<EraseForm>) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
-    let person = crate::store::users::get(&state.db, &user.account_id, &form.user_id).await?;
-    let confirmed = person.as_ref().is_some_and(|p| p.email.eq_ignore_ascii_case(form.confirm.trim()));
+    let principal = user.principal();
+    let confirmed = stream::confirms_erasure(&state, &principal, &form.user_id, &form.confirm)
+        .await
+        .map_err(ApiError::from)?;
     if !confirmed {
         let query = serde_urlencoded::to_string([("user_id", form.user_id.as_str())]).unwrap_or_default();
         let back = format!("/activities/erase?{query}");
@@ -179,14 +174,12 @@ pub async fn erase(State(state): State<Services>, posted: Posted<EraseForm>) -> 
         };
         return finish(&state, &user, &back, Err(refused)).await;
     }
-    let request = crate::activities::Erasure { user_id: form.user_id };
-    let outcome =
-        crate::activities::erase(State(state.clone()), user.principal(), Body(request)).await.map(|done| {
-            format!(
-                "{} about the person {} erased.",
-                super::count_text(done.0.activities as usize, "activity", "activities"),
-                if done.0.activities == 1 { "is" } else { "are" }
-            )
-        });
-    finish(&state, &user, "/activities", outcome).await
+    let outcome = stream::erase(&state, &principal, &form.user_id, state.clock.now()).await.map(|done| {
+        format!(
+            "{} about the person {} erased.",
+            super::count_text(done.activities as usize, "activity", "activities"),
+            if done.activities == 1 { "is" } else { "are" }
+        )
+    });
+    finish(&state, &user, "/activities", outcome.map_err(ApiError::from)).await
 }

@@ -1,6 +1,8 @@
 //! The console's booking-page pages: the list (a member sees only the pages
 //! they own or edit), one page's owner, editors, availability, enabling and
-//! transfer. Changes go through the API's handlers (see [`super::admin`]).
+//! transfer. Every page calls the same use cases as the API
+//! ([`crate::app::booking`]), so the console allows and refuses what the
+//! API does.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Posted, Signed, finish, user_names};
-use crate::app::Services;
-use crate::booking::{DayHours, Editor, PageView};
-use crate::http::{ApiError, Body};
+use crate::app::booking::{self as pages, DayHours, Editor, Page};
+use crate::app::{Error, Services};
+use crate::http::ApiError;
 
 /// The days of the week, as stored and as shown.
 const DAYS: [(&str, &str); 7] = [
@@ -34,44 +36,50 @@ fn hours_text(hours: Option<&DayHours>) -> String {
 }
 
 /// Reads hours as the forms show them (empty: unavailable that day).
-fn parse_hours(text: &str, what: &str) -> Result<DayHours, ApiError> {
+fn parse_hours(text: &str, what: &str) -> Result<DayHours, Error> {
     let hours = split_hours(text, what)?;
     let pairs: Vec<(String, String)> = hours.iter().map(|[a, b]| (a.clone(), b.clone())).collect();
-    seatmeter_core::availability::parse_day(&pairs).map_err(|e| ApiError::Invalid {
-        message: format!("{what}: {}", e.0),
-        field: Some(what.to_string()),
-    })?;
+    seatmeter_core::availability::parse_day(&pairs)
+        .map_err(|e| Error::invalid(format!("{what}: {}", e.0), what))?;
     Ok(hours)
 }
 
-fn split_hours(text: &str, what: &str) -> Result<DayHours, ApiError> {
+fn split_hours(text: &str, what: &str) -> Result<DayHours, Error> {
     text.split(',')
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(|range| {
-            range.split_once('-').map(|(a, b)| [a.trim().to_string(), b.trim().to_string()]).ok_or_else(
-                || ApiError::Invalid {
-                    message: format!(
-                        "{what}: {range:?} is not a range of hours; write them like 09:00-12:00, 13:00-17:00"
-                    ),
-                    field: Some(what.to_string()),
-                },
-            )
+            range.split_once('-').map(|(a, b)| [a.trim().to_string(), b.trim().to_string()]).ok_or_else(|| {
+                Error::invalid(
+                    format!("{what}: {range:?} is not a range of hours; write them like 09:00-12:00, 13:00-17:00"),
+                    what,
+                )
+            })
         })
         .collect()
+}
+
+/// Ends a form with what a use case did or why it refused (see [`finish`]).
+async fn finish_with(
+    state: &Services,
+    user: &ConsoleUser,
+    back: &str,
+    outcome: Result<String, Error>,
+) -> Result<Response, Failure> {
+    finish(state, user, back, outcome.map_err(ApiError::from)).await
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "booking_pages.html")]
 struct ListPage {
     user: ConsoleUser,
-    pages: Vec<PageView>,
+    pages: Vec<Page>,
     names: super::Names,
 }
 
 /// The booking pages the user may see, and creating one.
 pub async fn list(State(state): State<Services>, Signed(user): Signed) -> Result<Response, Failure> {
-    let pages = crate::booking::list_pages(State(state.clone()), user.principal()).await?.0;
+    let pages = pages::list(&state, &user.principal()).await.map_err(ApiError::from)?;
     let owners: Vec<&str> = pages.iter().map(|p| p.owner_user_id.as_str()).collect();
     let names = user_names(&state, &user).await?.with(&state, &user.account_id, &owners).await?;
     Ok(ListPage { user, pages, names }.into_response())
@@ -89,24 +97,24 @@ pub struct NewPageForm {
 /// Creates a booking page (for oneself; for anyone, for user administrators).
 pub async fn create(State(state): State<Services>, posted: Posted<NewPageForm>) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
-    let new = crate::booking::NewPage {
+    let new = pages::NewPage {
         title: form.title,
         owner_user_id: form.owner_user_id.filter(|o| !o.is_empty()),
         theme: None,
         weekly_hours: BTreeMap::new(),
         enabled: form.enabled.is_some(),
     };
-    match crate::booking::create_page(State(state.clone()), user.principal(), Body(new)).await {
-        Ok((_, page)) => {
-            let back = format!("/booking-pages/{}", page.0.id);
+    match pages::create(&state, &user.principal(), new, state.clock.now()).await {
+        Ok(page) => {
+            let back = format!("/booking-pages/{}", page.id);
             let done = format!(
                 "The booking page {:?} is created{}.",
-                page.0.title,
-                if page.0.enabled { " and enabled" } else { "" }
+                page.title,
+                if page.enabled { " and enabled" } else { "" }
             );
             finish(&state, &user, &back, Ok(done)).await
         }
-        Err(refused) => finish(&state, &user, "/booking-pages", Err(refused)).await,
+        Err(refused) => finish_with(&state, &user, "/booking-pages", Err(refused)).await,
     }
 }
 
@@ -114,7 +122,7 @@ pub async fn create(State(state): State<Services>, posted: Posted<NewPageForm>) 
 #[template(path = "booking_page.html")]
 struct OnePage {
     user: ConsoleUser,
-    page: PageView,
+    page: Page,
     names: super::Names,
     week: Vec<(&'static str, &'static str, String)>,
     overrides: Vec<(String, String)>,
@@ -128,7 +136,7 @@ pub async fn show(
     Signed(user): Signed,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let page = crate::booking::get_page(State(state.clone()), user.principal(), Path(id)).await?.0;
+    let page = pages::get(&state, &user.principal(), &id).await.map_err(ApiError::from)?;
     let shown: Vec<&str> = std::iter::once(page.owner_user_id.as_str())
         .chain(page.editors.iter().map(|e| e.user_id.as_str()))
         .collect();
@@ -147,10 +155,9 @@ pub async fn show(
     Ok(OnePage { user, page, names, week, overrides, manages }.into_response())
 }
 
-/// Whether `user` sets the page's editors and enables it: its owner, or an
-/// administrator of users & licenses (as the API's handlers decide).
-fn manages(user: &ConsoleUser, page: &PageView) -> bool {
-    user.users_admin() || page.owner_user_id == user.user_id
+/// Whether `user` sets the page's editors and enables it (as the use cases decide).
+fn manages(user: &ConsoleUser, page: &Page) -> bool {
+    pages::manages(&user.principal(), &page.owner_user_id)
 }
 
 fn back(id: &str) -> String {
@@ -178,23 +185,13 @@ pub async fn save_hours(
     let outcome = match refused {
         Some(refused) => Err(refused),
         None => {
-            let changes = crate::booking::PageChanges {
-                title: None,
-                theme: None,
-                weekly_hours: Some(week),
-                overrides: None,
-            };
-            crate::booking::update_page(
-                State(state.clone()),
-                user.principal(),
-                Path(id.clone()),
-                Body(changes),
-            )
-            .await
-            .map(|_| "The weekly hours are saved.".to_string())
+            let changes = pages::PageChanges { weekly_hours: Some(week), ..Default::default() };
+            pages::update(&state, &user.principal(), &id, changes, state.clock.now())
+                .await
+                .map(|_| "The weekly hours are saved.".to_string())
         }
     };
-    finish(&state, &user, &back(&id), outcome).await
+    finish_with(&state, &user, &back(&id), outcome).await
 }
 
 #[derive(Deserialize)]
@@ -223,23 +220,11 @@ pub async fn save_override(
                 Some(_) => format!("The hours of {} are saved.", form.date),
             };
             let overrides = BTreeMap::from([(form.date.trim().to_string(), hours)]);
-            let changes = crate::booking::PageChanges {
-                title: None,
-                theme: None,
-                weekly_hours: None,
-                overrides: Some(overrides),
-            };
-            crate::booking::update_page(
-                State(state.clone()),
-                user.principal(),
-                Path(id.clone()),
-                Body(changes),
-            )
-            .await
-            .map(|_| what)
+            let changes = pages::PageChanges { overrides: Some(overrides), ..Default::default() };
+            pages::update(&state, &user.principal(), &id, changes, state.clock.now()).await.map(|_| what)
         }
     };
-    finish(&state, &user, &back(&id), outcome).await
+    finish_with(&state, &user, &back(&id), outcome).await
 }
 
 #[derive(Deserialize)]
@@ -256,17 +241,17 @@ pub async fn set_state(
     posted: Posted<StateForm>,
 ) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
-    let (principal, path) = (user.principal(), Path(id.clone()));
+    let (principal, now) = (user.principal(), state.clock.now());
     let outcome = if form.enabled == "yes" {
-        crate::booking::enable_page(State(state.clone()), principal, path)
+        pages::enable(&state, &principal, &id, now)
             .await
-            .map(|page| format!("{:?} is enabled: it takes bookings.", page.0.title))
+            .map(|page| format!("{:?} is enabled: it takes bookings.", page.title))
     } else {
-        crate::booking::disable_page(State(state.clone()), principal, path)
+        pages::disable(&state, &principal, &id, now)
             .await
-            .map(|page| format!("{:?} is disabled: it takes no bookings.", page.0.title))
+            .map(|page| format!("{:?} is disabled: it takes no bookings.", page.title))
     };
-    finish(&state, &user, &back(&id), outcome).await
+    finish_with(&state, &user, &back(&id), outcome).await
 }
 
 #[derive(Deserialize)]
@@ -281,23 +266,17 @@ pub async fn transfer(
     posted: Posted<TransferForm>,
 ) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
-    let request = crate::booking::Transfer { owner_user_id: form.owner_user_id };
-    let outcome = crate::booking::transfer_page(
-        State(state.clone()),
-        user.principal(),
-        Path(id.clone()),
-        Body(request),
-    )
-    .await
-    .map(|page| {
-        if page.0.enabled {
-            "The page has its new owner.".to_string()
-        } else {
-            "The page has its new owner; it is disabled until they hold a scheduled_meetings license."
-                .to_string()
-        }
-    });
-    finish(&state, &user, &back(&id), outcome).await
+    let outcome = pages::transfer(&state, &user.principal(), &id, &form.owner_user_id, state.clock.now())
+        .await
+        .map(|page| {
+            if page.enabled {
+                "The page has its new owner.".to_string()
+            } else {
+                "The page has its new owner; it is disabled until they hold a scheduled_meetings license."
+                    .to_string()
+            }
+        });
+    finish_with(&state, &user, &back(&id), outcome).await
 }
 
 #[derive(Deserialize)]
@@ -318,7 +297,7 @@ pub async fn editors(
 ) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
     let outcome = change_editors(&state, &user, &id, form).await;
-    finish(&state, &user, &back(&id), outcome).await
+    finish_with(&state, &user, &back(&id), outcome).await
 }
 
 async fn change_editors(
@@ -326,39 +305,32 @@ async fn change_editors(
     user: &ConsoleUser,
     id: &str,
     form: EditorForm,
-) -> Result<String, ApiError> {
-    let page =
-        crate::booking::get_page(State(state.clone()), user.principal(), Path(id.to_string())).await?.0;
+) -> Result<String, Error> {
+    let principal = user.principal();
+    let page = pages::get(state, &principal, id).await?;
     // Only who may set the editors looks users up by address.
     if !manages(user, &page) {
-        return Err(ApiError::Forbidden(
-            "only the page's owner or a user administrator sets its editors".into(),
-        ));
+        return Err(Error::forbidden("only the page's owner or a user administrator sets its editors"));
     }
     let mut editors = page.editors;
     let done = if let Some(removed) = form.remove {
         editors.retain(|e| e.user_id != removed);
         "The editor is removed.".to_string()
     } else {
-        let email = seatmeter_core::people::Email::parse(&form.email).map_err(|e| ApiError::Invalid {
-            message: format!("the e-mail address {e}"),
-            field: Some("email".into()),
-        })?;
+        let email = seatmeter_core::people::Email::parse(&form.email)
+            .map_err(|e| Error::invalid(format!("the e-mail address {e}"), "email"))?;
         let found = crate::app::users::ids_by_email(&state.db, &user.account_id).await?;
         let Some(editor) = found.get(&email.key()).cloned() else {
-            return Err(ApiError::Invalid {
-                message: format!("no user {} in your account: add them first", form.email.trim()),
-                field: Some("email".into()),
-            });
+            return Err(Error::invalid(
+                format!("no user {} in your account: add them first", form.email.trim()),
+                "email",
+            ));
         };
         let notify_sms = editors.iter().any(|e| e.user_id == editor && e.notify_sms);
         editors.retain(|e| e.user_id != editor);
         editors.push(Editor { user_id: editor, notify_email: form.notify_email.is_some(), notify_sms });
         format!("{} is an editor.", form.email.trim())
     };
-    let body = crate::booking::Editors { editors };
-    let _saved =
-        crate::booking::set_editors(State(state.clone()), user.principal(), Path(id.to_string()), Body(body))
-            .await?;
+    let _saved = pages::set_editors(state, &principal, id, editors, state.clock.now()).await?;
     Ok(done)
 }

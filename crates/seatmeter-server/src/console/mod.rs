@@ -270,7 +270,7 @@ impl ConsoleUser {
 
     /// Sees the account's whole activity stream (as the API decides).
     pub fn sees_whole_stream(&self) -> bool {
-        crate::activities::sees_the_whole_stream(&self.principal())
+        crate::app::activities::sees_the_whole_stream(&self.principal())
     }
 
     /// Sees the account's usage and meetings (reports, or users & licenses).

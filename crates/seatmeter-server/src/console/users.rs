@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Posted, Signed, finish, needs};
 use crate::app::{self, Services};
+use crate::http::ApiError;
 use crate::http::licenses::PoolView;
 use crate::http::users::UserView;
-use crate::http::ApiError;
 
 /// A user as the user pages show them.
 pub struct UserLine {
@@ -125,7 +125,7 @@ struct UserPage {
     licenses: Vec<String>,
     pools: Vec<PoolView>,
     areas: Vec<(&'static str, &'static str, bool)>,
-    pages: Vec<crate::booking::OwnedPage>,
+    pages: Vec<crate::app::booking::OwnedPage>,
 }
 
 /// The areas as the forms show them.
@@ -159,7 +159,7 @@ pub async fn user_page(
         .iter()
         .map(|&a| (a.as_str(), area_label(a), shown.areas.iter().any(|s| s == a.as_str())))
         .collect();
-    let pages = crate::booking::owned_by(&state.db, &user.account_id, &id).await?;
+    let pages = crate::app::booking::owned_by(&state, &user.account_id, &id).await?;
     Ok(UserPage { user, shown, licenses, pools, areas, pages }.into_response())
 }
 
@@ -245,7 +245,7 @@ struct UnassignPage {
     user: ConsoleUser,
     shown: crate::http::users::UserView,
     kind: &'static str,
-    pages: Vec<crate::booking::OwnedPage>,
+    pages: Vec<crate::app::booking::OwnedPage>,
 }
 
 /// Before unassigning: which booking pages it will disable.

@@ -10,6 +10,8 @@
 //! is "not found", never "forbidden", so its existence is not revealed.
 
 pub mod accounts;
+pub mod activities;
+pub mod booking;
 pub mod compliance;
 pub mod licenses;
 pub mod operations;
@@ -287,16 +289,9 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
     let router = privileges::routes(router);
     let router = licenses::routes(router);
     let router = compliance::routes(router);
+    let router = booking::routes(router);
+    let router = activities::routes(router);
     router
-        .routes(routes!(crate::booking::list_pages, crate::booking::create_page))
-        .routes(routes!(crate::booking::get_page, crate::booking::update_page))
-        .routes(routes!(crate::booking::enable_page))
-        .routes(routes!(crate::booking::disable_page))
-        .routes(routes!(crate::booking::transfer_page))
-        .routes(routes!(crate::booking::set_editors))
-        .routes(routes!(crate::activities::list_activities))
-        .routes(routes!(crate::activities::export_activities))
-        .routes(routes!(crate::activities::erase))
         .routes(routes!(crate::meetings::list_meetings, crate::meetings::schedule))
         .routes(routes!(crate::live::export_meetings))
         .routes(routes!(crate::meetings::get_meeting))

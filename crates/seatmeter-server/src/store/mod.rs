@@ -14,6 +14,7 @@ pub use db::{Db, DbError, Executor, OnDuplicate, Row, SqliteDb, Tx, is_unique_vi
 
 pub mod accounts;
 pub mod activities;
+pub mod booking_pages;
 pub mod compliance;
 pub mod license_files;
 pub mod licenses;

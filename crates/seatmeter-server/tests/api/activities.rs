@@ -61,6 +61,58 @@ async fn every_change_is_in_the_stream_and_can_be_paged_and_exported() {
 }
 
 #[tokio::test]
+async fn a_long_export_streams_every_match_once_newest_first() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let account = created.account.id.as_str();
+        // More than two batches of the export; many at the same millisecond.
+        let mut tx = app.db.begin().await.unwrap();
+        for i in 0..2345_i64 {
+            let subject = format!("thing_{i}");
+            let at = 1_700_000_000_000 + i / 7;
+            let details = json!({"n": i});
+            seatmeter_server::store::activities::record(
+                &mut tx,
+                account,
+                at,
+                None,
+                "bulk.made",
+                ("thing", &subject),
+                details,
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let export = |query: &str| {
+            let path = format!("{}/v1/activities/export?{query}", app.base);
+            let request = app.client.get(path).bearer_auth(&created.token);
+            async move { request.send().await.unwrap().text().await.unwrap() }
+        };
+        let text = export("type=bulk").await;
+        let numbers: Vec<i64> = text
+            .lines()
+            .skip(1)
+            .map(|line| line.rsplit("\"\"n\"\":").next().unwrap().trim_end_matches("}\"").parse().unwrap())
+            .collect();
+        assert_eq!(numbers.len(), 2345, "every match once");
+        let times: Vec<i64> = numbers.iter().map(|n| n / 7).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+        let unique: std::collections::BTreeSet<_> = numbers.iter().collect();
+        assert_eq!(unique.len(), 2345, "no activity twice");
+
+        // A cursor starts the export where the stream's page ended.
+        let (_, page) = app.call(Method::GET, "/v1/activities?type=bulk&limit=5", &created.token, None).await;
+        let cursor = page["next_cursor"].as_str().unwrap();
+        assert_eq!(export(&format!("type=bulk&cursor={cursor}")).await.lines().count(), 2345 - 5 + 1);
+        let (status, _) = app.call(Method::GET, "/v1/activities/export?cursor=x", &created.token, None).await;
+        assert_eq!(status, 422, "a bad cursor is refused before the export starts");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn members_see_only_what_they_did_or_what_concerns_them_and_accounts_see_only_their_own() {
     for app in apps().await {
         let created = app.create_account("Example Corp", "admin@example.com").await;

@@ -275,11 +275,19 @@ async fn a_server_error_is_logged_with_its_request_route_and_account() {
         assert_eq!(answer.status(), 500, "{}", app.backend());
         let id = answer.headers()["x-request-id"].to_str().unwrap().to_string();
         let body: serde_json::Value = answer.json().await.unwrap();
-        assert_eq!(body, serde_json::json!({"code": "internal", "message": "the server failed; try again later"}));
+        assert_eq!(
+            body,
+            serde_json::json!({"code": "internal", "message": "the server failed; try again later"})
+        );
         let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).to_string();
         let line = logs.lines().find(|l| l.contains(&id)).unwrap_or_else(|| panic!("no log line names {id}"));
-        for part in ["ERROR", "method=PATCH", "route=/v1/account", &format!("account={}", created.account.id), "request failed"]
-        {
+        for part in [
+            "ERROR",
+            "method=PATCH",
+            "route=/v1/account",
+            &format!("account={}", created.account.id),
+            "request failed",
+        ] {
             assert!(line.contains(part), "{part} missing in {line}");
         }
         assert!(!line.contains(&created.token), "the log never holds a token: {line}");
