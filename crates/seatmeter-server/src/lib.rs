@@ -18,7 +18,6 @@ pub mod licenses;
 pub mod live;
 pub mod mail;
 pub mod meetings;
-pub mod passwords;
 pub mod privileges;
 pub mod recent;
 pub mod secrets;

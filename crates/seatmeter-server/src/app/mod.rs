@@ -15,6 +15,12 @@
 //! cause is logged there, never shown.
 
 pub mod accounts;
+pub mod dashboard;
+pub mod names;
+pub mod password_links;
+pub mod passwords;
+pub mod security;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

@@ -14,5 +14,12 @@ pub use db::{Db, DbError, Executor, OnDuplicate, Row, SqliteDb, Tx, is_unique_vi
 
 pub mod accounts;
 pub mod activities;
+pub mod meeting_starts;
+pub mod password_links;
+pub mod passwords;
+pub mod policies;
+pub mod sessions;
+pub mod sign_ins;
 pub mod tokens;
+pub mod user_names;
 pub mod users;
