@@ -7,6 +7,7 @@
 //! - [`access`]: typed account and user ids, rights, and who may change them;
 //! - [`availability`]: booking-page hours, checked where they enter;
 //! - [`meeting`]: a meeting's facts from its events in any order, and admission;
+//! - [`sign_in`]: throttling failed sign-ins (delays, lockout, the hourly cap);
 //! - [`compliance`]: the compliance engine (trial, overage, out-of-date
 //!   licenses, lost contact; grace periods, notices, the disabled state).
 //!
@@ -18,5 +19,6 @@ pub mod compliance;
 pub mod log;
 pub mod meeting;
 pub mod people;
+pub mod sign_in;
 pub mod time;
 pub mod usage;

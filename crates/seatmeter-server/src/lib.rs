@@ -19,7 +19,6 @@ pub mod events;
 pub mod license_file;
 pub mod live;
 pub mod meetings;
-pub mod passwords;
 pub mod recent;
 pub mod secrets;
 pub mod settings;

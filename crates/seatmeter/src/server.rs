@@ -337,7 +337,7 @@ fn password_link(args: PasswordLinkArgs) -> Result<()> {
         let db = Db::open(&settings.database()).await?;
         let now = jiff::Timestamp::now().as_millisecond();
         let Some(token) =
-            seatmeter_server::console::password_link(&db, &args.account, &email, None, now).await?
+            seatmeter_server::app::password_links::create(&db, &args.account, &email, None, now).await?
         else {
             bail!("no enabled user {email} in account {:?}", args.account);
         };

@@ -93,7 +93,7 @@ pub async fn create(
     store::users::insert(&mut tx, &admin, admin_email).await?;
     // The free trial starts now; the first audit is at the next 02:00.
     super::compliance::begin_trial(&mut tx, account_id, now).await?;
-    let password_link = crate::console::new_setup_token(&mut tx, account_id, &admin.id, now).await?;
+    let password_link = super::password_links::new_setup_token(&mut tx, account_id, &admin.id, now).await?;
     store::tokens::insert(
         &mut tx,
         &token_id,

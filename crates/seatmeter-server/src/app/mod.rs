@@ -18,9 +18,15 @@ pub mod accounts;
 pub mod activities;
 pub mod booking;
 pub mod compliance;
+pub mod dashboard;
 pub mod licenses;
 pub mod mail;
+pub mod names;
+pub mod password_links;
+pub mod passwords;
 pub mod privileges;
+pub mod security;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

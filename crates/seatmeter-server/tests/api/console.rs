@@ -342,7 +342,7 @@ fn policy_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 /// password set from a fresh one-time link.
 async fn signed_in(app: &TestApp, account_id: &str, email: &str, now: i64) -> Browser {
     let address = seatmeter_core::people::Email::parse(email).unwrap();
-    let link = seatmeter_server::console::password_link(&app.db, account_id, &address, None, now)
+    let link = seatmeter_server::app::password_links::create(&app.db, account_id, &address, None, now)
         .await
         .unwrap()
         .unwrap();

@@ -22,7 +22,7 @@ pub const MAX_POLICY_LENGTH: i64 = 64;
 
 fn common() -> &'static HashSet<&'static str> {
     static COMMON: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    COMMON.get_or_init(|| include_str!("../data/common-passwords.txt").lines().collect())
+    COMMON.get_or_init(|| include_str!("../../data/common-passwords.txt").lines().collect())
 }
 
 /// Why a new password is refused, for people; `None` when it is fine.

@@ -1,0 +1,132 @@
+//! One-time links to set a password: the first administrator's (printed by
+//! `seatmeter account create`), one an administrator makes for a user, and
+//! the one a user whose password expired is sent to. A link is shown once
+//! and never stored (only its token's SHA-256 is), lasts
+//! [`SETUP_LINK_DAYS`], and is used up by setting a password.
+
+use seatmeter_core::people::Email;
+use serde_json::json;
+
+use super::{Error, Result, Services, passwords};
+use crate::secrets::{hex, random_bytes, sha256_hex};
+use crate::store::password_links::LinkRow;
+use crate::store::{self, Db, DbError, Executor};
+
+/// How long a one-time password link lasts.
+pub const SETUP_LINK_DAYS: i64 = 7;
+
+/// Why a link cannot be used, and what to do.
+pub const LINK_GONE: &str = "This link has been used or has expired. Ask for a new one \
+                             (`seatmeter account password-link --account … --email …`).";
+
+/// Makes a one-time link token to set `user_id`'s password; returns the token.
+pub async fn new_setup_token(
+    ex: impl Executor,
+    account_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<String, DbError> {
+    let token = hex(&random_bytes::<32>());
+    let expires = now + SETUP_LINK_DAYS * 86_400_000;
+    store::password_links::insert(ex, &sha256_hex(token.as_bytes()), account_id, user_id, now, expires)
+        .await?;
+    Ok(token)
+}
+
+/// A new one-time link token for the user of `account_id` with address
+/// `email` (`None`: no such enabled user), made by `actor` (`None`: the
+/// command line); the activity stream records it.
+pub async fn create(
+    db: &Db,
+    account_id: &str,
+    email: &Email,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<Option<String>> {
+    let mut tx = db.begin().await?;
+    let Some(user_id) = store::password_links::enabled_user(&mut tx, account_id, &email.key()).await? else {
+        return Ok(None);
+    };
+    let token = new_setup_token(&mut tx, account_id, &user_id, now).await?;
+    let details = json!({"expires_in_days": SETUP_LINK_DAYS});
+    store::activities::record(
+        &mut tx,
+        account_id,
+        now,
+        actor,
+        "user.password_link",
+        ("user", &user_id),
+        details,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(token))
+}
+
+/// The link of `token`, if it can still be used at `now`.
+pub async fn find(services: &Services, token: &str, now: i64) -> Result<Option<LinkRow>> {
+    Ok(store::password_links::find(&services.db, &sha256_hex(token.as_bytes()), now).await?)
+}
+
+/// A password to set from a link.
+#[derive(Debug)]
+pub struct NewPassword<'a> {
+    /// The link's token.
+    pub token: &'a str,
+    /// The password.
+    pub password: &'a str,
+    /// The password again.
+    pub confirm: &'a str,
+}
+
+/// The reason given when the new password is the one in use.
+pub const PASSWORD_IN_USE: &str = "password_in_use";
+
+/// Sets a password from a link, uses the link up and ends the user's
+/// sessions (signed in with the old password). Refusals: the link is gone
+/// ([`Error::NotFound`]), the password is not acceptable
+/// ([`Error::Invalid`]), or it is the one in use ([`Error::Refused`] with
+/// [`PASSWORD_IN_USE`]: the link is used up all the same, so that a link
+/// tests one guess of the current password, not many).
+pub async fn set_password(services: &Services, new: NewPassword<'_>, now: i64) -> Result<()> {
+    let token_hash = sha256_hex(new.token.as_bytes());
+    let Some(link) = store::password_links::find(&services.db, &token_hash, now).await? else {
+        return Err(Error::not_found(LINK_GONE));
+    };
+    if new.password != new.confirm {
+        return Err(Error::invalid("the two passwords differ", "confirm"));
+    }
+    if let Some(refusal) = passwords::refusal(new.password, link.password_min_length) {
+        return Err(Error::invalid(refusal, "password"));
+    }
+    if let Some(old) = link.password_hash.clone()
+        && passwords::verify(new.password.to_string(), old).await
+    {
+        store::password_links::use_up(&services.db, &token_hash, now).await?;
+        return Err(Error::Refused {
+            reason: PASSWORD_IN_USE,
+            message: "that is the password you have now: sign in again and choose a different one".into(),
+        });
+    }
+    let hash =
+        passwords::hash(new.password.to_string()).await.map_err(|message| Error::Failed { message })?;
+    let mut tx = services.db.begin().await?;
+    if !store::password_links::use_up(&mut tx, &token_hash, now).await? {
+        return Err(Error::not_found(LINK_GONE));
+    }
+    store::passwords::set(&mut tx, &link.account_id, &link.user_id, &hash, now).await?;
+    store::activities::record(
+        &mut tx,
+        &link.account_id,
+        now,
+        Some(&link.user_id),
+        "user.password_set",
+        ("user", &link.user_id),
+        json!({}),
+    )
+    .await?;
+    // A new password ends the sessions signed in with the old one.
+    store::sessions::end_of_user(&mut tx, &link.account_id, &link.user_id, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
