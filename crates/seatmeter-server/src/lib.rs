@@ -12,18 +12,49 @@ pub mod activities;
 pub mod authority;
 pub mod booking;
 pub mod compliance;
-pub mod events;
 pub mod license_file;
 pub mod licenses;
-pub mod live;
 pub mod mail;
-pub mod meetings;
 pub mod passwords;
 pub mod privileges;
-pub mod recent;
 pub mod secrets;
 pub mod settings;
 pub mod users;
+
+/// Meetings by the paths the console's dashboard and the compliance audit
+/// name them: the API's meeting list, and an account's rules.
+pub mod meetings {
+    pub use crate::http::meetings::{MeetingFilter, MeetingView, list_meetings};
+
+    /// The rules of `account_id`; not found when the account is gone.
+    pub async fn account_rules(
+        db: &crate::Db,
+        account_id: &str,
+    ) -> Result<crate::store::meetings::MeetingRules, crate::http::ApiError> {
+        Ok(crate::app::meetings::account_rules(db, account_id).await?)
+    }
+}
+
+/// Live usage by the paths the console's dashboard and the compliance
+/// audit name it.
+pub mod live {
+    pub use crate::app::usage::{settle_overdue, windows_of};
+}
+
+/// Kept answers by the paths that changes to users and licensing name them.
+pub mod recent {
+    pub use crate::app::recent::ALL;
+
+    /// Records inside `tx` that what depends on `groups` changed (see
+    /// [`crate::store::changes::note`]).
+    pub async fn note_changes<'a>(
+        tx: &mut crate::store::Tx,
+        groups: impl IntoIterator<Item = &'a str>,
+        now_ms: i64,
+    ) -> Result<(), crate::store::DbError> {
+        crate::store::changes::note(tx, groups, now_ms).await
+    }
+}
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -89,8 +120,8 @@ impl Services {
             db,
             clock,
             metrics: metrics_handle(),
-            usage: live::UsageCache::default(),
-            kept: recent::Kept::default(),
+            usage: app::usage::UsageCache::default(),
+            kept: app::recent::Kept::default(),
             ingestor: std::sync::Arc::default(),
             licensing: std::sync::Arc::new(licensing),
         }

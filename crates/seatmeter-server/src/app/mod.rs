@@ -15,7 +15,12 @@
 //! cause is logged there, never shown.
 
 pub mod accounts;
+pub mod admission;
+pub mod events;
+pub mod meetings;
+pub mod recent;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use std::sync::Arc;
@@ -37,11 +42,11 @@ pub struct Services {
     /// Renders the Prometheus metrics.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Live host-license usage of the accounts this server has answered for.
-    pub usage: crate::live::UsageCache,
-    /// Token owners and admission inputs kept in memory (see [`crate::recent`]).
-    pub kept: crate::recent::Kept,
+    pub usage: usage::UsageCache,
+    /// Token owners and admission inputs kept in memory (see [`recent`]).
+    pub kept: recent::Kept,
     /// Event batches waiting for their group commit.
-    pub ingestor: Arc<crate::events::Ingestor>,
+    pub ingestor: Arc<events::Ingestor>,
     /// The license authority, this server's name at it, and where e-mail goes.
     pub licensing: Arc<crate::compliance::Licensing>,
 }

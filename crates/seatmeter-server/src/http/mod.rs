@@ -10,8 +10,11 @@
 //! is "not found", never "forbidden", so its existence is not revealed.
 
 pub mod accounts;
+pub mod events;
+pub mod meetings;
 pub mod operations;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use axum::extract::FromRequestParts;
@@ -281,6 +284,9 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
     let router = accounts::routes(router);
     let router = users::routes(router);
     let router = tokens::routes(router);
+    let router = meetings::routes(router);
+    let router = events::routes(router);
+    let router = usage::routes(router);
     router
         .routes(routes!(crate::users::list_users, crate::users::create_user))
         .routes(routes!(crate::users::get_user, crate::users::update_user))
@@ -302,16 +308,6 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::activities::list_activities))
         .routes(routes!(crate::activities::export_activities))
         .routes(routes!(crate::activities::erase))
-        .routes(routes!(crate::meetings::list_meetings, crate::meetings::schedule))
-        .routes(routes!(crate::live::export_meetings))
-        .routes(routes!(crate::meetings::get_meeting))
-        .routes(routes!(crate::meetings::admission))
-        .routes(routes!(crate::meetings::attendance))
-        .routes(routes!(crate::meetings::start))
-        .routes(routes!(crate::events::post_meeting_event))
-        .routes(routes!(crate::events::post_events))
-        .routes(routes!(crate::live::get_usage))
-        .routes(routes!(crate::meetings::get_rules, crate::meetings::update_rules))
         .split_for_parts()
 }
 

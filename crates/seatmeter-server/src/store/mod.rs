@@ -14,5 +14,9 @@ pub use db::{Db, DbError, Executor, OnDuplicate, Row, SqliteDb, Tx, is_unique_vi
 
 pub mod accounts;
 pub mod activities;
+pub mod changes;
+pub mod events;
+pub mod meetings;
 pub mod tokens;
+pub mod usage;
 pub mod users;
