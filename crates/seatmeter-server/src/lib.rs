@@ -15,11 +15,7 @@ pub mod jobs;
 pub mod store;
 
 pub mod authority;
-pub mod events;
 pub mod license_file;
-pub mod live;
-pub mod meetings;
-pub mod recent;
 pub mod secrets;
 pub mod settings;
 
@@ -87,8 +83,8 @@ impl Services {
             db,
             clock,
             metrics: metrics_handle(),
-            usage: live::UsageCache::default(),
-            kept: recent::Kept::default(),
+            usage: app::usage::UsageCache::default(),
+            kept: app::recent::Kept::default(),
             ingestor: std::sync::Arc::default(),
             licensing: std::sync::Arc::new(licensing),
         }

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use seatmeter_core::people::Email;
 use seatmeter_server::Db;
-use seatmeter_server::meetings::{MeetingRow, MeetingRules, external_ids, insert_meetings, rules_query};
 use seatmeter_server::secrets::new_id;
+use seatmeter_server::store::meetings::MeetingRow;
 use serde_json::json;
 
 use crate::scan::{KeptMeeting, ScanOptions};
@@ -75,7 +75,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
 
     crate::server::runtime()?.block_on(async move {
         let db = Db::open(&settings.database()).await?;
-        let Some(rules) = db.fetch_optional::<MeetingRules>(&rules_query(&args.account)).await? else {
+        let Some(rules) = seatmeter_server::store::meetings::rules(&db, &args.account).await? else {
             bail!("no account {:?} in {}", args.account, settings.database());
         };
         let now = jiff::Timestamp::now().as_millisecond();
@@ -101,7 +101,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
         };
         by_key.extend(created.iter().filter_map(|u| Email::parse(&u.email).ok().map(|e| (e.key(), u.id.clone()))));
 
-        let present = external_ids(&db, &args.account).await?;
+        let present = seatmeter_server::store::meetings::external_ids(&db, &args.account).await?;
         let new: Vec<&KeptMeeting> = meetings.iter().filter(|m| !present.contains(&m.meeting_id)).collect();
         let progress = if args.quiet || new.len() < 10 * CHUNK || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             indicatif::ProgressBar::hidden()
@@ -119,12 +119,12 @@ pub fn run(args: ImportArgs) -> Result<()> {
                 let key = hosts.get(m.host.as_str()).map(|(e, _)| e.key()).unwrap_or_default();
                 let host = by_key.get(&key).with_context(|| format!("line {}: host {:?} has no user", m.line, m.host))?;
                 let mut row = imported(&args.account, host, m, now);
-                usage.extend(seatmeter_server::live::settle(&rules, &mut row, now));
+                usage.extend(seatmeter_server::app::usage::settle(&rules, &mut row, now));
                 rows.push(row);
             }
             let mut tx = db.begin().await?;
-            insert_meetings(&mut tx, &rows).await?;
-            seatmeter_server::live::append_changes(&mut tx, &args.account, &usage).await?;
+            seatmeter_server::store::meetings::insert(&mut tx, &rows).await?;
+            seatmeter_server::store::usage::append(&mut tx, &args.account, &usage).await?;
             seatmeter_server::store::activities::record(
                 &mut tx,
                 &args.account,

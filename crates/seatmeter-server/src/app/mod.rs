@@ -16,18 +16,23 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod admission;
 pub mod booking;
 pub mod compliance;
 pub mod dashboard;
+pub mod events;
 pub mod licenses;
 pub mod mail;
+pub mod meetings;
 pub mod names;
 pub mod password_links;
 pub mod passwords;
 pub mod privileges;
+pub mod recent;
 pub mod security;
 pub mod sessions;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use std::sync::Arc;
@@ -49,11 +54,11 @@ pub struct Services {
     /// Renders the Prometheus metrics.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Live host-license usage of the accounts this server has answered for.
-    pub usage: crate::live::UsageCache,
-    /// Token owners and admission inputs kept in memory (see [`crate::recent`]).
-    pub kept: crate::recent::Kept,
+    pub usage: usage::UsageCache,
+    /// Token owners and admission inputs kept in memory (see [`recent`]).
+    pub kept: recent::Kept,
     /// Event batches waiting for their group commit.
-    pub ingestor: Arc<crate::events::Ingestor>,
+    pub ingestor: Arc<events::Ingestor>,
     /// The license authority, this server's name at it, and where e-mail goes.
     pub licensing: Arc<compliance::Licensing>,
 }

@@ -105,8 +105,8 @@ pub async fn revoke(services: &Services, principal: &Principal, id: &str, now: i
         json!({}),
     )
     .await?;
-    crate::recent::note_changes(&mut tx, [crate::recent::ALL], now).await?;
+    store::changes::note(&mut tx, [super::recent::ALL], now).await?;
     tx.commit().await?;
-    services.kept.forget(crate::recent::ALL);
+    services.kept.forget(super::recent::ALL);
     Ok(())
 }

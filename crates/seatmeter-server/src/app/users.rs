@@ -277,7 +277,7 @@ async fn save(tx: &mut Tx, principal: &Principal, user: &UserRow, now: i64) -> R
         // Console sessions end for good: enabling the user again does not revive them.
         store::users::end_sessions(&mut *tx, &principal.account_id, &user.id, now).await?;
     }
-    crate::recent::note_changes(tx, [user.id.as_str()], now).await
+    crate::store::changes::note(&mut *tx, [user.id.as_str()], now).await
 }
 
 /// Adds members of `account_id` with these e-mail addresses (their names

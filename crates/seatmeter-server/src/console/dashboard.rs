@@ -6,14 +6,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use seatmeter_core::usage::{WindowTotal, Windows};
 
 use super::charts::{BarValue, bar_chart};
 use super::names::Names;
 use super::{ConsoleUser, Failure, Signed, user_names};
 use crate::app::dashboard::DayCount;
 use crate::app::{self, Services};
-use crate::http::Params;
+use crate::http::ApiError;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
@@ -23,7 +22,7 @@ struct DashboardPage {
     disabled: bool,
     usage: String,
     trend: String,
-    running: Vec<crate::meetings::MeetingView>,
+    running: Vec<crate::http::meetings::MeetingView>,
     names: Names,
     pools: Vec<crate::http::licenses::PoolView>,
 }
@@ -37,7 +36,7 @@ const USAGE_WINDOWS: usize = 12;
 struct Reports {
     usage: String,
     trend: String,
-    running: Vec<crate::meetings::MeetingView>,
+    running: Vec<crate::http::meetings::MeetingView>,
     names: Names,
 }
 
@@ -54,7 +53,7 @@ pub(super) async fn dashboard(
     // Usage and meetings are for administrators of reports or of users &
     // licenses, as in the API; the others see compliance and the pools.
     let reports = if user.sees_reports() {
-        reports(&state, &user, &pools).await?
+        reports(&state, &user).await?
     } else {
         Reports {
             usage: String::new(),
@@ -78,26 +77,18 @@ pub(super) async fn dashboard(
 }
 
 /// The charts and the meetings running now.
-async fn reports(
-    state: &Services,
-    user: &ConsoleUser,
-    pools: &[crate::http::licenses::PoolView],
-) -> Result<Reports, Failure> {
-    let account = user.account_id.as_str();
-    let installed =
-        pools.iter().find(|p| p.kind == "host").map_or(0, |p| u64::try_from(p.installed).unwrap_or(0));
-    let rules = crate::meetings::account_rules(&state.db, account).await?;
-    let rows = state.usage.rows(&state.db, account, &rules).await?;
-    let totals = seatmeter_core::usage::window_totals(rows.iter().map(|r| (r.window, r.licenses)));
-    let windows = crate::live::windows_of(rules.anchor_ms);
-    let usage = usage_bars(&totals, &windows, installed);
+async fn reports(state: &Services, user: &ConsoleUser) -> Result<Reports, Failure> {
     let now = state.clock.now();
+    // The one usage series: what `GET /v1/usage` answers and the audit checks.
+    let series = app::usage::series(state, &user.account_id, now).await.map_err(ApiError::from)?;
+    let usage = usage_bars(&series);
     let days =
         app::dashboard::meetings_started(state, &user.principal(), &user.zone(), TREND_DAYS, now).await?;
     let filter =
-        crate::meetings::MeetingFilter { state: Some("running".into()), host_user_id: None, limit: Some(20) };
+        app::meetings::MeetingFilter { state: Some("running".into()), host_user_id: None, limit: Some(20) };
     let running =
-        crate::meetings::list_meetings(State(state.clone()), user.principal(), Params(filter)).await?.0;
+        app::meetings::list(state, &user.principal(), &filter, now).await.map_err(ApiError::from)?;
+    let running = running.into_iter().map(crate::http::meetings::MeetingView::from).collect();
     Ok(Reports {
         usage: bar_chart(
             "usage",
@@ -111,24 +102,24 @@ async fn reports(
     })
 }
 
-/// A bar for each of the latest usage windows (of `windows`), with
-/// `installed` drawn across each.
-fn usage_bars(totals: &[WindowTotal], windows: &Windows, installed: u64) -> Vec<BarValue> {
-    let skip = totals.len().saturating_sub(USAGE_WINDOWS);
-    totals[skip..]
+/// A bar for each of the latest windows with usage, with the host
+/// licenses installed drawn across each.
+fn usage_bars(series: &app::usage::UsageSeries) -> Vec<BarValue> {
+    let skip = series.windows.len().saturating_sub(USAGE_WINDOWS);
+    series.windows[skip..]
         .iter()
-        .map(|t| {
-            let start = i64::try_from(windows.start(t.window) / 1_000_000).unwrap_or(0);
-            let date = jiff::Timestamp::from_millisecond(start).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        .map(|w| {
+            let date = jiff::Timestamp::from_millisecond(w.start_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
             BarValue {
                 label: format!(
-                    "window from {}: {} used of {installed} installed",
+                    "window from {}: {} used of {} installed",
                     date.strftime("%Y-%m-%d"),
-                    t.licenses
+                    w.used,
+                    w.installed
                 ),
                 short: date.strftime("%b %d").to_string(),
-                value: t.licenses,
-                limit: Some(installed),
+                value: w.used,
+                limit: Some(w.installed),
             }
         })
         .collect()

@@ -7,9 +7,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ConsoleUser, Failure, Names, Signed, given, user_names};
-use crate::app::Services;
-use crate::http::Params;
-use crate::meetings::{MeetingFilter, MeetingView};
+use crate::app::meetings::MeetingFilter;
+use crate::app::{self, Principal, Services};
+use crate::http::ApiError;
+use crate::http::meetings::MeetingView;
 
 #[derive(Deserialize, Default)]
 pub struct MeetingQuery {
@@ -34,16 +35,13 @@ pub async fn meetings(
     Signed(user): Signed,
     Query(query): Query<MeetingQuery>,
 ) -> Result<Response, Failure> {
+    let (principal, now) = (user.principal(), state.clock.now());
     let running_filter =
         MeetingFilter { state: Some("running".into()), host_user_id: None, limit: Some(100) };
-    let running =
-        crate::meetings::list_meetings(State(state.clone()), user.principal(), Params(running_filter))
-            .await?
-            .0;
+    let running = listed(&state, &principal, running_filter, now).await?;
     let (status, host) = (given(query.state), given(query.host));
     let filter = MeetingFilter { state: status.clone(), host_user_id: host.clone(), limit: Some(100) };
-    let meetings =
-        crate::meetings::list_meetings(State(state.clone()), user.principal(), Params(filter)).await?.0;
+    let meetings = listed(&state, &principal, filter, now).await?;
     let names = user_names(&state, &user).await?;
     let page = MeetingsPage {
         user,
@@ -54,4 +52,15 @@ pub async fn meetings(
         host: host.unwrap_or_default(),
     };
     Ok(page.into_response())
+}
+
+/// The meetings `filter` selects, as the API shows them.
+async fn listed(
+    state: &Services,
+    principal: &Principal,
+    filter: MeetingFilter,
+    now: i64,
+) -> Result<Vec<MeetingView>, Failure> {
+    let meetings = app::meetings::list(state, principal, &filter, now).await.map_err(ApiError::from)?;
+    Ok(meetings.into_iter().map(MeetingView::from).collect())
 }

@@ -13,10 +13,13 @@ pub mod accounts;
 pub mod activities;
 pub mod booking;
 pub mod compliance;
+pub mod events;
 pub mod licenses;
+pub mod meetings;
 pub mod operations;
 pub mod privileges;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use axum::extract::FromRequestParts;
@@ -27,7 +30,6 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::app::{self, Principal, Services};
 use crate::store::DbError;
@@ -291,18 +293,10 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
     let router = compliance::routes(router);
     let router = booking::routes(router);
     let router = activities::routes(router);
-    router
-        .routes(routes!(crate::meetings::list_meetings, crate::meetings::schedule))
-        .routes(routes!(crate::live::export_meetings))
-        .routes(routes!(crate::meetings::get_meeting))
-        .routes(routes!(crate::meetings::admission))
-        .routes(routes!(crate::meetings::attendance))
-        .routes(routes!(crate::meetings::start))
-        .routes(routes!(crate::events::post_meeting_event))
-        .routes(routes!(crate::events::post_events))
-        .routes(routes!(crate::live::get_usage))
-        .routes(routes!(crate::meetings::get_rules, crate::meetings::update_rules))
-        .split_for_parts()
+    let router = meetings::routes(router);
+    let router = events::routes(router);
+    let router = usage::routes(router);
+    router.split_for_parts()
 }
 
 /// The API description, as served at `/openapi.json`.

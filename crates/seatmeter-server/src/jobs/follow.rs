@@ -1,21 +1,27 @@
 //! The cache follower: forgets what other servers on the same database
-//! changed (see [`crate::recent`]), and once an hour deletes old change rows.
+//! changed (see [`crate::app::recent`]), and once an hour deletes old
+//! change rows.
 
+pub use crate::app::recent::Follower;
+use crate::app::recent::{self, ALL};
 use crate::app::{Error, Services};
-pub use crate::recent::Follower;
+use crate::store;
+
+/// How long a change row is kept.
+const KEEP_CHANGES_MS: i64 = 3_600_000;
 
 /// Reads the changes of other servers since the last step and forgets what
 /// depends on them; once an hour, deletes change rows older than an hour.
 /// If the changes cannot be read, forgets everything rather than answer
 /// from what may be stale.
 pub async fn step(services: &Services, follower: &mut Follower, now: i64) -> Result<usize, Error> {
-    let read = crate::recent::follow_changes(&services.db, &services.kept, follower, now).await;
+    let read = recent::follow(&services.db, &services.kept, follower, now).await;
     if read.is_err() {
-        services.kept.forget(crate::recent::ALL);
+        services.kept.forget(ALL);
     }
-    if now - follower.pruned_at > 3_600_000 {
+    if now - follower.pruned_at > KEEP_CHANGES_MS {
         follower.pruned_at = now;
-        crate::recent::prune_changes(&services.db, now).await?;
+        store::changes::prune(&services.db, now - KEEP_CHANGES_MS).await?;
     }
     Ok(read?)
 }

@@ -1,11 +1,12 @@
 //! Ends the meetings running past their account's maximum duration (see
-//! [`crate::live::settle_overdue`]), so that live usage never counts a
-//! meeting whose end event was lost.
+//! [`crate::app::usage::settle_overdue`]), so that a lost `ended` event
+//! neither blocks its host nor keeps its usage out, and the activity
+//! stream says so.
 
-use crate::app::{Error, Services};
+use crate::app::{Error, Services, usage};
 
 /// Ends every overdue meeting of every account; how many.
 pub async fn step(services: &Services, now: i64) -> Result<usize, Error> {
-    let ended = crate::live::settle_overdue(&services.db, None, now).await?;
+    let ended = usage::settle_overdue(&services.db, None, now).await?;
     Ok(usize::try_from(ended).unwrap_or(usize::MAX))
 }

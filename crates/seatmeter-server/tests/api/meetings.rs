@@ -7,7 +7,7 @@ use reqwest::Method;
 use seatmeter_core::usage::{Attendance, CountPolicy, Windows, compute_usage};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, apps, token_for};
+use crate::support::{TestApp, apps, apps_with, token_for};
 
 async fn add_user(app: &TestApp, admin: &str, email: &str) -> String {
     let (status, user) =
@@ -311,7 +311,7 @@ async fn a_meeting_whose_end_is_lost_is_ended_at_the_maximum_duration() {
         .await;
         let sweep = |minutes: i64| {
             let at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
-            seatmeter_server::live::settle_overdue(&app.db, None, at.as_millisecond())
+            seatmeter_server::jobs::sweep::step(&app.state, at.as_millisecond())
         };
         assert_eq!(sweep(0).await.unwrap(), 0, "not yet");
         assert_eq!(sweep(31).await.unwrap(), 1, "half an hour later");
@@ -322,6 +322,57 @@ async fn a_meeting_whose_end_is_lost_is_ended_at_the_maximum_duration() {
         let licenses: u64 =
             usage["windows"].as_array().unwrap().iter().map(|w| w["licenses"].as_u64().unwrap()).sum();
         assert!(licenses >= 1, "both meetings are in usage: {usage}");
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn usage_counts_a_meeting_past_its_maximum_duration_before_the_sweep_ends_it() {
+    let start = "2026-01-05T09:00:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    let minute = 60_000;
+    let clock = seatmeter_server::Clock::manual(start);
+    for app in apps_with(&seatmeter_server::Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start - 60 * minute).await;
+        let admin = &created.token;
+        let (status, _) = app
+            .call(Method::PATCH, "/v1/account/meeting-rules", admin, Some(json!({"max_meeting_minutes": 60})))
+            .await;
+        assert_eq!(status, 200);
+        let alice = add_user(&app, admin, "alice@example.com").await;
+        let lost = meeting_for(&app, admin, &alice, "Lost").await;
+        events(
+            &app,
+            admin,
+            &[
+                json!({"idempotency_key": "s", "meeting_id": lost, "type": "started", "at": "2026-01-05T08:30:00Z"}),
+                json!({"idempotency_key": "j", "meeting_id": lost, "type": "attendee_joined",
+                       "at": "2026-01-05T08:30:00Z", "attendee": "bob@example.com", "portion": "web"}),
+            ],
+        )
+        .await;
+        let (_, running) = app.call(Method::GET, "/v1/usage", admin, None).await;
+        assert_eq!(running["windows"], json!([]), "a running meeting is not counted yet: {running}");
+
+        // Its end is lost: past its maximum duration, usage counts it ended there.
+        clock.set(start + 31 * minute);
+        let (status, before) = app.call(Method::GET, "/v1/usage", admin, None).await;
+        assert_eq!(status, 200, "{before}");
+        assert_eq!(before["windows"][0]["licenses"], 1, "{before}");
+        let csv_before = app.get("/v1/usage?format=csv", Some(admin)).await.text().await.unwrap();
+        let export = app.get("/v1/meetings/export", Some(admin)).await.text().await.unwrap();
+        assert!(export.contains(",2026-01-05T08:30:00Z,2026-01-05T09:30:00Z,1,0"), "{export}");
+        let (_, stream) = app.call(Method::GET, "/v1/activities?type=meeting.auto_ended", admin, None).await;
+        assert_eq!(stream["items"].as_array().map(Vec::len), Some(0), "reading wrote nothing: {stream}");
+
+        // The sweep ends it; usage reads the same.
+        assert_eq!(seatmeter_server::jobs::sweep::step(&app.state, clock.now()).await.unwrap(), 1);
+        let (_, stream) = app.call(Method::GET, "/v1/activities?type=meeting.auto_ended", admin, None).await;
+        assert_eq!(stream["items"].as_array().map(Vec::len), Some(1), "{stream}");
+        let (_, after) = app.call(Method::GET, "/v1/usage", admin, None).await;
+        assert_eq!(after, before, "the same usage before and after the sweep ({})", app.backend());
+        let csv_after = app.get("/v1/usage?format=csv", Some(admin)).await.text().await.unwrap();
+        assert_eq!(csv_after, csv_before);
         app.finish().await;
     }
 }

@@ -75,6 +75,6 @@ async fn audit_one(services: &Services, due: &DueAudit, now: i64) -> Result<bool
     )
     .await?;
     tx.commit().await?;
-    services.kept.forget(crate::recent::ALL);
+    services.kept.forget(crate::app::recent::ALL);
     Ok(true)
 }

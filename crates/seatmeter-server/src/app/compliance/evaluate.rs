@@ -8,7 +8,7 @@ use seatmeter_core::people::LicenseKind;
 use serde_json::json;
 
 use super::{disabled_message, notices, open};
-use crate::app::{Error, Result, Services};
+use crate::app::{Result, Services};
 use crate::license_file::LicenseBody;
 use crate::store::compliance::ComplianceRow;
 use crate::store::license_files::FileRow;
@@ -85,33 +85,25 @@ async fn recompute_pools(
 }
 
 /// The usage checks of every 30-day window ended by `now` since `since`,
-/// from the account's live usage.
+/// from the account's one usage series (the one `GET /v1/usage` and the
+/// dashboard show; it counts meetings past their maximum duration as ended
+/// there, before the sweep ends them).
 pub async fn checks(services: &Services, account_id: &str, since: i64, now: i64) -> Result<Vec<Check>> {
-    let rules = services
-        .db
-        .fetch_optional::<crate::meetings::MeetingRules>(&crate::meetings::rules_query(account_id))
-        .await?
-        .ok_or_else(|| Error::not_found("the account no longer exists"))?;
-    let rows = services.usage.rows(&services.db, account_id, &rules).await?;
-    let totals = seatmeter_core::usage::window_totals(rows.iter().map(|r| (r.window, r.licenses)));
-    let windows = crate::live::windows_of(rules.anchor_ms);
+    let series = crate::app::usage::series(services, account_id, now).await?;
+    let windows = series.measured_on();
     let ms = |nanos: i128| i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX);
-    let first = windows.index_of(since.saturating_mul(1_000_000));
     let mut checks = Vec::new();
-    let mut k = first;
+    let mut k = windows.index_of(since.saturating_mul(1_000_000));
     while ms(windows.end(k)) <= now {
-        let hosts = totals.iter().find(|t| t.window == k).map_or(0, |t| t.licenses);
-        checks.push(Check { at_ms: ms(windows.end(k)), hosts });
+        checks.push(Check { at_ms: ms(windows.end(k)), hosts: series.used_in(k) });
         k += 1;
     }
     Ok(checks)
 }
 
 /// What a change that evaluates the account reads before its transaction:
-/// the meetings overdue at `now` are ended first (in a transaction of
-/// their own), then the usage checks since the trial began are read.
+/// the usage checks since the trial began.
 pub(super) async fn prepare(services: &Services, account_id: &str, now: i64) -> Result<Vec<Check>> {
-    crate::live::settle_overdue(&services.db, Some(account_id), now).await?;
     let since = match store::compliance::get(&services.db, account_id).await? {
         Some(row) => row.trial_started_ms,
         None => store::accounts::get(&services.db, account_id).await?.map_or(0, |a| a.created_ms),
@@ -213,6 +205,6 @@ async fn set_disabled(
         json!({"reason": reason}),
     )
     .await?;
-    crate::recent::note_changes(tx, [crate::recent::ALL], now).await?;
+    crate::store::changes::note(&mut *tx, [crate::app::recent::ALL], now).await?;
     Ok(())
 }

@@ -244,7 +244,7 @@ pub async fn install(
     }
     let done = evaluate(services, &mut tx, account_id, checks, now).await?;
     tx.commit().await?;
-    services.kept.forget(crate::recent::ALL);
+    services.kept.forget(crate::app::recent::ALL);
     Ok(Installed {
         license_id: body.id,
         pak: body.pak,

@@ -9,8 +9,8 @@
 //! - at once, when the change is this server's own;
 //! - within about 100 ms, when another server on the same database made
 //!   it: every change also writes a row of `cache_changes` in its own
-//!   transaction, and each server reads the new rows every 100 ms
-//!   ([`follow_changes`]);
+//!   transaction ([`crate::store::changes::note`]), and each server reads
+//!   the new rows every 100 ms ([`follow`]);
 //! - and in any case after [`KEEP_FOR`], as a safety net.
 //!
 //! Decisions that must be exact never read from here: starting a meeting
@@ -21,11 +21,9 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_query::{Expr, ExprTrait, OnConflict, Query};
-
-use crate::app::Principal;
-use crate::meetings::AdmissionInputs;
-use crate::store::{Db, DbError, Tx};
+use super::Principal;
+use super::admission::AdmissionInputs;
+use crate::store::{self, Db, DbError};
 
 /// How long an answer is kept at most, however quiet the database.
 pub const KEEP_FOR: Duration = Duration::from_secs(300);
@@ -63,31 +61,6 @@ impl Kept {
     }
 }
 
-/// Records, inside `tx`, that what depends on `groups` changed, for the
-/// other servers on the database (this one forgets it itself after commit).
-/// Each group has one row, whose version goes up with each change.
-pub async fn note_changes<'a>(
-    tx: &mut Tx,
-    groups: impl IntoIterator<Item = &'a str>,
-    now_ms: i64,
-) -> Result<(), DbError> {
-    let groups: std::collections::BTreeSet<&str> = groups.into_iter().collect();
-    let mut insert = Query::insert();
-    insert.into_table("cache_changes").columns(["grp", "version", "at_ms"]).on_conflict(
-        OnConflict::column("grp")
-            .value("version", Expr::col(("cache_changes", "version")).add(1))
-            .update_column("at_ms")
-            .to_owned(),
-    );
-    for group in &groups {
-        insert.values_panic([(*group).into(), 1i64.into(), now_ms.into()]);
-    }
-    if !groups.is_empty() {
-        tx.execute(&insert).await?;
-    }
-    Ok(())
-}
-
 /// How far back each read of `cache_changes` looks: a change is seen even
 /// if its transaction committed this long after it was written, or the
 /// servers' clocks differ by as much.
@@ -101,31 +74,11 @@ pub struct Follower {
     pub pruned_at: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct ChangeRow {
-    grp: String,
-    version: i64,
-    at_ms: i64,
-}
-
 /// Reads the groups changed lately (by any server) and forgets what
-/// depends on those changed since the last read; returns how many. One
-/// step of the loop run by `serve`.
-pub async fn follow_changes(
-    db: &Db,
-    kept: &Kept,
-    follower: &mut Follower,
-    now_ms: i64,
-) -> Result<usize, DbError> {
+/// depends on those changed since the last read; returns how many.
+pub async fn follow(db: &Db, kept: &Kept, follower: &mut Follower, now_ms: i64) -> Result<usize, DbError> {
     let since = now_ms - LOOK_BACK_MS;
-    let rows: Vec<ChangeRow> = db
-        .fetch_all(
-            Query::select()
-                .columns(["grp", "version", "at_ms"])
-                .from("cache_changes")
-                .and_where(Expr::col("at_ms").gte(since)),
-        )
-        .await?;
+    let rows = store::changes::since(db, since).await?;
     let mut new = 0;
     for row in rows {
         if follower.seen.get(&row.grp).map(|(version, _)| *version) != Some(row.version) {
@@ -136,14 +89,6 @@ pub async fn follow_changes(
     }
     follower.seen.retain(|_, (_, at)| *at >= since - LOOK_BACK_MS);
     Ok(new)
-}
-
-/// Deletes the rows of groups unchanged for an hour.
-pub async fn prune_changes(db: &Db, now_ms: i64) -> Result<u64, DbError> {
-    db.execute(
-        Query::delete().from_table("cache_changes").and_where(Expr::col("at_ms").lt(now_ms - 3_600_000)),
-    )
-    .await
 }
 
 /// Values by key, each kept for a moment, each in a group (the user, or

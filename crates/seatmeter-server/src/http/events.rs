@@ -1,0 +1,230 @@
+//! `/v1/events` and `/v1/meetings/{id}/events`: meeting lifecycle events,
+//! one at a time or in batches (a JSON array, or NDJSON: one object a
+//! line). Reading a batch (its content type, its size, how many events it
+//! holds) is this module's; checking and applying them is
+//! [`crate::app::events`]'s.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiError, Body, ErrorBody};
+use crate::app::events::{BatchOutcome, EventInput, EventStatus, NotApplied};
+use crate::app::{self, Principal, Services};
+
+/// Most events in one request.
+pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
+/// Largest batch body, in bytes (10,000 events need about 3 MiB).
+pub const MAX_BATCH_BYTES: usize = 32 << 20;
+
+/// The routes of this resource.
+pub fn routes(router: OpenApiRouter<Services>) -> OpenApiRouter<Services> {
+    router.routes(routes!(post_meeting_event)).routes(routes!(post_events))
+}
+
+/// An event as sent.
+#[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct EventIn {
+    /// Chosen by the sender, unique per event in the account (1 to 200
+    /// characters): sending the same event again with it changes nothing.
+    pub idempotency_key: String,
+    /// The meeting (`mtg_…`). In `POST /v1/meetings/{id}/events` it may be
+    /// left out, and must match the path if given.
+    #[serde(default)]
+    pub meeting_id: Option<String>,
+    /// `started`, `attendee_joined`, `attendee_left`, `host_rights_passed` or `ended`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it happened: RFC 3339 with an offset.
+    pub at: String,
+    /// Who joined or left (`attendee_joined`, `attendee_left`): an e-mail,
+    /// a phone number or a session id, 1 to 320 characters.
+    #[serde(default)]
+    pub attendee: Option<String>,
+    /// `web` or `phone` (`attendee_joined`, `attendee_left`).
+    #[serde(default)]
+    pub portion: Option<String>,
+    /// The attendee joined before the host (`attendee_joined`).
+    #[serde(default)]
+    pub join_before_host: Option<bool>,
+    /// Who received host rights (`host_rights_passed`).
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+impl From<EventIn> for EventInput {
+    fn from(e: EventIn) -> Self {
+        EventInput {
+            idempotency_key: e.idempotency_key,
+            meeting_id: e.meeting_id,
+            kind: e.kind,
+            at: e.at,
+            attendee: e.attendee,
+            portion: e.portion,
+            join_before_host: e.join_before_host,
+            to: e.to,
+        }
+    }
+}
+
+/// Why one event of a batch was not applied.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct EventOutcome {
+    /// Its position in the request, from 0.
+    pub index: usize,
+    /// Its idempotency key.
+    pub idempotency_key: String,
+    /// `duplicate` (already applied: nothing to do), `conflict` (the key
+    /// belongs to another event) or `unknown_meeting`.
+    pub status: &'static str,
+    /// In words.
+    pub message: String,
+}
+
+impl From<NotApplied> for EventOutcome {
+    fn from(o: NotApplied) -> Self {
+        EventOutcome {
+            index: o.index,
+            idempotency_key: o.idempotency_key,
+            status: o.status,
+            message: o.message,
+        }
+    }
+}
+
+/// What a batch did.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct BatchResult {
+    /// Events in the request.
+    pub received: usize,
+    /// Events applied now.
+    pub applied: usize,
+    /// Events already applied before (same key, same event).
+    pub duplicates: usize,
+    /// Events refused (conflicting key or unknown meeting).
+    pub refused: usize,
+    /// Each event not applied now, with why.
+    pub not_applied: Vec<EventOutcome>,
+}
+
+impl From<BatchOutcome> for BatchResult {
+    fn from(b: BatchOutcome) -> Self {
+        BatchResult {
+            received: b.received,
+            applied: b.applied,
+            duplicates: b.duplicates,
+            refused: b.refused,
+            not_applied: b.not_applied.into_iter().map(EventOutcome::from).collect(),
+        }
+    }
+}
+
+/// Reads a batch: a JSON array (or one object), or NDJSON when the content type says so.
+fn parse_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<EventIn>, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ndjson =
+        content_type.starts_with("application/x-ndjson") || content_type.starts_with("application/jsonl");
+    let events: Vec<EventIn> = if ndjson {
+        let mut events = Vec::new();
+        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            events.push(serde_json::from_slice(line).map_err(|e| ApiError::Invalid {
+                message: format!("line {}: {e}", i + 1),
+                field: Some(format!("events[{}]", events.len())),
+            })?);
+        }
+        events
+    } else if content_type.starts_with("application/json") {
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        let parsed = if first == Some(&b'[') {
+            serde_json::from_slice::<Vec<EventIn>>(body)
+        } else {
+            serde_json::from_slice::<EventIn>(body).map(|e| vec![e])
+        };
+        parsed.map_err(|e| ApiError::Invalid { message: format!("invalid events: {e}"), field: None })?
+    } else {
+        return Err(ApiError::Refused {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            message:
+                "send a JSON array (`Content-Type: application/json`) or NDJSON (`application/x-ndjson`)"
+                    .into(),
+        });
+    };
+    if events.is_empty() {
+        return Err(ApiError::Invalid { message: "the request holds no event".into(), field: None });
+    }
+    if events.len() > MAX_EVENTS_PER_REQUEST {
+        return Err(ApiError::Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "too_large",
+            message: format!(
+                "{} events in one request; send at most {MAX_EVENTS_PER_REQUEST} at a time",
+                events.len()
+            ),
+        });
+    }
+    Ok(events)
+}
+
+/// Reports meeting events in a batch: a JSON array, or NDJSON
+/// (`Content-Type: application/x-ndjson`), up to 10,000 events, each with
+/// its `meeting_id`. The batch is validated as a whole (a malformed event
+/// is a 422 naming it, and nothing is applied), then applied in one
+/// transaction, committed before the answer. Events already applied are
+/// counted as duplicates; a key reused for another event, or an unknown
+/// meeting, is listed in `not_applied` while the others are applied.
+#[utoipa::path(post, path = "/v1/events", tag = "meetings", security(("token" = [])),
+    request_body(content = [EventIn], description = "A JSON array of events, or NDJSON (application/x-ndjson)"),
+    responses((status = 200, body = BatchResult), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn post_events(
+    State(state): State<Services>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Json<BatchResult>, ApiError> {
+    let body = axum::body::to_bytes(body, MAX_BATCH_BYTES).await.map_err(|_| ApiError::Refused {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too_large",
+        message: format!(
+            "a batch of events may hold at most {} MiB: send fewer events at a time",
+            MAX_BATCH_BYTES >> 20
+        ),
+    })?;
+    let events: Vec<EventInput> = parse_batch(&headers, &body)?.into_iter().map(EventInput::from).collect();
+    Ok(Json(app::events::ingest_batch(&state, &principal, &events).await?.into()))
+}
+
+/// What happened to one event.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct EventResult {
+    /// `applied`, or `duplicate` when this event was applied before.
+    pub status: &'static str,
+}
+
+/// Reports one event of a meeting. 201 when applied, 200 when the same
+/// event (same key, same content) was applied before, 409 when the key
+/// belongs to another event.
+#[utoipa::path(post, path = "/v1/meetings/{id}/events", tag = "meetings", security(("token" = [])),
+    request_body = EventIn,
+    responses((status = 201, body = EventResult), (status = 200, body = EventResult), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn post_meeting_event(
+    State(state): State<Services>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Body(input): Body<EventIn>,
+) -> Result<(StatusCode, Json<EventResult>), ApiError> {
+    let event = EventInput::from(input);
+    Ok(match app::events::ingest_one(&state, &principal, &id, &event).await? {
+        EventStatus::Applied => (StatusCode::CREATED, Json(EventResult { status: "applied" })),
+        EventStatus::Duplicate => (StatusCode::OK, Json(EventResult { status: "duplicate" })),
+    })
+}
