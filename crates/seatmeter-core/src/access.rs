@@ -200,6 +200,64 @@ pub fn manages_user(actor: Rights, actor_id: &str, user_id: &str) -> bool {
     actor_id == user_id || actor.administers(AdminArea::UsersLicenses)
 }
 
+/// Something a user may be allowed to do; [`Rights::may`] is the one rule
+/// for each, asked by the API and the console alike (so what a page offers
+/// is what the API allows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// See and change every user, their licenses and booking pages, and meetings of others.
+    ManageUsers,
+    /// Enter PAKs and install license files.
+    InstallLicenses,
+    /// See the license pools, files and the history of installs.
+    SeeLicenses,
+    /// See the account's host-license usage and its meetings.
+    SeeUsage,
+    /// See the whole activity stream (not only one's own).
+    SeeWholeActivityStream,
+    /// Erase a person's activities.
+    EraseActivities,
+    /// Change the security policies and see and revoke everyone's API tokens.
+    ManageSecurity,
+    /// See the compliance state and the notifications sent.
+    SeeCompliance,
+    /// Rename the account, move its time zone, add administrators and change rights.
+    ManageAccount,
+}
+
+impl Capability {
+    /// Every capability.
+    pub const ALL: [Capability; 9] = [
+        Capability::ManageUsers,
+        Capability::InstallLicenses,
+        Capability::SeeLicenses,
+        Capability::SeeUsage,
+        Capability::SeeWholeActivityStream,
+        Capability::EraseActivities,
+        Capability::ManageSecurity,
+        Capability::SeeCompliance,
+        Capability::ManageAccount,
+    ];
+}
+
+impl Rights {
+    /// Whether these rights allow `capability`: the one place each rule is written.
+    pub fn may(self, capability: Capability) -> bool {
+        use AdminArea::*;
+        match capability {
+            Capability::ManageUsers => self.administers(UsersLicenses),
+            Capability::InstallLicenses => self.administers(Billing),
+            Capability::SeeLicenses => self.administers(Billing) || self.administers(UsersLicenses),
+            Capability::SeeUsage => self.administers(Reports) || self.administers(UsersLicenses),
+            Capability::SeeWholeActivityStream => self.administers(Reports) || self.administers(Security),
+            Capability::EraseActivities => self.administers(Privacy),
+            Capability::ManageSecurity => self.administers(Security),
+            Capability::SeeCompliance => self.role == Role::Administrator,
+            Capability::ManageAccount => self.is_unrestricted_admin(),
+        }
+    }
+}
+
 /// A user as the rules about rights see them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Standing {
@@ -316,7 +374,34 @@ mod tests {
         assert!(!billing.administers(AdminArea::Security));
     }
 
+    #[test]
+    fn each_capability_follows_its_areas() {
+        let only = |area| Rights { role: Role::Administrator, areas: Areas::of([area]) };
+        for capability in Capability::ALL {
+            assert!(Rights::UNRESTRICTED.may(capability), "{capability:?}");
+            assert!(!Rights::MEMBER.may(capability), "{capability:?}");
+        }
+        assert!(only(AdminArea::Billing).may(Capability::InstallLicenses));
+        assert!(!only(AdminArea::UsersLicenses).may(Capability::InstallLicenses));
+        assert!(only(AdminArea::UsersLicenses).may(Capability::SeeLicenses));
+        assert!(only(AdminArea::Reports).may(Capability::SeeUsage));
+        assert!(only(AdminArea::Security).may(Capability::SeeWholeActivityStream));
+        assert!(!only(AdminArea::Privacy).may(Capability::SeeWholeActivityStream));
+        assert!(only(AdminArea::Privacy).may(Capability::EraseActivities));
+        assert!(only(AdminArea::Branding).may(Capability::SeeCompliance));
+        assert!(!only(AdminArea::Branding).may(Capability::ManageAccount));
+    }
+
     proptest! {
+        #[test]
+        fn wider_rights_may_everything_narrower_ones_may(a in rights(), b in rights()) {
+            if a.covers(b) {
+                for capability in Capability::ALL {
+                    prop_assert!(!b.may(capability) || a.may(capability), "{:?}", capability);
+                }
+            }
+        }
+
         #[test]
         fn only_an_unrestricted_administrator_changes_rights(
             actor in rights(), before in standing(), after in standing(), others in 0u64..3,

@@ -56,22 +56,8 @@ pub fn run(args: ImportArgs) -> Result<()> {
     let options =
         ScanOptions { skip_invalid: args.skip_invalid, keep_all: true, threads, ..ScanOptions::default() };
     let log = crate::read_log(opened, &options, args.quiet)?;
-    let meetings = log.explain;
-
-    // Each host's address, checked, with the line of its first meeting.
-    let mut hosts: BTreeMap<String, (Email, u64)> = BTreeMap::new();
-    for m in &meetings {
-        if !hosts.contains_key(m.host.as_str()) {
-            let email = Email::parse(&m.host).map_err(|e| {
-                anyhow::anyhow!(
-                    "{source}: line {}: the host {:?} is not an e-mail address ({e}); hosts are the account's users, by e-mail",
-                    m.line,
-                    m.host
-                )
-            })?;
-            hosts.insert(m.host.clone(), (email, m.line));
-        }
-    }
+    let meetings = &log.explain;
+    let hosts = host_addresses(meetings, &source)?;
 
     crate::server::runtime()?.block_on(async move {
         let db = Db::open(&settings.database()).await?;
@@ -79,65 +65,22 @@ pub fn run(args: ImportArgs) -> Result<()> {
             bail!("no account {:?} in {}", args.account, settings.database());
         };
         let now = jiff::Timestamp::now().as_millisecond();
-        let mut by_key = seatmeter_server::app::users::ids_by_email(&db, &args.account).await?;
-        let missing: Vec<&Email> =
-            hosts.values().map(|(email, _)| email).filter(|e| !by_key.contains_key(&e.key())).collect();
-        if !missing.is_empty() && !args.create_users {
-            let shown: Vec<String> = missing.iter().take(5).map(|e| e.as_str().to_string()).collect();
-            bail!(
-                "{} host{} of the log {} not users of the account: {}{}; add them first, or pass --create-users",
-                missing.len(),
-                if missing.len() == 1 { "" } else { "s" },
-                if missing.len() == 1 { "is" } else { "are" },
-                shown.join(", "),
-                if missing.len() > 5 { ", …" } else { "" }
-            );
-        }
-        let created = if missing.is_empty() {
-            Vec::new()
-        } else {
-            let emails: Vec<Email> = missing.into_iter().cloned().collect();
-            seatmeter_server::app::users::add_members(&db, &args.account, &emails, "import", now).await?
-        };
-        by_key.extend(created.iter().filter_map(|u| Email::parse(&u.email).ok().map(|e| (e.key(), u.id.clone()))));
-
+        let (by_key, created) = users_of_hosts(&db, &args, &hosts, now).await?;
         let present = seatmeter_server::store::meetings::external_ids(&db, &args.account).await?;
         let new: Vec<&KeptMeeting> = meetings.iter().filter(|m| !present.contains(&m.meeting_id)).collect();
-        let progress = if args.quiet || new.len() < 10 * CHUNK || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            indicatif::ProgressBar::hidden()
-        } else {
-            indicatif::ProgressBar::new(new.len() as u64).with_style(
-                indicatif::ProgressStyle::with_template("{spinner} importing {pos}/{len} meetings [{wide_bar}] {per_sec}, {eta} left")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            )
-        };
+        let progress = progress_bar(args.quiet, new.len());
         let mut changes = 0usize;
         for chunk in new.chunks(CHUNK) {
             let mut rows = Vec::with_capacity(chunk.len());
-            let mut usage = Vec::new();
             for m in chunk {
                 let key = hosts.get(m.host.as_str()).map(|(e, _)| e.key()).unwrap_or_default();
                 let host = by_key.get(&key).with_context(|| format!("line {}: host {:?} has no user", m.line, m.host))?;
-                let mut row = imported(&args.account, host, m, now);
-                usage.extend(seatmeter_server::app::usage::settle(&rules, &mut row, now));
-                rows.push(row);
+                rows.push(imported(&args.account, host, m, now));
             }
-            let mut tx = db.begin().await?;
-            seatmeter_server::store::meetings::insert(&mut tx, &rows).await?;
-            seatmeter_server::store::usage::append(&mut tx, &args.account, &usage).await?;
-            seatmeter_server::store::activities::record(
-                &mut tx,
-                &args.account,
-                now,
-                None,
-                "meetings.imported",
-                ("account", &args.account),
-                json!({"source": source, "meetings": rows.len(), "first_line": chunk[0].line,
-                       "last_line": chunk[chunk.len() - 1].line}),
-            )
-            .await?;
-            tx.commit().await?;
-            changes += usage.len();
+            let details = json!({"source": source, "meetings": rows.len(), "first_line": chunk[0].line,
+                                 "last_line": chunk[chunk.len() - 1].line});
+            changes +=
+                seatmeter_server::app::meetings::store_imported(&db, &args.account, &rules, rows, details, now).await?;
             progress.inc(chunk.len() as u64);
         }
         progress.finish_and_clear();
@@ -149,12 +92,78 @@ pub fn run(args: ImportArgs) -> Result<()> {
                 meetings.len() - new.len(),
                 log.stats.skipped,
                 hosts.len(),
-                created.len(),
+                created,
                 changes
             );
         }
         Ok(())
     })
+}
+
+/// Each host's address, checked, with the line of its first meeting.
+fn host_addresses(meetings: &[KeptMeeting], source: &str) -> Result<BTreeMap<String, (Email, u64)>> {
+    let mut hosts: BTreeMap<String, (Email, u64)> = BTreeMap::new();
+    for m in meetings {
+        if !hosts.contains_key(m.host.as_str()) {
+            let email = Email::parse(&m.host).map_err(|e| {
+                anyhow::anyhow!(
+                    "{source}: line {}: the host {:?} is not an e-mail address ({e}); hosts are the account's users, by e-mail",
+                    m.line,
+                    m.host
+                )
+            })?;
+            hosts.insert(m.host.clone(), (email, m.line));
+        }
+    }
+    Ok(hosts)
+}
+
+/// The account's users by e-mail key, with the hosts that were not users
+/// added as members when `--create-users` asks for it (else an error naming
+/// them); and how many were added.
+async fn users_of_hosts(
+    db: &Db,
+    args: &ImportArgs,
+    hosts: &BTreeMap<String, (Email, u64)>,
+    now: i64,
+) -> Result<(std::collections::HashMap<String, String>, usize)> {
+    let mut by_key = seatmeter_server::app::users::ids_by_email(db, &args.account).await?;
+    let missing: Vec<&Email> =
+        hosts.values().map(|(email, _)| email).filter(|e| !by_key.contains_key(&e.key())).collect();
+    if missing.is_empty() {
+        return Ok((by_key, 0));
+    }
+    if !args.create_users {
+        let shown: Vec<String> = missing.iter().take(5).map(|e| e.as_str().to_string()).collect();
+        bail!(
+            "{} host{} of the log {} not users of the account: {}{}; add them first, or pass --create-users",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            if missing.len() == 1 { "is" } else { "are" },
+            shown.join(", "),
+            if missing.len() > 5 { ", …" } else { "" }
+        );
+    }
+    let emails: Vec<Email> = missing.into_iter().cloned().collect();
+    let created =
+        seatmeter_server::app::users::add_members(db, &args.account, &emails, "import", now).await?;
+    by_key
+        .extend(created.iter().filter_map(|u| Email::parse(&u.email).ok().map(|e| (e.key(), u.id.clone()))));
+    Ok((by_key, created.len()))
+}
+
+/// The progress bar of an import of `meetings` (hidden for small imports,
+/// with `--quiet`, or when standard error is not a terminal).
+fn progress_bar(quiet: bool, meetings: usize) -> indicatif::ProgressBar {
+    if quiet || meetings < 10 * CHUNK || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return indicatif::ProgressBar::hidden();
+    }
+    indicatif::ProgressBar::new(meetings as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} importing {pos}/{len} meetings [{wide_bar}] {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    )
 }
 
 /// A meeting row for a log record: held from `start` to `end` (kept to the

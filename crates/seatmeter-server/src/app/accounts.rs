@@ -4,7 +4,7 @@
 use seatmeter_core::people::{Email, Role};
 use serde_json::json;
 
-use super::{Error, Principal, Result, Services};
+use super::{Capability, Error, Principal, Result, Services};
 use crate::secrets::{new_id, new_token, token_hash};
 use crate::store::accounts::AccountRow;
 use crate::store::users::UserRow;
@@ -145,7 +145,7 @@ pub async fn update(
     changes: AccountChanges,
     now: i64,
 ) -> Result<AccountRow> {
-    if !principal.is_unrestricted_admin() {
+    if !principal.may(Capability::ManageAccount) {
         return Err(Error::forbidden("changing the account needs an unrestricted administrator"));
     }
     let name = changes.name.as_deref().map(str::trim);

@@ -6,10 +6,9 @@
 //! erases a person's activities: they stay, so counts stay right, but no
 //! longer name the person.
 
-use seatmeter_core::people::AdminArea;
 use seatmeter_core::time::parse_date_or_rfc3339;
 
-use super::{Error, Principal, Result, Services};
+use super::{Capability, Error, Principal, Result, Services};
 use crate::store;
 use crate::store::activities::{ERASED, Selection};
 use crate::store::users::UserRow;
@@ -55,7 +54,7 @@ pub struct Page {
 /// Administrators of reports or security see every activity of the
 /// account; everyone else what they did and what was done to them.
 pub fn sees_the_whole_stream(principal: &Principal) -> bool {
-    principal.administers(AdminArea::Reports) || principal.administers(AdminArea::Security)
+    principal.may(Capability::SeeWholeActivityStream)
 }
 
 fn instant_ms(text: &str, field: &str) -> Result<i64> {
@@ -167,7 +166,7 @@ pub async fn export(services: &Services, principal: &Principal, filter: Filter) 
 
 /// The user of the account whose activities a privacy administrator erases.
 async fn person(services: &Services, principal: &Principal, user_id: &str) -> Result<UserRow> {
-    if !principal.administers(AdminArea::Privacy) {
+    if !principal.may(Capability::EraseActivities) {
         return Err(Error::forbidden("erasing activities needs a privacy administrator"));
     }
     store::users::get(&services.db, &principal.account_id, user_id)

@@ -17,10 +17,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use seatmeter_core::availability::{TimeRange, WEEKDAYS, check_date, parse_day};
-use seatmeter_core::people::{AdminArea, LicenseKind};
+use seatmeter_core::people::LicenseKind;
 use serde_json::json;
 
-use super::{Error, Principal, Result, Services};
+use super::{Capability, Error, Principal, Result, Services};
 use crate::secrets::new_id;
 use crate::store::booking_pages::{EditorRow, OwnedRow, PageRow};
 use crate::store::{self, DbError, Tx};
@@ -109,7 +109,7 @@ impl From<OwnedRow> for OwnedPage {
 /// owned by `owner_user_id`: its owner, or an administrator of users &
 /// licenses. (The console offers those forms to exactly these users.)
 pub fn manages(principal: &Principal, owner_user_id: &str) -> bool {
-    principal.administers(AdminArea::UsersLicenses) || owner_user_id == principal.user_id.as_str()
+    principal.may(Capability::ManageUsers) || owner_user_id == principal.user_id.as_str()
 }
 
 fn check_title(title: &str) -> Result<String> {
@@ -159,7 +159,7 @@ struct Access {
 }
 
 async fn access(tx: &mut Tx, principal: &Principal, page: &PageRow) -> Result<Access, DbError> {
-    let admin = principal.administers(AdminArea::UsersLicenses);
+    let admin = principal.may(Capability::ManageUsers);
     let owner = page.owner_user_id == principal.user_id.as_str();
     let editor = store::booking_pages::editors(&mut *tx, &principal.account_id, &page.id)
         .await?
@@ -282,7 +282,7 @@ pub async fn create(services: &Services, principal: &Principal, new: NewPage, no
     let theme = check_theme(new.theme.as_deref().unwrap_or("default"))?;
     let weekly_hours = normalize_week(&new.weekly_hours)?;
     let owner = new.owner_user_id.unwrap_or_else(|| principal.user_id.to_string());
-    if owner != principal.user_id.as_str() && !principal.administers(AdminArea::UsersLicenses) {
+    if owner != principal.user_id.as_str() && !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden("only a user administrator creates pages for someone else"));
     }
     let account = principal.account_id.as_str();
@@ -397,7 +397,7 @@ pub async fn transfer(
     owner: &str,
     now: i64,
 ) -> Result<Page> {
-    if !principal.administers(AdminArea::UsersLicenses) {
+    if !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden("only a user administrator transfers booking pages"));
     }
     let account = principal.account_id.as_str();

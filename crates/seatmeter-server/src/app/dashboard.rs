@@ -2,9 +2,7 @@
 //! many meetings started each day lately, in the account's time zone.
 //! Like usage, it is for administrators of reports or of users & licenses.
 
-use seatmeter_core::people::AdminArea;
-
-use super::{Error, Principal, Result, Services};
+use super::{Capability, Error, Principal, Result, Services};
 use crate::store;
 
 /// The meetings started on one day.
@@ -25,7 +23,7 @@ pub async fn meetings_started(
     days: i64,
     now: i64,
 ) -> Result<Vec<DayCount>> {
-    if !principal.administers(AdminArea::Reports) && !principal.administers(AdminArea::UsersLicenses) {
+    if !principal.may(Capability::SeeUsage) {
         return Err(Error::forbidden("meeting trends need an administrator of reports"));
     }
     let from = now - (days + 1) * 86_400_000;

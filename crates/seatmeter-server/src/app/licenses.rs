@@ -7,10 +7,10 @@
 //! over-assigned. Host licenses are not assigned: they are metered by the
 //! meetings a user hosts.
 
-use seatmeter_core::people::{AdminArea, LicenseKind};
+use seatmeter_core::people::LicenseKind;
 use serde_json::json;
 
-use super::{Error, Principal, Result, Services};
+use super::{Capability, Error, Principal, Result, Services};
 use crate::store::users::UserRow;
 use crate::store::{self, Db, DbError, Executor, OnDuplicate};
 
@@ -107,7 +107,7 @@ pub async fn assign(
     now: i64,
 ) -> Result<Assignment> {
     let kind = parse_kind(kind)?;
-    if !principal.administers(AdminArea::UsersLicenses) {
+    if !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden("assigning licenses needs an administrator of users & licenses"));
     }
     if !kind.is_assigned() {
@@ -170,7 +170,7 @@ pub async fn unassign(
     now: i64,
 ) -> Result<Unassigned> {
     let kind = parse_kind(kind)?;
-    if !principal.administers(AdminArea::UsersLicenses) {
+    if !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden("unassigning licenses needs an administrator of users & licenses"));
     }
     let account = principal.account_id.as_str();
@@ -217,7 +217,7 @@ pub async fn preview_unassign(
     kind: LicenseKind,
     user_id: &str,
 ) -> Result<UnassignPreview> {
-    if !principal.administers(AdminArea::UsersLicenses) {
+    if !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden("unassigning licenses needs an administrator of users & licenses"));
     }
     let user = store::users::get(&services.db, &principal.account_id, user_id)

@@ -16,18 +16,17 @@
 //! administrators of users & licenses. To anyone else it does not exist.
 
 use seatmeter_core::meeting::{Event, EventKind};
-use seatmeter_core::people::AdminArea;
 use serde_json::json;
 
 use super::admission::decide;
-use super::{Error, Principal, Result, Services, recent, usage};
+use super::{Capability, Error, Principal, Result, Services, recent, usage};
 use crate::secrets::new_id;
 use crate::store::meetings::{ListFilter, MeetingRow, MeetingRules, MeetingState};
 use crate::store::{self, Executor, OnDuplicate, Tx};
 
 /// Whether `principal` may see and act on `meeting`.
 pub fn may_act_on(principal: &Principal, meeting: &MeetingRow) -> bool {
-    principal.administers(AdminArea::UsersLicenses)
+    principal.may(Capability::ManageUsers)
         || meeting.host_user_id == principal.user_id
         || meeting.scheduled_by_user_id.as_deref() == Some(principal.user_id.as_str())
 }
@@ -140,7 +139,7 @@ async fn check_host(tx: &mut Tx, principal: &Principal, host: &str) -> Result<()
         return Err(Error::not_found(format!("no user {host:?} in your account")));
     };
     if host != principal.user_id.as_str()
-        && !principal.administers(AdminArea::UsersLicenses)
+        && !principal.may(Capability::ManageUsers)
         && !crate::app::privileges::has_privilege(&mut *tx, account, &principal.user_id, host).await?
     {
         return Err(Error::forbidden(
@@ -239,7 +238,7 @@ pub async fn list(
         })?),
     };
     let selected = ListFilter {
-        involving: (!principal.administers(AdminArea::UsersLicenses)).then_some(principal.user_id.as_str()),
+        involving: (!principal.may(Capability::ManageUsers)).then_some(principal.user_id.as_str()),
         host_user_id: filter.host_user_id.as_deref(),
         state: state.map(|s| (s, now.saturating_sub(rules.max_duration_ms()))),
         limit,
@@ -338,7 +337,7 @@ pub async fn update_rules(
     changes: &RulesChanges,
     now: i64,
 ) -> Result<MeetingRules> {
-    if !principal.administers(AdminArea::UsersLicenses) {
+    if !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden("changing meeting rules needs an administrator of users & licenses"));
     }
     if changes.concurrency_limit.is_some_and(|l| !(1..=1000).contains(&l)) {
@@ -417,4 +416,36 @@ pub async fn export(services: &Services, principal: &Principal, now: i64) -> Res
         }
     }
     Ok(out)
+}
+
+/// Stores meetings imported from a historical log (`seatmeter import`, a
+/// chunk at a time): the meetings, their usage changes (settled as of
+/// `now`) and one activity record describing the chunk, in one transaction.
+pub async fn store_imported(
+    db: &crate::store::Db,
+    account_id: &str,
+    rules: &MeetingRules,
+    mut rows: Vec<MeetingRow>,
+    details: serde_json::Value,
+    now: i64,
+) -> Result<usize, crate::store::DbError> {
+    let mut changes = Vec::new();
+    for row in &mut rows {
+        changes.extend(usage::settle(rules, row, now));
+    }
+    let mut tx = db.begin().await?;
+    store::meetings::insert(&mut tx, &rows).await?;
+    store::usage::append(&mut tx, account_id, &changes).await?;
+    store::activities::record(
+        &mut tx,
+        account_id,
+        now,
+        None,
+        "meetings.imported",
+        ("account", account_id),
+        details,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(changes.len())
 }

@@ -37,6 +37,7 @@ pub mod users;
 
 use std::sync::Arc;
 
+pub use seatmeter_core::access::Capability;
 use seatmeter_core::access::{AccountId, Rights, UserId};
 use seatmeter_core::people::AdminArea;
 
@@ -88,6 +89,11 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whether the caller may do `capability` (the one rule for it, in the core).
+    pub fn may(&self, capability: Capability) -> bool {
+        self.rights.may(capability)
+    }
+
     /// Whether the caller administers `area`.
     pub fn administers(&self, area: AdminArea) -> bool {
         self.rights.administers(area)

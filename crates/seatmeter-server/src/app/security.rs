@@ -3,10 +3,9 @@
 //! user. Everyone reads them (the console shows them); only a security
 //! administrator changes them, within ranges that keep the account usable.
 
-use seatmeter_core::people::AdminArea;
 use serde_json::json;
 
-use super::{Error, Principal, Result, Services, passwords};
+use super::{Capability, Error, Principal, Result, Services, passwords};
 use crate::store::{self, policies::PolicyRow};
 
 /// The caller's account's policies.
@@ -86,7 +85,7 @@ pub async fn save(
     input: &PolicyInput,
     now: i64,
 ) -> Result<PolicyRow> {
-    if !principal.administers(AdminArea::Security) {
+    if !principal.may(Capability::ManageSecurity) {
         return Err(Error::forbidden("security settings are changed by a security administrator"));
     }
     let policies = input.parse()?;

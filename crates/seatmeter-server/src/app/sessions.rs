@@ -8,11 +8,11 @@
 //! administrator signs everyone else out. Failed sign-ins are throttled as
 //! [`seatmeter_core::sign_in`] decides.
 
-use seatmeter_core::people::{AdminArea, Email};
+use seatmeter_core::people::Email;
 use seatmeter_core::sign_in::{self, Policy};
 use serde_json::json;
 
-use super::{Error, Principal, Result, Services, password_links, passwords};
+use super::{Capability, Error, Principal, Result, Services, password_links, passwords};
 use crate::secrets::{hex, random_bytes, sha256_hex};
 use crate::store::passwords::CandidateRow;
 use crate::store::sessions::SessionRow;
@@ -184,7 +184,7 @@ pub async fn sign_out_others(
     kept_token_hash: &str,
     now: i64,
 ) -> Result<u64> {
-    if !principal.administers(AdminArea::Security) {
+    if !principal.may(Capability::ManageSecurity) {
         return Err(Error::forbidden("signing everyone out needs a security administrator"));
     }
     Ok(store::sessions::end_all_but(&services.db, &principal.account_id, kept_token_hash, now).await?)

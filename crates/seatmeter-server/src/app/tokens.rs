@@ -4,10 +4,9 @@
 //! SHA-256 is stored. Authentication finds a token's owner.
 
 use seatmeter_core::access::Rights;
-use seatmeter_core::people::AdminArea;
 use serde_json::json;
 
-use super::{Credential, Error, Principal, Result, Services};
+use super::{Capability, Credential, Error, Principal, Result, Services};
 use crate::secrets::{new_id, new_token, token_hash};
 use crate::store::{self, DbError, tokens::TokenRow};
 
@@ -83,14 +82,14 @@ pub async fn issue_for(
 
 /// The caller's tokens (all the account's for security administrators).
 pub async fn list(services: &Services, principal: &Principal) -> Result<Vec<TokenRow>> {
-    let only = (!principal.administers(AdminArea::Security)).then_some(principal.user_id.as_str());
+    let only = (!principal.may(Capability::ManageSecurity)).then_some(principal.user_id.as_str());
     Ok(store::tokens::list(&services.db, &principal.account_id, only).await?)
 }
 
 /// Revokes token `id`: the caller's own, or any of the account's for
 /// security administrators. It stops working on every server at once.
 pub async fn revoke(services: &Services, principal: &Principal, id: &str, now: i64) -> Result<()> {
-    let only = (!principal.administers(AdminArea::Security)).then_some(principal.user_id.as_str());
+    let only = (!principal.may(Capability::ManageSecurity)).then_some(principal.user_id.as_str());
     let mut tx = services.db.begin().await?;
     if !store::tokens::revoke(&mut tx, &principal.account_id, id, only, now).await? {
         return Err(Error::not_found(format!("no active token {id:?} of yours")));

@@ -21,12 +21,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use seatmeter_core::people::{AdminArea, LicenseKind};
+use seatmeter_core::people::LicenseKind;
 use seatmeter_core::time::Timestamp;
 use seatmeter_core::usage::{CountPolicy, LiveUsage, WindowIndex, Windows};
 use serde_json::json;
 
-use super::{Error, Principal, Result, Services};
+use super::{Capability, Error, Principal, Result, Services};
 use crate::store::meetings::{MeetingRow, MeetingRules};
 use crate::store::usage::UsageChange;
 use crate::store::{self, Db, DbError, Tx};
@@ -402,7 +402,7 @@ pub async fn usage(services: &Services, principal: &Principal, now: i64) -> Resu
 
 /// Whether the caller may read usage and meeting exports.
 pub fn may_read_reports(principal: &Principal) -> Result<()> {
-    if principal.administers(AdminArea::Reports) || principal.administers(AdminArea::UsersLicenses) {
+    if principal.may(Capability::SeeUsage) {
         Ok(())
     } else {
         Err(Error::forbidden("usage and meeting exports need an administrator of reports"))

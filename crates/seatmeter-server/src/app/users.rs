@@ -16,7 +16,7 @@ use seatmeter_core::access::{self, Areas, Rights, RightsRefusal};
 use seatmeter_core::people::{AdminArea, Email, Role};
 use serde_json::json;
 
-use super::{Error, Principal, Result, Services};
+use super::{Capability, Error, Principal, Result, Services};
 use crate::secrets::new_id;
 use crate::store::users::UserRow;
 use crate::store::{self, Db, DbError, OnDuplicate, Tx};
@@ -115,7 +115,7 @@ pub async fn list(
     principal: &Principal,
     q: Option<&str>,
 ) -> Result<Vec<UserRow>, DbError> {
-    let only = (!principal.administers(AdminArea::UsersLicenses)).then_some(principal.user_id.as_str());
+    let only = (!principal.may(Capability::ManageUsers)).then_some(principal.user_id.as_str());
     let q = q.map(str::trim).filter(|q| !q.is_empty());
     store::users::list(&services.db, &principal.account_id, only, q).await
 }
@@ -131,7 +131,7 @@ pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result
 /// Adds a user (user administrators only; an administrator only by an
 /// unrestricted administrator).
 pub async fn create(services: &Services, principal: &Principal, new: NewUser, now: i64) -> Result<UserRow> {
-    if !principal.administers(AdminArea::UsersLicenses) {
+    if !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden(NEEDS_USERS_ADMIN_TO_ADD));
     }
     let email =
@@ -206,7 +206,7 @@ fn check_asked(principal: &Principal, id: &str, changes: &UserChanges) -> Result
         || changes.areas.is_some()
         || changes.disabled.is_some()
         || changes.concurrency_limit.is_some();
-    if beyond_name && !principal.administers(AdminArea::UsersLicenses) {
+    if beyond_name && !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden(NEEDS_USERS_ADMIN_TO_CHANGE));
     }
     if let Some(Some(limit)) = changes.concurrency_limit

@@ -45,7 +45,7 @@ pub(super) async fn dashboard(
     State(state): State<Services>,
     Signed(user): Signed,
 ) -> Result<Response, Failure> {
-    if user.role != "administrator" {
+    if !user.is_admin() {
         return Ok(Redirect::to("/booking-pages").into_response());
     }
     let status = super::licenses::compliance(&state, &user).await?;

@@ -9,9 +9,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use seatmeter_core::people::AdminArea;
 use serde::Deserialize;
 
+use crate::app::Capability;
 use crate::app::{self, Principal, Services};
 use crate::http::ApiError;
 use crate::secrets::{hex, random_bytes};
@@ -151,44 +151,45 @@ impl ConsoleUser {
         }
     }
 
-    /// Whether the user administers `area`.
-    pub fn administers(&self, area: AdminArea) -> bool {
-        self.principal().administers(area)
+    /// Whether the user may do `capability`: the same rule the API asks.
+    pub fn may(&self, capability: Capability) -> bool {
+        self.principal().may(capability)
     }
 
-    /// Whether the user is an administrator (of any area).
+    /// Whether the user is an administrator (of any area): the dashboard and
+    /// the compliance banners are theirs.
     pub fn is_admin(&self) -> bool {
-        self.role == "administrator"
+        self.may(Capability::SeeCompliance)
     }
 
     /// Administers users & licenses.
     pub fn users_admin(&self) -> bool {
-        self.administers(AdminArea::UsersLicenses)
+        self.may(Capability::ManageUsers)
     }
 
     /// Administers license purchases (billing, or users & licenses).
     pub fn licenses_admin(&self) -> bool {
-        self.administers(AdminArea::Billing) || self.administers(AdminArea::UsersLicenses)
+        self.may(Capability::SeeLicenses)
     }
 
     /// Administers security settings.
     pub fn security_admin(&self) -> bool {
-        self.administers(AdminArea::Security)
+        self.may(Capability::ManageSecurity)
     }
 
     /// Sees the account's whole activity stream (as the API decides).
     pub fn sees_whole_stream(&self) -> bool {
-        crate::app::activities::sees_the_whole_stream(&self.principal())
+        self.may(Capability::SeeWholeActivityStream)
     }
 
     /// Sees the account's usage and meetings (reports, or users & licenses).
     pub fn sees_reports(&self) -> bool {
-        self.administers(AdminArea::Reports) || self.administers(AdminArea::UsersLicenses)
+        self.may(Capability::SeeUsage)
     }
 
     /// Administers privacy (erasing a person's activities).
     pub fn privacy_admin(&self) -> bool {
-        self.administers(AdminArea::Privacy)
+        self.may(Capability::EraseActivities)
     }
 
     /// The account's time zone.

@@ -5,14 +5,13 @@
 //! installed for its PAK is refused: licenses the vendor reduced or
 //! withdrew cannot come back from an old copy.
 
-use seatmeter_core::people::AdminArea;
 use serde_json::json;
 
 use super::disabled_message;
 use super::evaluate::{CurrentFile, current_files, evaluate, expiry_ms, prepare};
 use super::open;
 use crate::app::licenses::{Pool, account_pools};
-use crate::app::{Error, Principal, Result, Services};
+use crate::app::{Capability, Error, Principal, Result, Services};
 use crate::license_file::{LicenseBody, LicenseFile, LicenseFileError, LicenseLine, verify};
 use crate::secrets::new_id;
 use crate::store::license_files::{FileRow, NewFile};
@@ -88,7 +87,7 @@ pub struct InstalledFile {
 }
 
 fn may_manage_licenses(principal: &Principal) -> Result<()> {
-    if principal.administers(AdminArea::Billing) {
+    if principal.may(Capability::InstallLicenses) {
         Ok(())
     } else {
         Err(Error::forbidden("installing licenses needs an administrator of billing"))
@@ -259,7 +258,7 @@ pub async fn install(
 /// The license files installed in the caller's account, newest first: the
 /// current ones and the history (administrators of billing or licenses).
 pub async fn files(services: &Services, principal: &Principal) -> Result<Vec<InstalledFile>> {
-    if !(principal.administers(AdminArea::Billing) || principal.administers(AdminArea::UsersLicenses)) {
+    if !principal.may(Capability::SeeLicenses) {
         return Err(Error::forbidden("license files are shown to administrators of billing or licenses"));
     }
     let rows = store::license_files::newest_first(&services.db, &principal.account_id).await?;

@@ -7,7 +7,7 @@ use seatmeter_core::people::AdminArea;
 use serde_json::json;
 
 use super::date_text;
-use crate::app::{Error, Principal, Result, Services};
+use crate::app::{Capability, Error, Principal, Result, Services};
 use crate::secrets::new_id;
 use crate::store::outbox::{NewMessage, OutboxRow};
 use crate::store::{self, DbError, Tx};
@@ -202,7 +202,7 @@ pub struct Notification {
 /// 500): sent, queued, retrying after a failure, or given up
 /// (administrators only).
 pub async fn list(services: &Services, principal: &Principal) -> Result<Vec<Notification>> {
-    if !principal.is_admin() {
+    if !principal.may(Capability::SeeCompliance) {
         return Err(Error::forbidden("notifications are shown to administrators"));
     }
     let rows = store::outbox::list(&services.db, &principal.account_id, 500).await?;

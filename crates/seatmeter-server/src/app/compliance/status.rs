@@ -8,7 +8,7 @@ use seatmeter_core::compliance::{self as engine, Condition};
 
 use super::evaluate::{checks, current_files, facts};
 use super::{date_text, disabled_message, new_row};
-use crate::app::{Error, Principal, Result, Services};
+use crate::app::{Capability, Error, Principal, Result, Services};
 use crate::store;
 
 /// Synchronisation with the license authority, once a PAK is registered.
@@ -83,7 +83,7 @@ fn banners(status: &engine::Status, hosts: Option<(u64, u64)>) -> Vec<String> {
 
 /// The caller's account's compliance at `now` (administrators only).
 pub async fn status(services: &Services, principal: &Principal, now: i64) -> Result<Compliance> {
-    if !principal.is_admin() {
+    if !principal.may(Capability::SeeCompliance) {
         return Err(Error::forbidden("compliance is shown to administrators"));
     }
     let account_id = principal.account_id.as_str();
