@@ -27,7 +27,7 @@ pub async fn meetings_started(
         return Err(Error::forbidden("meeting trends need an administrator of reports"));
     }
     let from = now - (days + 1) * 86_400_000;
-    let started = store::meeting_starts::since(&services.db, &principal.account_id, from).await?;
+    let started = store::meetings::started_since(&services.db, &principal.account_id, from).await?;
     let started: Vec<jiff::civil::Date> = started.into_iter().map(|ms| local_date(zone, ms)).collect();
     let today = local_date(zone, now);
     Ok((0..days)

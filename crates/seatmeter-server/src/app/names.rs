@@ -6,5 +6,5 @@ use crate::store::{self, users::UserRow};
 
 /// The users of `account_id` (only `ids`, if given).
 pub async fn of_account(services: &Services, account_id: &str, ids: Option<&[&str]>) -> Result<Vec<UserRow>> {
-    Ok(store::user_names::of_account(&services.db, account_id, ids).await?)
+    Ok(store::users::of_account(&services.db, account_id, ids).await?)
 }

@@ -275,7 +275,7 @@ async fn save(tx: &mut Tx, principal: &Principal, user: &UserRow, now: i64) -> R
     .await?;
     if user.disabled_ms.is_some() {
         // Console sessions end for good: enabling the user again does not revive them.
-        store::users::end_sessions(&mut *tx, &principal.account_id, &user.id, now).await?;
+        store::sessions::end_of_user(&mut *tx, &principal.account_id, &user.id, now).await?;
     }
     crate::store::changes::note(&mut *tx, [user.id.as_str()], now).await
 }

@@ -147,25 +147,6 @@ pub async fn other_unrestricted_admins(
     Ok(row.map_or(0, |r| u64::try_from(r.n).unwrap_or(0)))
 }
 
-/// Ends the open console sessions of user `user_id` at `now_ms`.
-pub async fn end_sessions(
-    ex: impl Executor,
-    account_id: &str,
-    user_id: &str,
-    now_ms: i64,
-) -> Result<(), DbError> {
-    ex.execute(
-        Query::update()
-            .table("sessions")
-            .value("ended_ms", now_ms)
-            .and_where(Expr::col("account_id").eq(account_id))
-            .and_where(Expr::col("user_id").eq(user_id))
-            .and_where(Expr::col("ended_ms").is_null()),
-    )
-    .await?;
-    Ok(())
-}
-
 /// The ids of `account_id`'s users by e-mail key (addresses compared without case).
 pub async fn ids_by_email(ex: impl Executor, account_id: &str) -> Result<HashMap<String, String>, DbError> {
     #[derive(sqlx::FromRow)]
@@ -182,4 +163,18 @@ pub async fn ids_by_email(ex: impl Executor, account_id: &str) -> Result<HashMap
         )
         .await?;
     Ok(rows.into_iter().map(|u| (u.email_key, u.id)).collect())
+}
+
+/// The users of `account_id` (only `ids`, if given), as pages read who is who.
+pub async fn of_account(
+    ex: impl Executor,
+    account_id: &str,
+    ids: Option<&[&str]>,
+) -> Result<Vec<UserRow>, DbError> {
+    let mut select = Query::select();
+    select.columns(USER_COLUMNS).from("users").and_where(Expr::col("account_id").eq(account_id));
+    if let Some(ids) = ids {
+        select.and_where(Expr::col("id").is_in(ids.iter().copied()));
+    }
+    ex.fetch_all(&select).await
 }
