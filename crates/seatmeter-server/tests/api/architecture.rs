@@ -330,3 +330,37 @@ async fn a_server_error_is_logged_with_its_request_route_and_account() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn reading_usage_and_compliance_writes_nothing() {
+    for app in apps().await {
+        let Some(path) = app.sqlite_path() else {
+            app.finish().await;
+            continue;
+        };
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let token = &created.token;
+        // The token's first use records when it was used (a write, once a minute).
+        assert_eq!(app.get("/v1/account", Some(token)).await.status(), 200);
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).read_only(true);
+        let mut watcher = sqlx::ConnectOptions::connect(&options).await.unwrap();
+        let version = || sqlx::query_as::<_, (i64,)>("PRAGMA data_version");
+        let (before,) = version().fetch_one(&mut watcher).await.unwrap();
+        for path in
+            ["/v1/usage", "/v1/usage?format=csv", "/v1/compliance", "/v1/licenses", "/v1/meetings/export"]
+        {
+            assert_eq!(app.get(path, Some(token)).await.status(), 200, "{path}");
+        }
+        let (after,) = version().fetch_one(&mut watcher).await.unwrap();
+        assert_eq!(before, after, "a read committed a write to the database");
+        // The check itself sees a write.
+        let (status, _) = app
+            .call(reqwest::Method::PATCH, "/v1/account", token, Some(serde_json::json!({"name": "Renamed"})))
+            .await;
+        assert_eq!(status, 200);
+        let (written,) = version().fetch_one(&mut watcher).await.unwrap();
+        assert_ne!(written, after, "PRAGMA data_version sees the server's commits");
+        sqlx::Connection::close(watcher).await.unwrap();
+        app.finish().await;
+    }
+}

@@ -115,6 +115,14 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestApp {
+    /// The SQLite database file, when the server runs on SQLite.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match &self.location {
+            DatabaseLocation::Sqlite(path) => Some(path.clone()),
+            DatabaseLocation::Postgres(_) => None,
+        }
+    }
+
     /// "sqlite" or "postgres", for messages.
     pub fn backend(&self) -> &'static str {
         self.db.backend()
