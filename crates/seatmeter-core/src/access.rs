@@ -2,10 +2,12 @@
 //! admin areas), and the rules about changing rights, as pure functions
 //! that the API and the console both ask.
 //!
-//! Every permission rule of the server is a predicate here or on
-//! [`Rights`]; the server only supplies the facts (the caller's rights, the
-//! user before and after a change, how many other unrestricted
-//! administrators remain).
+//! What an administrator's areas allow is one rule per [`Capability`]
+//! ([`Rights::may`]), and who may change whose rights is [`may_add`] and
+//! [`may_change`]; the server only supplies the facts (the caller's rights,
+//! the user before and after a change, how many other unrestricted
+//! administrators remain). Rules about one's own things (a page one owns, a
+//! meeting one hosts) sit with those things in the server's use cases.
 
 use std::fmt;
 
@@ -113,12 +115,18 @@ impl Areas {
         Areas(areas.into_iter().fold(0, |bits, a| bits | Self::bit(a)))
     }
 
+    /// Stands for names this server does not know (a newer server's area,
+    /// or a damaged value): it makes the set not empty, so that an
+    /// administrator limited to such areas is never taken as unrestricted,
+    /// and it grants nothing here.
+    const UNKNOWN: u8 = 1 << 7;
+
     /// Whether `area` is among them.
     pub fn contains(self, area: AdminArea) -> bool {
         self.0 & Self::bit(area) != 0
     }
 
-    /// Whether there are none.
+    /// Whether there are none (for an administrator: unrestricted).
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -133,10 +141,14 @@ impl Areas {
         self.iter().map(AdminArea::as_str).collect::<Vec<_>>().join(",")
     }
 
-    /// From the stored form; unknown names are ignored (a newer server's
-    /// area grants nothing here).
+    /// From the stored form. An unknown name grants nothing here, but the
+    /// set is not empty for it: limits never vanish into "unrestricted".
     pub fn from_stored(text: &str) -> Self {
-        Self::of(text.split(',').filter_map(AdminArea::parse))
+        let names = text.split(',').filter(|name| !name.is_empty());
+        names.fold(Areas::NONE, |areas, name| match AdminArea::parse(name) {
+            Some(area) => Areas(areas.0 | Self::bit(area)),
+            None => Areas(areas.0 | Self::UNKNOWN),
+        })
     }
 }
 
@@ -178,8 +190,7 @@ impl Rights {
     }
 
     /// Whether these rights are at least `other`'s: everything `other` may
-    /// do, these may too. (A credential made under `other` does not grow
-    /// when its user's rights grow past it.)
+    /// do, these may too.
     pub fn covers(self, other: Rights) -> bool {
         match (self.role, other.role) {
             (_, Role::Member) => true,
@@ -307,13 +318,6 @@ pub fn needs_unrestricted_admin(before: Standing, after: Standing) -> bool {
     rights_changed || administrator_access_changed
 }
 
-/// Would changing a user from `before` to `after` take away the account's
-/// last enabled unrestricted administrator, given how many *other* enabled
-/// unrestricted administrators it has?
-pub fn removes_last_unrestricted_admin(before: Standing, after: Standing, others: u64) -> bool {
-    before.is_enabled_unrestricted_admin() && !after.is_enabled_unrestricted_admin() && others == 0
-}
-
 /// May `actor` change a user from `before` to `after`, with `others` other
 /// enabled unrestricted administrators in the account? The one rule both
 /// the API and the console ask. (`others` need only be counted when
@@ -327,7 +331,7 @@ pub fn may_change(
     if needs_unrestricted_admin(before, after) && !actor.is_unrestricted_admin() {
         return Err(RightsRefusal::NeedsUnrestrictedAdmin);
     }
-    if removes_last_unrestricted_admin(before, after, others) {
+    if loses_unrestricted_admin(before, after) && others == 0 {
         return Err(RightsRefusal::LastUnrestrictedAdmin);
     }
     Ok(())
@@ -359,8 +363,23 @@ mod tests {
     fn areas_round_trip_through_their_stored_form() {
         let areas = Areas::of([AdminArea::Reports, AdminArea::Billing]);
         assert_eq!(areas.to_stored(), "billing,reports");
-        assert_eq!(Areas::from_stored("reports,billing,unknown"), areas);
+        assert_eq!(Areas::from_stored("reports,billing"), areas);
         assert!(Areas::from_stored("").is_empty());
+    }
+
+    #[test]
+    fn an_area_this_server_does_not_know_grants_nothing_and_never_unrestricts() {
+        for stored in ["future_area", " reports", "reports,future_area", ","] {
+            let rights = Rights::from_stored("administrator", stored);
+            if stored == "," {
+                assert!(rights.is_unrestricted_admin(), "no names at all is no limit");
+                continue;
+            }
+            assert!(!rights.is_unrestricted_admin(), "{stored:?}");
+            assert!(!rights.may(Capability::ManageAccount), "{stored:?}");
+            assert_eq!(rights.administers(AdminArea::Reports), stored == "reports,future_area", "{stored:?}");
+            assert!(!rights.administers(AdminArea::Billing), "{stored:?}");
+        }
     }
 
     #[test]

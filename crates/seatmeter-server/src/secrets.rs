@@ -19,6 +19,12 @@ fn random_hex(bytes: usize) -> String {
     hex(&buf)
 }
 
+/// A random secret for a session, a CSRF token or a one-time link: 32
+/// bytes, in hex.
+pub fn new_secret() -> String {
+    hex(&random_bytes::<32>())
+}
+
 /// `bytes` as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

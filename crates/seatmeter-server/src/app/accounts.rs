@@ -149,7 +149,8 @@ pub async fn update(
         return Err(Error::forbidden("changing the account needs an unrestricted administrator"));
     }
     let name = changes.name.as_deref().map(str::trim);
-    if name.is_some_and(|name| name.is_empty() || name.chars().count() > 200) {
+    let too_long = changes.name.as_deref().is_some_and(|name| name.chars().count() > 200);
+    if too_long || name.is_some_and(str::is_empty) {
         return Err(Error::invalid("the name must be 1 to 200 characters", "name"));
     }
     if let Some(zone) = &changes.time_zone

@@ -200,6 +200,9 @@ pub async fn confirms_erasure(
     user_id: &str,
     typed: &str,
 ) -> Result<bool> {
+    if !principal.may(Capability::EraseActivities) {
+        return Err(Error::forbidden("erasing activities needs a privacy administrator"));
+    }
     let person = store::users::get(&services.db, &principal.account_id, user_id).await?;
     Ok(person.is_some_and(|p| p.email.eq_ignore_ascii_case(typed.trim())))
 }

@@ -28,8 +28,9 @@ pub async fn meetings_started(
     }
     let from = now - (days + 1) * 86_400_000;
     let started = store::meetings::started_since(&services.db, &principal.account_id, from).await?;
-    let started: Vec<jiff::civil::Date> = started.into_iter().map(|ms| local_date(zone, ms)).collect();
-    let today = local_date(zone, now);
+    let started: Vec<jiff::civil::Date> =
+        started.into_iter().map(|ms| super::compliance::local_date(zone, ms)).collect();
+    let today = super::compliance::local_date(zone, now);
     Ok((0..days)
         .rev()
         .map(|back| {
@@ -38,12 +39,4 @@ pub async fn meetings_started(
             DayCount { day, meetings }
         })
         .collect())
-}
-
-/// The date of instant `ms` in `zone`.
-fn local_date(zone: &jiff::tz::TimeZone, ms: i64) -> jiff::civil::Date {
-    jiff::Timestamp::from_millisecond(ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned_datetime(zone.clone())
-        .date()
 }

@@ -298,7 +298,7 @@ async fn record_start(tx: &mut Tx, principal: &Principal, row: &mut MeetingRow, 
     let mut facts = row.facts();
     facts.apply(&event, false);
     row.set_facts(&facts);
-    store::meetings::set_started(&mut *tx, &row.id, row.started_ms).await?;
+    store::meetings::set_started(&mut *tx, &row.account_id, &row.id, row.started_ms).await?;
     store::activities::record(
         tx,
         &principal.account_id,

@@ -11,8 +11,9 @@
 //!
 //! Error policy: [`Error`] says what was wrong in words for people and, for
 //! the API, which kind of refusal it is. A database failure is
-//! [`Error::Db`]; it is the only kind that becomes a server error, and its
-//! cause is logged there, never shown.
+//! [`Error::Db`] and a failure with advice for the caller [`Error::Failed`];
+//! these two are the only kinds that become a server error, and their cause
+//! is logged there, never shown.
 
 pub mod accounts;
 pub mod activities;
@@ -39,7 +40,6 @@ use std::sync::Arc;
 
 pub use seatmeter_core::access::Capability;
 use seatmeter_core::access::{AccountId, Rights, UserId};
-use seatmeter_core::people::AdminArea;
 
 use crate::clock::Clock;
 use crate::store::{Db, DbError};
@@ -92,21 +92,6 @@ impl Principal {
     /// Whether the caller may do `capability` (the one rule for it, in the core).
     pub fn may(&self, capability: Capability) -> bool {
         self.rights.may(capability)
-    }
-
-    /// Whether the caller administers `area`.
-    pub fn administers(&self, area: AdminArea) -> bool {
-        self.rights.administers(area)
-    }
-
-    /// Whether the caller is an administrator of every area.
-    pub fn is_unrestricted_admin(&self) -> bool {
-        self.rights.is_unrestricted_admin()
-    }
-
-    /// Whether the caller is an administrator of any area.
-    pub fn is_admin(&self) -> bool {
-        self.rights.role == seatmeter_core::people::Role::Administrator
     }
 }
 

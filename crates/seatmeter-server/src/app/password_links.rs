@@ -4,10 +4,10 @@
 //! and never stored (only its token's SHA-256 is), lasts
 //! [`SETUP_LINK_DAYS`], and is used up by setting a password.
 
-use seatmeter_core::people::Email;
+use seatmeter_core::people::{Email, Role};
 use serde_json::json;
 
-use super::{Error, Result, Services, passwords};
+use super::{Capability, Error, Principal, Result, Services, passwords};
 use crate::secrets::{hex, random_bytes, sha256_hex};
 use crate::store::password_links::LinkRow;
 use crate::store::{self, Db, DbError, Executor};
@@ -63,13 +63,38 @@ pub async fn create(
     Ok(Some(token))
 }
 
+/// A one-time link for user `user_id` to set a password, made by an
+/// administrator of users & licenses (`None`: the user is disabled). Only
+/// an administrator of every area makes one for an administrator, as only
+/// they may change an administrator: whoever holds the link sets the
+/// password.
+pub async fn make_for(
+    services: &Services,
+    principal: &Principal,
+    user_id: &str,
+    now: i64,
+) -> Result<Option<String>> {
+    if !principal.may(Capability::ManageUsers) {
+        return Err(Error::forbidden("password links need an administrator of users & licenses"));
+    }
+    let user = store::users::get(&services.db, &principal.account_id, user_id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("no user {user_id:?} in your account")))?;
+    if user.rights().role == Role::Administrator && !principal.may(Capability::ManageAccount) {
+        return Err(Error::forbidden(
+            "a password link for an administrator is made by an administrator of every area",
+        ));
+    }
+    let email = Email::parse(&user.email).map_err(|e| Error::invalid(format!("the address {e}"), "email"))?;
+    create(&services.db, &principal.account_id, &email, Some(&principal.user_id), now).await
+}
+
 /// The link of `token`, if it can still be used at `now`.
 pub async fn find(services: &Services, token: &str, now: i64) -> Result<Option<LinkRow>> {
     Ok(store::password_links::find(&services.db, &sha256_hex(token.as_bytes()), now).await?)
 }
 
-/// A password to set from a link.
-#[derive(Debug)]
+/// A password to set from a link (no `Debug`: it holds secrets).
 pub struct NewPassword<'a> {
     /// The link's token.
     pub token: &'a str,

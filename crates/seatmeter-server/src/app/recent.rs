@@ -91,6 +91,19 @@ pub async fn follow(db: &Db, kept: &Kept, follower: &mut Follower, now_ms: i64) 
     Ok(new)
 }
 
+/// How long a change row is kept.
+const KEEP_CHANGES_MS: i64 = 3_600_000;
+
+/// Once an hour, deletes the change rows older than an hour (every server
+/// has read them long before).
+pub async fn prune(db: &Db, follower: &mut Follower, now_ms: i64) -> Result<(), DbError> {
+    if now_ms - follower.pruned_at > KEEP_CHANGES_MS {
+        follower.pruned_at = now_ms;
+        store::changes::prune(db, now_ms - KEEP_CHANGES_MS).await?;
+    }
+    Ok(())
+}
+
 /// Values by key, each kept for a moment, each in a group (the user, or
 /// the host, it depends on) that can be forgotten as a whole.
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use seatmeter_core::sign_in::{self, Policy};
 use serde_json::json;
 
 use super::{Capability, Error, Principal, Result, Services, password_links, passwords};
-use crate::secrets::{hex, random_bytes, sha256_hex};
+use crate::secrets::sha256_hex;
 use crate::store::passwords::CandidateRow;
 use crate::store::sessions::SessionRow;
 use crate::store::{self, DbError};
@@ -24,8 +24,7 @@ pub const WRONG_PASSWORD: &str = "wrong_password";
 pub const THROTTLED: &str = "throttled";
 const WRONG: &str = "the e-mail address or the password is wrong";
 
-/// What signing in led to.
-#[derive(Debug)]
+/// What signing in led to (no `Debug`: it holds secrets).
 pub enum SignedIn {
     /// A new session: its token, for the cookie (only its hash is stored).
     Session {
@@ -106,14 +105,14 @@ async fn verify(
 
 /// Opens a session of `user`; its token.
 async fn open(services: &Services, user: &CandidateRow, now: i64) -> Result<String> {
-    let token = new_secret();
+    let token = crate::secrets::new_secret();
     let mut tx = services.db.begin().await?;
     store::sessions::insert(
         &mut tx,
         &sha256_hex(token.as_bytes()),
         &user.account_id,
         &user.id,
-        &new_secret(),
+        &crate::secrets::new_secret(),
         now,
     )
     .await?;
@@ -129,10 +128,6 @@ async fn open(services: &Services, user: &CandidateRow, now: i64) -> Result<Stri
     .await?;
     tx.commit().await?;
     Ok(token)
-}
-
-fn new_secret() -> String {
-    hex(&random_bytes::<32>())
 }
 
 /// The session of `token` (`None`: there is none, or it has ended: a

@@ -214,22 +214,6 @@ impl UsageCache {
         accounts.entry(account_id.to_string()).or_default().clone()
     }
 
-    /// The account's usage rows (sorted by window, then host id) after
-    /// applying the changes up to `rules.usage_seq` this server has not
-    /// seen yet.
-    pub async fn rows(
-        &self,
-        db: &Db,
-        account_id: &str,
-        rules: &MeetingRules,
-    ) -> Result<Vec<HostUsage>, DbError> {
-        let entry = self.entry(account_id);
-        let mut slot = entry.lock().await;
-        let usage = AccountUsage::on_anchor(&mut slot, rules.anchor_ms);
-        usage.catch_up(db, account_id, rules.usage_seq).await?;
-        Ok(usage.rows())
-    }
-
     /// The account's rules and its usage rows at `now` (sorted by window,
     /// then host id): every change written so far, and the meetings overdue
     /// at `now` settled in memory as the sweep will settle them. `None`

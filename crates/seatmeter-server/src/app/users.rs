@@ -188,7 +188,7 @@ pub async fn update(
     let mut tx = services.db.begin().await?;
     let before = store::users::get(&mut tx, &principal.account_id, id).await?.ok_or_else(|| not_found(id))?;
     let after = changed(&before, &changes, now)?;
-    check_rights(&mut tx, principal, &before, &after).await?;
+    check_rights(&mut tx, principal, &before, &after, changes.disabled.is_some()).await?;
     save(&mut tx, principal, &after, now).await?;
     tx.commit().await?;
     // A disabled user's tokens stop working, and a new limit applies, at once.
@@ -246,8 +246,20 @@ fn changed(before: &UserRow, changes: &UserChanges, now: i64) -> Result<UserRow>
 /// when the change takes an unrestricted administrator away, the others
 /// are counted under the account's lock, so that two administrators
 /// demoting each other at once do not both succeed.
-async fn check_rights(tx: &mut Tx, principal: &Principal, before: &UserRow, after: &UserRow) -> Result<()> {
+async fn check_rights(
+    tx: &mut Tx,
+    principal: &Principal,
+    before: &UserRow,
+    after: &UserRow,
+    access_asked: bool,
+) -> Result<()> {
     let (was, will) = (before.standing(), after.standing());
+    // Asking to enable or disable an administrator is theirs to ask even
+    // when it changes nothing: the answer must not tell a restricted
+    // administrator more than a refusal would.
+    if access_asked && was.rights.role == Role::Administrator && !principal.rights.is_unrestricted_admin() {
+        return Err(refused(RightsRefusal::NeedsUnrestrictedAdmin, NEEDS_UNRESTRICTED_TO_CHANGE));
+    }
     let others = if access::loses_unrestricted_admin(was, will) {
         store::accounts::lock(tx, &principal.account_id).await?;
         store::users::other_unrestricted_admins(&mut *tx, &principal.account_id, &before.id).await?

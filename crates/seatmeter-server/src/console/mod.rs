@@ -40,7 +40,7 @@ mod session;
 mod sign_in;
 mod users;
 
-pub(crate) use crate::app::password_links::{SETUP_LINK_DAYS, create as password_link};
+pub(crate) use crate::app::password_links::SETUP_LINK_DAYS;
 pub(crate) use names::{Names, user_names};
 pub use session::{ConsoleUser, CsrfForm, Posted, Signed};
 pub(crate) use session::{Failure, SESSION_COOKIE, expired_form, finish, secure};

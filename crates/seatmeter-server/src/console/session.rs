@@ -14,7 +14,6 @@ use serde::Deserialize;
 use crate::app::Capability;
 use crate::app::{self, Principal, Services};
 use crate::http::ApiError;
-use crate::secrets::{hex, random_bytes};
 use crate::store::DbError;
 use crate::store::sessions::SessionRow;
 
@@ -23,10 +22,7 @@ pub(crate) const SESSION_COOKIE: &str = "seatmeter_session";
 /// The cookie that holds the CSRF token of a signed-out form.
 pub(super) const CSRF_COOKIE: &str = "seatmeter_csrf";
 
-/// A random token (32 bytes, in hex).
-pub(super) fn new_secret() -> String {
-    hex(&random_bytes::<32>())
-}
+pub(super) use crate::secrets::new_secret;
 
 /// Whether the request came over HTTPS (directly or through a proxy that says so).
 pub(crate) fn secure(headers: &HeaderMap) -> bool {
@@ -226,6 +222,9 @@ pub(crate) fn local_time(ms: i64, zone: &jiff::tz::TimeZone) -> String {
 pub(super) async fn signed_in(state: &Services, jar: &CookieJar) -> Result<Option<ConsoleUser>, Failure> {
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else { return Ok(None) };
     let session = app::sessions::session(state, &token, state.clock.now()).await?;
+    if let Some(session) = &session {
+        tracing::Span::current().record("account", tracing::field::display(&session.account_id));
+    }
     Ok(session.map(ConsoleUser::from))
 }
 

@@ -90,10 +90,8 @@ struct LinkPage {
 }
 
 /// A new one-time link for `shown` to set a password, shown on a page of
-/// its own: never stored (only its hash is), never in a redirect. Only an
-/// administrator of every area makes one for an administrator, as only
-/// they may change an administrator (whoever holds the link sets the
-/// password).
+/// its own: never stored (only its hash is), never in a redirect. Who may
+/// make one is the use case's rule (`app::password_links::make_for`).
 async fn link_page(
     state: &Services,
     headers: &HeaderMap,
@@ -101,16 +99,12 @@ async fn link_page(
     shown: crate::http::users::UserView,
     added: bool,
 ) -> Result<Response, Failure> {
-    if shown.role == "administrator" && !user.principal().is_unrestricted_admin() {
-        let refused = ApiError::Forbidden(
-            "a password link for an administrator is made by an administrator of every area".into(),
-        );
-        return finish(state, &user, &format!("/users/{}", shown.id), Err(refused)).await;
-    }
-    let email = seatmeter_core::people::Email::parse(&shown.email)
-        .map_err(|e| Failure(ApiError::Invalid { message: format!("the address {e}"), field: None }))?;
-    let now = state.clock.now();
-    let token = super::password_link(&state.db, &user.account_id, &email, Some(&user.user_id), now).await?;
+    let back = format!("/users/{}", shown.id);
+    let token =
+        match app::password_links::make_for(state, &user.principal(), &shown.id, state.clock.now()).await {
+            Ok(token) => token,
+            Err(refused) => return finish(state, &user, &back, Err(refused.into())).await,
+        };
     let scheme = if super::secure(headers) { "https" } else { "http" };
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let link = token.map(|token| format!("{scheme}://{host}/set-password?token={token}"));
@@ -209,6 +203,7 @@ pub async fn new_link(
 ) -> Result<Response, Failure> {
     let Posted { user, .. } = posted;
     if !user.users_admin() {
+        // The use case refuses it too; asked first so that the refusal names the right.
         let refused = ApiError::Forbidden("password links need an administrator of users & licenses".into());
         return finish(&state, &user, &format!("/users/{id}"), Err(refused)).await;
     }

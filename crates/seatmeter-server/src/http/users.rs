@@ -42,7 +42,7 @@ pub struct UserView {
 
 impl From<UserRow> for UserView {
     fn from(user: UserRow) -> Self {
-        let areas = user.rights().areas.iter().map(|a| a.as_str().to_string()).collect();
+        let areas = user.areas.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect();
         UserView {
             id: user.id,
             email: user.email,

@@ -5,10 +5,6 @@
 pub use crate::app::recent::Follower;
 use crate::app::recent::{self, ALL};
 use crate::app::{Error, Services};
-use crate::store;
-
-/// How long a change row is kept.
-const KEEP_CHANGES_MS: i64 = 3_600_000;
 
 /// Reads the changes of other servers since the last step and forgets what
 /// depends on them; once an hour, deletes change rows older than an hour.
@@ -19,9 +15,6 @@ pub async fn step(services: &Services, follower: &mut Follower, now: i64) -> Res
     if read.is_err() {
         services.kept.forget(ALL);
     }
-    if now - follower.pruned_at > KEEP_CHANGES_MS {
-        follower.pruned_at = now;
-        store::changes::prune(&services.db, now - KEEP_CHANGES_MS).await?;
-    }
+    recent::prune(&services.db, follower, now).await?;
     Ok(read?)
 }

@@ -53,6 +53,10 @@ impl Job {
                     // Each step reads the time when it begins: the ones before may have taken a while.
                     match step(&services, services.clock.now()).await {
                         Ok(0) => {}
+                        // The cache follower's work is routine; the others' is worth a line.
+                        Ok(done) if *name == "follow" => {
+                            tracing::debug!(job = *name, done, "forgot what others changed")
+                        }
                         Ok(done) => tracing::info!(job = *name, done, "background job did its due work"),
                         Err(error) => {
                             tracing::warn!(job = *name, %error, "background job failed; will try again")

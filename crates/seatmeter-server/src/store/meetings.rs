@@ -482,10 +482,19 @@ pub async fn started_after(
     .await
 }
 
-/// Records that meeting `id` started at `started_ms`.
-pub async fn set_started(ex: impl Executor, id: &str, started_ms: Option<i64>) -> Result<(), DbError> {
+/// Records that meeting `id` of `account_id` started at `started_ms`.
+pub async fn set_started(
+    ex: impl Executor,
+    account_id: &str,
+    id: &str,
+    started_ms: Option<i64>,
+) -> Result<(), DbError> {
     ex.execute(
-        Query::update().table("meetings").value("started_ms", started_ms).and_where(Expr::col("id").eq(id)),
+        Query::update()
+            .table("meetings")
+            .value("started_ms", started_ms)
+            .and_where(Expr::col("account_id").eq(account_id))
+            .and_where(Expr::col("id").eq(id)),
     )
     .await?;
     Ok(())

@@ -3,7 +3,6 @@
 //! found them due (once per account and notice), and listing them.
 
 use seatmeter_core::compliance::{Condition, Notice, NoticeKind};
-use seatmeter_core::people::AdminArea;
 use serde_json::json;
 
 use super::date_text;
@@ -11,6 +10,7 @@ use crate::app::{Capability, Error, Principal, Result, Services};
 use crate::secrets::new_id;
 use crate::store::outbox::{NewMessage, OutboxRow};
 use crate::store::{self, DbError, Tx};
+use seatmeter_core::access::Rights;
 
 /// Subject and body of a notice.
 pub fn notice_text(account_name: &str, notice: &Notice) -> (String, String) {
@@ -99,7 +99,7 @@ async fn license_admins(tx: &mut Tx, account_id: &str) -> Result<Vec<String>, Db
     let admins = store::outbox::admins(tx, account_id).await?;
     Ok(admins
         .into_iter()
-        .filter(|r| r.areas.is_empty() || r.areas.split(',').any(|a| a == AdminArea::Billing.as_str()))
+        .filter(|r| Rights::from_stored("administrator", &r.areas).may(Capability::InstallLicenses))
         .map(|r| r.email)
         .collect())
 }
