@@ -20,12 +20,9 @@ pub mod secrets;
 pub mod settings;
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -48,17 +45,6 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-async fn count_requests(request: Request, next: Next) -> Response {
-    let path = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
-    let method = request.method().to_string();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let labels = [("method", method), ("path", path), ("status", response.status().as_u16().to_string())];
-    metrics::counter!("seatmeter_http_requests_total", &labels).increment(1);
-    metrics::histogram!("seatmeter_http_request_seconds", &labels).record(started.elapsed().as_secs_f64());
-    response
-}
-
 /// The whole application: API routes, the console, `/openapi.json`, the
 /// API browser at `/docs` (its files are compiled in: nothing is fetched
 /// at build or run time), request tracing and metrics, and the body size
@@ -71,7 +57,6 @@ pub fn app(services: Services, settings: &Settings) -> Router {
         .fallback(http::not_found)
         .layer(axum::middleware::from_fn(http::json_errors))
         .layer(axum::middleware::from_fn(http::refuse_nul))
-        .layer(axum::middleware::from_fn(count_requests))
         .layer(axum::middleware::from_fn(http::trace_requests))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
 }

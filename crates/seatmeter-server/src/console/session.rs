@@ -75,7 +75,7 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (status, message) = match self.0 {
             ApiError::Internal { cause, .. } => {
-                tracing::error!(error = %cause, "a console page failed");
+                crate::http::log_failure(&cause, "a console page failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong; try again in a moment.".to_string(),
@@ -223,7 +223,7 @@ pub(super) async fn signed_in(state: &Services, jar: &CookieJar) -> Result<Optio
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else { return Ok(None) };
     let session = app::sessions::session(state, &token, state.clock.now()).await?;
     if let Some(session) = &session {
-        tracing::Span::current().record("account", tracing::field::display(&session.account_id));
+        crate::http::note_account(&session.account_id);
     }
     Ok(session.map(ConsoleUser::from))
 }

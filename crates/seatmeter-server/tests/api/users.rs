@@ -223,6 +223,15 @@ async fn a_restricted_administrator_cannot_widen_anyones_rights() {
             )
             .await;
         assert_eq!(status, 403, "nor disables an administrator");
+        let (status, _) = app
+            .call(
+                Method::PATCH,
+                &format!("/v1/users/{}", created.admin.id),
+                &clerk_token,
+                Some(json!({"disabled": false})),
+            )
+            .await;
+        assert_eq!(status, 403, "nor asks about an administrator's access, even to change nothing");
         let (_, seen) = app.call(Method::GET, &format!("/v1/users/{clerk_id}"), admin, None).await;
         assert_eq!(seen["areas"], json!(["users_licenses"]));
 
@@ -248,6 +257,45 @@ async fn a_restricted_administrator_cannot_widen_anyones_rights() {
             .call(Method::PATCH, &format!("/v1/users/{clerk_id}"), admin, Some(json!({"areas": []})))
             .await;
         assert_eq!(status, 200, "an unrestricted administrator widens rights");
+        app.finish().await;
+    }
+}
+
+/// An area this server does not know (a newer server's, in a rolling
+/// upgrade) grants nothing here, and never makes its administrator
+/// unrestricted.
+#[tokio::test]
+async fn an_area_unknown_here_grants_nothing() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = &created.token;
+        let (_, clerk) = app
+            .call(
+                Method::POST,
+                "/v1/users",
+                admin,
+                Some(json!({"email": "clerk@example.com", "name": "Clerk", "role": "administrator",
+                            "areas": ["reports"]})),
+            )
+            .await;
+        let clerk_id = clerk["id"].as_str().unwrap().to_string();
+        let update = format!("UPDATE users SET areas = 'future_area' WHERE id = '{clerk_id}'");
+        match &app.db {
+            seatmeter_server::Db::Sqlite(db) => {
+                sqlx::query(sqlx::AssertSqlSafe(update)).execute(&db.pool).await.unwrap();
+            }
+            seatmeter_server::Db::Postgres(pool) => {
+                sqlx::query(sqlx::AssertSqlSafe(update)).execute(pool).await.unwrap();
+            }
+        }
+        let clerk_token = crate::support::token_for(&app, &created.account.id, &clerk_id).await;
+        let (status, _) =
+            app.call(Method::PATCH, "/v1/account", &clerk_token, Some(json!({"name": "Taken over"}))).await;
+        assert_eq!(status, 403, "not an unrestricted administrator ({})", app.backend());
+        let (status, _) = app.call(Method::GET, "/v1/usage", &clerk_token, None).await;
+        assert_eq!(status, 403, "nor an administrator of reports any longer");
+        let (_, seen) = app.call(Method::GET, &format!("/v1/users/{clerk_id}"), admin, None).await;
+        assert_eq!(seen["areas"], json!(["future_area"]), "shown as stored, not as none");
         app.finish().await;
     }
 }
