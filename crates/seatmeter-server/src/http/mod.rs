@@ -403,7 +403,7 @@ pub fn note_account(account_id: &str) {
 pub fn log_failure(cause: &dyn std::fmt::Display, what: &str) {
     let logged = REQUEST.try_with(|r| {
         let account = r.account.get().map_or("none", String::as_str);
-        tracing::error!(request = %r.id, method = %r.method, route = %r.route, account, error = %cause, "{what}");
+        tracing::error!(request = %r.id, method = %r.method, route = %r.route, account = %account, error = %cause, "{what}");
     });
     if logged.is_err() {
         tracing::error!(error = %cause, "{what}");
