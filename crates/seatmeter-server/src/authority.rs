@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
-use crate::http::rfc3339_ms;
+use crate::clock::rfc3339_ms;
 use crate::license_file::{
     LicenseBody, LicenseFile, LicenseLine, new_signing_key, parse_signing_key, public_key_text, sign,
 };

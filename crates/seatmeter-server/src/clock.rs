@@ -37,3 +37,9 @@ impl Clock {
         }
     }
 }
+
+/// UTC milliseconds as RFC 3339, as the API, the activity stream and the
+/// license authority show instants.
+pub fn rfc3339_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use seatmeter_server::authority::{Authority, Entitlement, Pak, parse_license_spec};
-use seatmeter_server::http::rfc3339_ms;
+use seatmeter_server::clock::rfc3339_ms;
 use seatmeter_server::license_file::{key_id, public_key_text};
 
 /// Where the authority keeps its key pair and database.

@@ -20,6 +20,7 @@ use serde_json::json;
 
 use super::admission::decide;
 use super::{Capability, Error, Principal, Result, Services, recent, usage};
+use crate::clock::rfc3339_ms;
 use crate::secrets::new_id;
 use crate::store::meetings::{ListFilter, MeetingRow, MeetingRules, MeetingState};
 use crate::store::{self, Executor, OnDuplicate, Tx};
@@ -41,11 +42,6 @@ pub fn parse_time_ms(text: &str, field: &str) -> Result<i64> {
     seatmeter_core::time::parse_rfc3339(text.as_bytes())
         .map(|t| t.0.div_euclid(1_000_000))
         .map_err(|e| Error::invalid(format!("{field} {text:?} {e}"), field))
-}
-
-/// UTC milliseconds as RFC 3339 (as the API shows times).
-fn rfc3339_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
 }
 
 /// The rules of `account_id`.

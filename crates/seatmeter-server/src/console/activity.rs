@@ -101,7 +101,7 @@ pub async fn activities(
 fn line(user: &ConsoleUser, names: &Names, a: ActivityRow) -> ActivityLine {
     let details = a.details_json();
     ActivityLine {
-        at: user.local(&crate::http::rfc3339_ms(a.at_ms)),
+        at: user.local(&crate::clock::rfc3339_ms(a.at_ms)),
         actor: a.actor_user_id.as_deref().map_or("system".to_string(), |id| names.of(id).to_string()),
         subject: if a.subject_type == "user" {
             format!("user {}", names.of(&a.subject_id))

@@ -253,10 +253,7 @@ impl FromRequestParts<Services> for Principal {
     }
 }
 
-/// UTC milliseconds as RFC 3339.
-pub fn rfc3339_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
-}
+pub use crate::clock::rfc3339_ms;
 
 #[derive(OpenApi)]
 #[openapi(

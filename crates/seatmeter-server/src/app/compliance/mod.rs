@@ -25,6 +25,7 @@ pub mod sync;
 use ed25519_dalek::VerifyingKey;
 use seatmeter_core::compliance::{Condition, Ledger};
 
+use crate::clock::rfc3339_ms as rfc3339;
 use crate::license_file::parse_public_key;
 use crate::settings::Settings;
 use crate::store::compliance::ComplianceRow;
@@ -163,11 +164,6 @@ pub fn disabled_message(condition: Condition) -> String {
             "the license authority has not been reached for six months; the server must synchronise with it again".into()
         }
     }
-}
-
-/// UTC milliseconds as RFC 3339 (as the activity records show times).
-fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
 }
 
 /// The UTC date of `ms`, as notices and banners show it.
