@@ -240,16 +240,7 @@ async fn record(
     page_id: &str,
     details: serde_json::Value,
 ) -> Result<(), DbError> {
-    store::activities::record(
-        tx,
-        &principal.account_id,
-        now,
-        Some(&principal.user_id),
-        action,
-        ("booking_page", page_id),
-        details,
-    )
-    .await
+    crate::app::record_by(tx, principal, now, action, ("booking_page", page_id), details).await
 }
 
 /// The booking pages the caller may see, oldest first.

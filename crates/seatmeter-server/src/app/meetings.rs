@@ -189,11 +189,10 @@ pub async fn schedule(
     store::meetings::insert(&mut tx, std::slice::from_ref(&row)).await.on_duplicate(|| {
         Error::conflict("a meeting with this external id exists already in your account", Some("external_id"))
     })?;
-    store::activities::record(
+    crate::app::record_by(
         &mut tx,
-        &principal.account_id,
+        principal,
         now,
-        Some(&principal.user_id),
         "meeting.scheduled",
         ("meeting", &row.id),
         json!({"host_user_id": host, "title": row.title, "scheduled_start": start.map(rfc3339_ms)}),
@@ -295,11 +294,10 @@ async fn record_start(tx: &mut Tx, principal: &Principal, row: &mut MeetingRow, 
     facts.apply(&event, false);
     row.set_facts(&facts);
     store::meetings::set_started(&mut *tx, &row.account_id, &row.id, row.started_ms).await?;
-    store::activities::record(
+    crate::app::record_by(
         tx,
-        &principal.account_id,
+        principal,
         now,
-        Some(&principal.user_id),
         "meeting.started",
         ("meeting", &row.id),
         json!({"host_user_id": row.host_user_id}),

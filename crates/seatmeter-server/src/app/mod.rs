@@ -179,6 +179,28 @@ impl Error {
     }
 }
 
+/// Records, inside `tx`, an activity the caller did in their account (so
+/// that it exists exactly when the change does).
+pub(crate) async fn record_by(
+    tx: &mut crate::store::Tx,
+    principal: &Principal,
+    now: i64,
+    action: &str,
+    subject: (&str, &str),
+    details: serde_json::Value,
+) -> Result<(), DbError> {
+    crate::store::activities::record(
+        tx,
+        &principal.account_id,
+        now,
+        Some(&principal.user_id),
+        action,
+        subject,
+        details,
+    )
+    .await
+}
+
 /// Whether the database answers (the health check).
 pub async fn database_answers(services: &Services) -> Result<(), DbError> {
     services.db.ping().await

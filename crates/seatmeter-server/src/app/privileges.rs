@@ -70,11 +70,10 @@ pub async fn grant(
     store::privileges::insert(&mut tx, &principal.account_id, scheduler, host, now)
         .await
         .on_duplicate(|| Error::conflict("this privilege exists already", None))?;
-    store::activities::record(
+    crate::app::record_by(
         &mut tx,
-        &principal.account_id,
+        principal,
         now,
-        Some(&principal.user_id),
         "privilege.granted",
         ("user", host),
         json!({"scheduler_user_id": scheduler}),
@@ -101,11 +100,10 @@ pub async fn revoke(
     if !store::privileges::delete(&mut tx, &principal.account_id, scheduler, host).await? {
         return Err(not_found());
     }
-    store::activities::record(
+    crate::app::record_by(
         &mut tx,
-        &principal.account_id,
+        principal,
         now,
-        Some(&principal.user_id),
         "privilege.revoked",
         ("user", host),
         json!({"scheduler_user_id": scheduler}),

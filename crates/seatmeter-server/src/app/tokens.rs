@@ -94,16 +94,7 @@ pub async fn revoke(services: &Services, principal: &Principal, id: &str, now: i
     if !store::tokens::revoke(&mut tx, &principal.account_id, id, only, now).await? {
         return Err(Error::not_found(format!("no active token {id:?} of yours")));
     }
-    store::activities::record(
-        &mut tx,
-        &principal.account_id,
-        now,
-        Some(&principal.user_id),
-        "token.revoked",
-        ("api_token", id),
-        json!({}),
-    )
-    .await?;
+    crate::app::record_by(&mut tx, principal, now, "token.revoked", ("api_token", id), json!({})).await?;
     store::changes::note(&mut tx, [super::recent::ALL], now).await?;
     tx.commit().await?;
     services.kept.forget(super::recent::ALL);

@@ -159,11 +159,10 @@ pub async fn create(services: &Services, principal: &Principal, new: NewUser, no
             Some("email"),
         )
     })?;
-    store::activities::record(
+    crate::app::record_by(
         &mut tx,
-        &principal.account_id,
+        principal,
         now,
-        Some(&principal.user_id),
         "user.created",
         ("user", &user.id),
         json!({"email": user.email, "role": user.role, "areas": user.areas}),
@@ -274,12 +273,7 @@ async fn check_rights(
 /// user's console sessions, and the change every server's caches learn of.
 async fn save(tx: &mut Tx, principal: &Principal, user: &UserRow, now: i64) -> Result<(), DbError> {
     store::users::update(&mut *tx, user).await?;
-    store::activities::record(
-        tx,
-        &principal.account_id,
-        now,
-        Some(&principal.user_id),
-        "user.updated",
+    crate::app::record_by(tx, principal, now, "user.updated",
         ("user", &user.id),
         json!({"name": user.name, "role": user.role, "areas": user.areas, "disabled": user.disabled_ms.is_some(),
                "concurrency_limit": user.concurrency_limit}),
