@@ -9,6 +9,12 @@
 //! the hourly cap of failures an hour are taken. Only the failures of the
 //! lockout time count toward the delays and the lock, so a lock always
 //! ends by itself, at the latest the lockout time after the last failure.
+//!
+//! The delays and the cap ([`Policy::delays`]) are the same for every
+//! address, known or not, so that they tell nobody which addresses exist;
+//! the account's lock ([`Policy::new`]) is its own. One source address has
+//! throttles of its own ([`Policy::source`]), looser, since many people may
+//! sign in from behind one address.
 
 /// A minute, in milliseconds.
 pub const MINUTE_MS: i64 = 60_000;
@@ -20,6 +26,13 @@ pub const HOURLY_CAP: i64 = 100;
 pub const FREE_FAILURES: i64 = 3;
 /// The longest wait between two attempts.
 pub const MAX_WAIT_MS: i64 = MINUTE_MS;
+/// The failures that count toward the delays of [`Policy::delays`] are
+/// those of this many last minutes.
+pub const DELAY_WINDOW_MINUTES: i64 = 15;
+/// Failed sign-ins taken per source address and hour, at most.
+pub const SOURCE_HOURLY_CAP: i64 = 1_000;
+/// Failures in a row from one source address taken without waiting.
+pub const SOURCE_FREE_FAILURES: i64 = 30;
 
 /// An account's lockout policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,13 +43,38 @@ pub struct Policy {
     pub lockout_minutes: i64,
     /// Failures taken per hour, at most.
     pub hourly_cap: i64,
+    /// Failures in a row taken before the delays begin.
+    pub free_failures: i64,
 }
 
 impl Policy {
     /// The policy of an account with this threshold and lockout time, and
-    /// the usual hourly cap.
+    /// the usual hourly cap and delays.
     pub fn new(threshold: i64, lockout_minutes: i64) -> Self {
-        Policy { threshold, lockout_minutes, hourly_cap: HOURLY_CAP }
+        Policy { threshold, lockout_minutes, hourly_cap: HOURLY_CAP, free_failures: FREE_FAILURES }
+    }
+
+    /// The delays and hourly cap of every address, known or not, with no
+    /// lock: the same for all, so that they tell nothing.
+    pub fn delays() -> Self {
+        Policy::new(i64::MAX, DELAY_WINDOW_MINUTES)
+    }
+
+    /// The throttle of one source address: delays only after
+    /// [`SOURCE_FREE_FAILURES`] in a row, and [`SOURCE_HOURLY_CAP`] an hour.
+    pub fn source() -> Self {
+        Policy {
+            threshold: i64::MAX,
+            lockout_minutes: DELAY_WINDOW_MINUTES,
+            hourly_cap: SOURCE_HOURLY_CAP,
+            free_failures: SOURCE_FREE_FAILURES,
+        }
+    }
+
+    /// How many of the newest failures can change a decision of this policy.
+    fn decisive(&self) -> usize {
+        let lock = if self.threshold == i64::MAX { 0 } else { self.threshold };
+        usize::try_from(Ord::max(lock, self.hourly_cap)).unwrap_or(usize::MAX)
     }
 
     /// How long a lock lasts, in milliseconds.
@@ -49,6 +87,16 @@ impl Policy {
     pub fn counted_after(&self, now: i64) -> i64 {
         Ord::min(now.saturating_sub(self.lockout_ms()), now.saturating_sub(HOUR_MS))
     }
+}
+
+/// The failures worth keeping at `now` of `failures` (oldest first), for
+/// decisions of all of `policies`: those that count to any of them, at most
+/// as many of the newest as can change one of their decisions.
+pub fn retained(policies: &[Policy], failures: &[i64], now: i64) -> Vec<i64> {
+    let after = policies.iter().map(|p| p.counted_after(now)).min().unwrap_or(now);
+    let most = policies.iter().map(Policy::decisive).max().unwrap_or(0);
+    let counted: Vec<i64> = failures.iter().copied().filter(|&at| at > after).collect();
+    counted[counted.len().saturating_sub(most)..].to_vec()
 }
 
 /// Whether a user may try a password now.
@@ -87,8 +135,8 @@ pub fn decide(policy: &Policy, failures: &[i64], now: i64) -> Decision {
     if count >= policy.threshold {
         return Decision::Locked { until_ms: last.saturating_add(policy.lockout_ms()) };
     }
-    if count >= FREE_FAILURES {
-        let until_ms = last.saturating_add(wait_after(count));
+    if count >= policy.free_failures {
+        let until_ms = last.saturating_add(wait_after_free(count, policy.free_failures));
         if now < until_ms {
             return Decision::Wait { until_ms };
         }
@@ -99,7 +147,14 @@ pub fn decide(policy: &Policy, failures: &[i64], now: i64) -> Decision {
 /// The wait after `count` failures in a row (at least [`FREE_FAILURES`]):
 /// one second after the third, doubling with each, at most a minute.
 pub fn wait_after(count: i64) -> i64 {
-    Ord::min(1_000i64 << (count - FREE_FAILURES).clamp(0, 6), MAX_WAIT_MS)
+    wait_after_free(count, FREE_FAILURES)
+}
+
+/// The wait after `count` failures in a row when `free` are taken without
+/// waiting: one second after the last free one, doubling with each, at
+/// most a minute.
+pub fn wait_after_free(count: i64, free: i64) -> i64 {
+    Ord::min(1_000i64 << count.saturating_sub(free).clamp(0, 6), MAX_WAIT_MS)
 }
 
 fn as_count(n: usize) -> i64 {

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod store;
 
 pub mod authority;
+pub mod json;
 pub mod license_file;
 pub mod secrets;
 pub mod settings;
@@ -72,6 +73,7 @@ impl Services {
             kept: app::recent::Kept::default(),
             ingestor: std::sync::Arc::default(),
             licensing: std::sync::Arc::new(licensing),
+            hashing: std::sync::Arc::new(app::passwords::Hashing::per_core()),
         }
     }
 }
@@ -98,7 +100,8 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = jobs::spawn(&services);
-    let served = axum::serve(listener, app(services, settings)).with_graceful_shutdown(shutdown).await;
+    let app = app(services, settings).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     jobs.stop();
     served
 }

@@ -152,6 +152,7 @@ pub fn sign(body: &LicenseBody, key: &SigningKey) -> LicenseFile {
 /// returns what it grants (not yet whether it suits an account: see
 /// [`LicenseBody::check_for`]).
 pub fn verify(text: &str, trusted: &VerifyingKey) -> Result<LicenseBody, LicenseFileError> {
+    crate::json::check_unique_keys(text.trim().as_bytes()).map_err(LicenseFileError::Malformed)?;
     let file: LicenseFile =
         serde_json::from_str(text.trim()).map_err(|e| LicenseFileError::Malformed(e.to_string()))?;
     if file.format != FORMAT {
@@ -165,6 +166,8 @@ pub fn verify(text: &str, trusted: &VerifyingKey) -> Result<LicenseBody, License
     trusted
         .verify_strict(file.license.as_bytes(), &Signature::from_bytes(&signature))
         .map_err(|_| LicenseFileError::Tampered)?;
+    crate::json::check_unique_keys(file.license.as_bytes())
+        .map_err(|e| LicenseFileError::Malformed(format!("signed text: {e}")))?;
     let body: LicenseBody = serde_json::from_str(&file.license)
         .map_err(|e| LicenseFileError::Malformed(format!("signed text: {e}")))?;
     Ok(body)

@@ -75,6 +75,7 @@ fn policies() -> impl Strategy<Value = Policy> {
         threshold,
         lockout_minutes,
         hourly_cap,
+        free_failures: FREE_FAILURES,
     })
 }
 
@@ -153,4 +154,37 @@ proptest! {
             prop_assert!(i64::try_from(in_hour).unwrap_or(i64::MAX) <= policy.hourly_cap);
         }
     }
+}
+
+proptest! {
+    /// Keeping only the retained failures changes no decision of any of the
+    /// policies, now or later, until new failures come.
+    #[test]
+    fn retained_failures_decide_as_all_of_them(policy in policies(), failures in failures(), later in 0i64..=3_600_000) {
+        let mut failures = failures;
+        failures.sort_unstable();
+        let all = [policy, Policy::delays(), Policy::source()];
+        let kept = retained(&all, &failures, NOW);
+        prop_assert!(kept.len() <= 1_000);
+        for p in &all {
+            prop_assert_eq!(decide(p, &kept, NOW + later), decide(p, &failures, NOW + later));
+        }
+    }
+}
+
+#[test]
+fn every_address_gets_the_same_delays_and_no_lock_and_a_source_more_room() {
+    let delays = Policy::delays();
+    let many: Vec<i64> = (0..20).map(|i| NOW - 20 + i).collect();
+    // Delays, never a lock, however many failures.
+    assert_eq!(decide(&delays, &many[..3], NOW), Decision::Wait { until_ms: NOW - 18 + 1_000 });
+    assert_eq!(decide(&delays, &many, NOW), Decision::Wait { until_ms: NOW - 1 + MAX_WAIT_MS });
+    // One source: thirty failures in a row pass, then it waits a second.
+    let source = Policy::source();
+    let thirty: Vec<i64> = (0..30).map(|i| NOW - 30 + i).collect();
+    assert_eq!(decide(&source, &thirty[..29], NOW), Decision::Allowed);
+    assert_eq!(decide(&source, &thirty, NOW), Decision::Wait { until_ms: NOW - 1 + 1_000 });
+    assert_eq!(wait_after_free(31, 30), 2_000);
+    let hour: Vec<i64> = (0..1_000).map(|i| NOW - 3_000_000 + i * 3_000).collect();
+    assert_eq!(decide(&source, &hour, NOW), Decision::OverHourlyCap);
 }

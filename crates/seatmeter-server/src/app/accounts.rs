@@ -83,6 +83,7 @@ pub async fn create(
         disabled_ms: None,
         concurrency_limit: None,
         created_ms: now,
+        rights_epoch: 0,
     };
     let token = new_token();
     let token_id = new_id("tok");
@@ -93,17 +94,19 @@ pub async fn create(
     store::users::insert(&mut tx, &admin, admin_email).await?;
     // The free trial starts now; the first audit is at the next 02:00.
     super::compliance::begin_trial(&mut tx, account_id, now).await?;
-    let password_link = super::password_links::new_setup_token(&mut tx, account_id, &admin.id, now).await?;
-    store::tokens::insert(
-        &mut tx,
-        &token_id,
+    let password_link =
+        super::password_links::new_setup_token(&mut tx, account_id, &admin.id, admin.rights_epoch, now)
+            .await?;
+    let hash = token_hash(&token);
+    let first = store::tokens::NewToken {
+        id: &token_id,
         account_id,
-        &admin.id,
-        "first administrator",
-        &token_hash(&token),
-        now,
-    )
-    .await?;
+        user_id: &admin.id,
+        name: "first administrator",
+        token_hash: &hash,
+        rights_epoch: admin.rights_epoch,
+    };
+    store::tokens::insert(&mut tx, &first, now).await?;
     let record = [
         (None, "account.created", ("account", account_id), json!({"name": name})),
         (

@@ -70,16 +70,22 @@ impl Mailer {
         Ok(Some(Self { transport, from, relay }))
     }
 
-    async fn send(&self, row: &DueRow) -> Result<(), String> {
-        let recipients: Mailboxes = row
-            .recipients
-            .split(',')
-            .filter(|r| !r.is_empty())
-            .map(|r| r.parse::<Mailbox>().map_err(|e| format!("recipient {r:?}: {e}")))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .collect();
-        if recipients.iter().next().is_none() {
+    /// Sends `row` to each of its recipients on its own envelope, so that
+    /// one refused recipient does not hold back the others. What is left
+    /// to send: the recipients whose delivery failed for now, each with
+    /// the error (an address no mail server could accept is dropped, with
+    /// a warning, and never retried).
+    async fn send(&self, row: &DueRow) -> Result<Vec<String>, String> {
+        let mut valid = Vec::new();
+        for recipient in row.recipients.split(',').filter(|r| !r.is_empty()) {
+            match recipient.parse::<Mailbox>() {
+                Ok(mailbox) => valid.push(mailbox),
+                Err(e) => {
+                    tracing::warn!(message = %row.message_id, %recipient, "not an address mail can go to ({e}): skipped")
+                }
+            }
+        }
+        if valid.is_empty() {
             return Err("the account has no enabled administrator of billing to send to".into());
         }
         let mut builder = Message::builder()
@@ -87,7 +93,7 @@ impl Mailer {
             .subject(row.subject.clone())
             .message_id(Some(row.message_id.clone()))
             .header(lettre::message::header::ContentType::TEXT_PLAIN);
-        for to in recipients {
+        for to in valid.iter().cloned().collect::<Mailboxes>() {
             builder = builder.to(to);
         }
         let mut message =
@@ -96,7 +102,17 @@ impl Mailer {
             HeaderName::new_from_ascii_str("X-Seatmeter-Notice"),
             row.notice_key.clone(),
         ));
-        self.transport.send(message).await.map(|_| ()).map_err(|e| format!("{}: {e}", self.relay))
+        let bytes = message.formatted();
+        let mut left = Vec::new();
+        for to in valid {
+            let envelope =
+                lettre::address::Envelope::new(Some(self.from.email.clone()), vec![to.email.clone()])
+                    .map_err(|e| format!("cannot address the message: {e}"))?;
+            if let Err(e) = self.transport.send_raw(&envelope, &bytes).await {
+                left.push(format!("{}: {}: {e}", to.email, self.relay));
+            }
+        }
+        Ok(left)
     }
 }
 
@@ -121,6 +137,16 @@ pub async fn deliver_due(services: &Services, now: i64) -> Result<usize> {
         let outcome = mailer.send(&row).await;
         let now = Ord::max(now, services.clock.now());
         let attempts = row.attempts + 1;
+        let outcome = match outcome {
+            Ok(left) if left.is_empty() => Ok(()),
+            Ok(left) => {
+                // Only those who did not get it are tried again.
+                let recipients: Vec<&str> = left.iter().filter_map(|l| l.split(':').next()).collect();
+                store::outbox::keep_recipients(&services.db, &row.id, &recipients.join(",")).await?;
+                Err(left.join("; "))
+            }
+            Err(error) => Err(error),
+        };
         match &outcome {
             Ok(()) => {
                 store::outbox::mark_sent(&services.db, &row.id, now).await?;

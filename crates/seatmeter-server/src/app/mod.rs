@@ -32,6 +32,7 @@ pub mod privileges;
 pub mod recent;
 pub mod security;
 pub mod sessions;
+pub mod sign_ins;
 pub mod tokens;
 pub mod usage;
 pub mod users;
@@ -62,6 +63,8 @@ pub struct Services {
     pub ingestor: Arc<events::Ingestor>,
     /// The license authority, this server's name at it, and where e-mail goes.
     pub licensing: Arc<compliance::Licensing>,
+    /// The turns to hash passwords, bounded (see [`passwords`]).
+    pub hashing: Arc<passwords::Hashing>,
 }
 
 /// How a caller proved who they are.
@@ -152,9 +155,19 @@ pub enum Error {
         /// What to do (the cause is logged where it happened).
         message: String,
     },
+    /// The server is too busy for this now (too many passwords being
+    /// checked at once): try again in a few seconds.
+    #[error("{0}")]
+    Busy(String),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<passwords::Busy> for Error {
+    fn from(busy: passwords::Busy) -> Self {
+        Error::Busy(busy.to_string())
+    }
 }
 
 impl Error {

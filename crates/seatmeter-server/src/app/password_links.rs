@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Capability, Error, Principal, Result, Services, passwords};
 use crate::secrets::{hex, random_bytes, sha256_hex};
 use crate::store::password_links::LinkRow;
-use crate::store::{self, Db, DbError, Executor};
+use crate::store::{self, Db, DbError, Executor, Tx};
 
 /// How long a one-time password link lasts.
 pub const SETUP_LINK_DAYS: i64 = 7;
@@ -19,17 +19,20 @@ pub const SETUP_LINK_DAYS: i64 = 7;
 pub const LINK_GONE: &str = "This link has been used or has expired. Ask for a new one \
                              (`seatmeter account password-link --account … --email …`).";
 
-/// Makes a one-time link token to set `user_id`'s password; returns the token.
+/// Makes a one-time link token to set `user_id`'s password, bound to their
+/// rights epoch `rights_epoch` (it stops working if their rights grow);
+/// returns the token.
 pub async fn new_setup_token(
     ex: impl Executor,
     account_id: &str,
     user_id: &str,
+    rights_epoch: i64,
     now: i64,
 ) -> Result<String, DbError> {
     let token = hex(&random_bytes::<32>());
     let expires = now + SETUP_LINK_DAYS * 86_400_000;
-    store::password_links::insert(ex, &sha256_hex(token.as_bytes()), account_id, user_id, now, expires)
-        .await?;
+    let token_hash = sha256_hex(token.as_bytes());
+    store::password_links::insert(ex, &token_hash, account_id, user_id, rights_epoch, now, expires).await?;
     Ok(token)
 }
 
@@ -44,30 +47,38 @@ pub async fn create(
     now: i64,
 ) -> Result<Option<String>> {
     let mut tx = db.begin().await?;
-    let Some(user_id) = store::password_links::enabled_user(&mut tx, account_id, &email.key()).await? else {
+    let Some(user) = store::password_links::enabled_user(&mut tx, account_id, &email.key()).await? else {
         return Ok(None);
     };
-    let token = new_setup_token(&mut tx, account_id, &user_id, now).await?;
-    let details = json!({"expires_in_days": SETUP_LINK_DAYS});
-    store::activities::record(
-        &mut tx,
-        account_id,
-        now,
-        actor,
-        "user.password_link",
-        ("user", &user_id),
-        details,
-    )
-    .await?;
+    let token = record_new(&mut tx, account_id, &user.id, user.rights_epoch, actor, now).await?;
     tx.commit().await?;
     Ok(Some(token))
+}
+
+/// A new link token for user `user_id`, bound to `rights_epoch`, and its
+/// record in the activity stream.
+async fn record_new(
+    tx: &mut Tx,
+    account_id: &str,
+    user_id: &str,
+    rights_epoch: i64,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<String> {
+    let token = new_setup_token(&mut *tx, account_id, user_id, rights_epoch, now).await?;
+    let details = json!({"expires_in_days": SETUP_LINK_DAYS});
+    store::activities::record(tx, account_id, now, actor, "user.password_link", ("user", user_id), details)
+        .await?;
+    Ok(token)
 }
 
 /// A one-time link for user `user_id` to set a password, made by an
 /// administrator of users & licenses (`None`: the user is disabled). Only
 /// an administrator of every area makes one for an administrator, as only
 /// they may change an administrator: whoever holds the link sets the
-/// password.
+/// password. The link is bound to the rights the user has as it is made
+/// (read with their role, so that the two agree): if they grow, it stops
+/// working, and its maker cannot take over the greater rights.
 pub async fn make_for(
     services: &Services,
     principal: &Principal,
@@ -77,7 +88,8 @@ pub async fn make_for(
     if !principal.may(Capability::ManageUsers) {
         return Err(Error::forbidden("password links need an administrator of users & licenses"));
     }
-    let user = store::users::get(&services.db, &principal.account_id, user_id)
+    let mut tx = services.db.begin().await?;
+    let user = store::users::get(&mut tx, &principal.account_id, user_id)
         .await?
         .ok_or_else(|| Error::not_found(format!("no user {user_id:?} in your account")))?;
     if user.rights().role == Role::Administrator && !principal.may(Capability::ManageAccount) {
@@ -85,8 +97,13 @@ pub async fn make_for(
             "a password link for an administrator is made by an administrator of every area",
         ));
     }
-    let email = Email::parse(&user.email).map_err(|e| Error::invalid(format!("the address {e}"), "email"))?;
-    create(&services.db, &principal.account_id, &email, Some(&principal.user_id), now).await
+    if user.disabled_ms.is_some() {
+        return Ok(None);
+    }
+    let actor = Some(principal.user_id.as_str());
+    let token = record_new(&mut tx, &principal.account_id, &user.id, user.rights_epoch, actor, now).await?;
+    tx.commit().await?;
+    Ok(Some(token))
 }
 
 /// The link of `token`, if it can still be used at `now`.
@@ -125,7 +142,7 @@ pub async fn set_password(services: &Services, new: NewPassword<'_>, now: i64) -
         return Err(Error::invalid(refusal, "password"));
     }
     if let Some(old) = link.password_hash.clone()
-        && passwords::verify(new.password.to_string(), old).await
+        && passwords::verify(&services.hashing, new.password.to_string(), old).await?
     {
         store::password_links::use_up(&services.db, &token_hash, now).await?;
         return Err(Error::Refused {
@@ -133,8 +150,9 @@ pub async fn set_password(services: &Services, new: NewPassword<'_>, now: i64) -
             message: "that is the password you have now: sign in again and choose a different one".into(),
         });
     }
-    let hash =
-        passwords::hash(new.password.to_string()).await.map_err(|message| Error::Failed { message })?;
+    let hash = passwords::hash(&services.hashing, new.password.to_string())
+        .await
+        .map_err(|message| Error::Failed { message })?;
     let mut tx = services.db.begin().await?;
     if !store::password_links::use_up(&mut tx, &token_hash, now).await? {
         return Err(Error::not_found(LINK_GONE));

@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::{Capability, Credential, Error, Principal, Result, Services};
 use crate::secrets::{new_id, new_token, token_hash};
-use crate::store::{self, DbError, tokens::TokenRow};
+use crate::store::tokens::{NewToken, TokenRow};
+use crate::store::{self, DbError};
 
 /// How precisely a token's last use is kept: a request writes it only when
 /// the stored time is older than this, so that busy tokens (a platform
@@ -60,12 +61,21 @@ pub async fn issue_for(
     now: i64,
 ) -> Result<IssuedToken> {
     let mut tx = services.db.begin().await?;
-    if store::users::get(&mut tx, account_id, user_id).await?.is_none() {
+    let Some(user) = store::users::get(&mut tx, account_id, user_id).await? else {
         return Err(Error::not_found(format!("no user {user_id:?} in your account")));
-    }
+    };
     let issued = IssuedToken { id: new_id("tok"), token: new_token() };
-    store::tokens::insert(&mut tx, &issued.id, account_id, user_id, name, &token_hash(&issued.token), now)
-        .await?;
+    let hash = token_hash(&issued.token);
+    // Bound to the rights the user has now: if they grow, it stops working.
+    let token = NewToken {
+        id: &issued.id,
+        account_id,
+        user_id,
+        name,
+        token_hash: &hash,
+        rights_epoch: user.rights_epoch,
+    };
+    store::tokens::insert(&mut tx, &token, now).await?;
     store::activities::record(
         &mut tx,
         account_id,

@@ -151,6 +151,7 @@ pub async fn create(services: &Services, principal: &Principal, new: NewUser, no
         disabled_ms: None,
         concurrency_limit: None,
         created_ms: now,
+        rights_epoch: 0,
     };
     let mut tx = services.db.begin().await?;
     store::users::insert(&mut tx, &user, &email).await.on_duplicate(|| {
@@ -188,7 +189,7 @@ pub async fn update(
     let before = store::users::get(&mut tx, &principal.account_id, id).await?.ok_or_else(|| not_found(id))?;
     let after = changed(&before, &changes, now)?;
     check_rights(&mut tx, principal, &before, &after, changes.disabled.is_some()).await?;
-    save(&mut tx, principal, &after, now).await?;
+    save(&mut tx, principal, &before, &after, now).await?;
     tx.commit().await?;
     // A disabled user's tokens stop working, and a new limit applies, at once.
     services.kept.forget(id);
@@ -270,20 +271,47 @@ async fn check_rights(
 }
 
 /// Writes the changed `user`, its activity record, the end of a disabled
-/// user's console sessions, and the change every server's caches learn of.
-async fn save(tx: &mut Tx, principal: &Principal, user: &UserRow, now: i64) -> Result<(), DbError> {
+/// user's console sessions, the end of every credential of a user whose
+/// rights grew, and the change every server's caches learn of.
+async fn save(
+    tx: &mut Tx,
+    principal: &Principal,
+    before: &UserRow,
+    user: &UserRow,
+    now: i64,
+) -> Result<(), DbError> {
     store::users::update(&mut *tx, user).await?;
-    crate::app::record_by(tx, principal, now, "user.updated",
-        ("user", &user.id),
-        json!({"name": user.name, "role": user.role, "areas": user.areas, "disabled": user.disabled_ms.is_some(),
-               "concurrency_limit": user.concurrency_limit}),
-    )
-    .await?;
+    let mut details = json!({"name": user.name, "role": user.role, "areas": user.areas,
+        "disabled": user.disabled_ms.is_some(), "concurrency_limit": user.concurrency_limit});
+    if rights_grew(before, user) {
+        details["credentials_ended"] = end_credentials(tx, user, now).await?;
+    }
+    crate::app::record_by(tx, principal, now, "user.updated", ("user", &user.id), details).await?;
     if user.disabled_ms.is_some() {
         // Console sessions end for good: enabling the user again does not revive them.
         store::sessions::end_of_user(&mut *tx, &principal.account_id, &user.id, now).await?;
     }
     crate::store::changes::note(&mut *tx, [user.id.as_str()], now).await
+}
+
+/// Whether `after` may do more than `before` could: a new role, more
+/// areas, or enabled again.
+fn rights_grew(before: &UserRow, after: &UserRow) -> bool {
+    let enabled_again = before.disabled_ms.is_some() && after.disabled_ms.is_none();
+    enabled_again || !before.rights().covers(after.rights())
+}
+
+/// Ends every credential of `user`, whose rights grew: whoever made or
+/// held one under the old rights (a password link an administrator of
+/// fewer areas made, a session or token left open somewhere) does not
+/// gain the new ones. How many of each ended, for the activity record.
+async fn end_credentials(tx: &mut Tx, user: &UserRow, now: i64) -> Result<serde_json::Value, DbError> {
+    let (account_id, user_id) = (user.account_id.as_str(), user.id.as_str());
+    store::users::next_rights_epoch(&mut *tx, account_id, user_id).await?;
+    let sessions = store::sessions::end_of_user(&mut *tx, account_id, user_id, now).await?;
+    let tokens = store::tokens::revoke_all_of_user(&mut *tx, account_id, user_id, now).await?;
+    let links = store::password_links::use_up_of_user(&mut *tx, account_id, user_id, now).await?;
+    Ok(json!({"sessions": sessions, "api_tokens": tokens, "password_links": links}))
 }
 
 /// Adds members of `account_id` with these e-mail addresses (their names
@@ -309,6 +337,7 @@ pub async fn add_members(
             disabled_ms: None,
             concurrency_limit: None,
             created_ms: now,
+            rights_epoch: 0,
         };
         store::users::insert(&mut tx, &user, email).await?;
         store::activities::record(

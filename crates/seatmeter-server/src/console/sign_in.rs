@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::session::{CSRF_COOKIE, SESSION_COOKIE, cookie, csrf_cookie_matches, new_secret, signed_in};
 use super::{CsrfForm, Failure};
-use crate::app::sessions::{SignedIn, THROTTLED};
+use crate::app::sign_ins::{Attempt, SignedIn, THROTTLED};
 use crate::app::{self, Error, Services};
 
 #[derive(Template, WebTemplate)]
@@ -71,6 +71,7 @@ pub(super) struct SignInForm {
 /// has expired, to a one-time link to replace it.
 pub(super) async fn sign_in(
     State(state): State<Services>,
+    source: crate::http::Source,
     jar: CookieJar,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
@@ -82,7 +83,8 @@ pub(super) async fn sign_in(
         return Ok(again(jar, StatusCode::FORBIDDEN, "the form had expired: sign in again".into()));
     }
     let now = state.clock.now();
-    let signed = match app::sessions::sign_in(&state, &form.email, &form.password, now).await {
+    let attempt = Attempt { email: &form.email, password: &form.password, source: source.ip() };
+    let signed = match app::sign_ins::sign_in(&state, attempt, now).await {
         Ok(signed) => signed,
         Err(Error::Invalid { message, .. }) => {
             return Ok(again(jar, StatusCode::UNPROCESSABLE_ENTITY, message));
@@ -91,6 +93,7 @@ pub(super) async fn sign_in(
             return Ok(again(jar, StatusCode::TOO_MANY_REQUESTS, message));
         }
         Err(Error::Refused { message, .. }) => return Ok(again(jar, StatusCode::UNAUTHORIZED, message)),
+        Err(Error::Busy(message)) => return Ok(again(jar, StatusCode::SERVICE_UNAVAILABLE, message)),
         Err(failed) => return Err(failed.into()),
     };
     let jar = jar.remove(Cookie::from(CSRF_COOKIE));

@@ -280,8 +280,10 @@ pub fn routes(router: OpenApiRouter<Services>) -> OpenApiRouter<Services> {
 /// Enter a PAK: the server registers it with the license authority,
 /// verifies the signed license file it answers with, and installs it.
 #[utoipa::path(post, path = "/v1/licenses/paks", tag = "licenses", security(("token" = [])), request_body = NewPak,
-    responses((status = 201, body = InstalledView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 502, body = ErrorBody, description = "the license authority cannot be reached or refused")))]
+    responses((status = 201, body = InstalledView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`pak_registered_elsewhere`: the PAK serves another account"),
+        (status = 422, body = ErrorBody, description = "`invalid`, `pak_unknown` (the authority has no such PAK), `pak_refused`, or the license file it answered with is refused"),
+        (status = 502, body = ErrorBody, description = "`authority`: the license authority cannot be reached or failed")))]
 pub async fn register_pak(
     State(state): State<Services>,
     principal: Principal,

@@ -135,13 +135,20 @@ fn parse_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<EventIn>, ApiErro
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            events.push(serde_json::from_slice(line).map_err(|e| ApiError::Invalid {
+            let field = Some(format!("events[{}]", events.len()));
+            crate::json::check_unique_keys(line).map_err(|e| ApiError::Invalid {
                 message: format!("line {}: {e}", i + 1),
-                field: Some(format!("events[{}]", events.len())),
-            })?);
+                field: field.clone(),
+            })?;
+            events.push(
+                serde_json::from_slice(line)
+                    .map_err(|e| ApiError::Invalid { message: format!("line {}: {e}", i + 1), field })?,
+            );
         }
         events
     } else if content_type.starts_with("application/json") {
+        crate::json::check_unique_keys(body)
+            .map_err(|e| ApiError::Invalid { message: format!("invalid events: {e}"), field: None })?;
         let first = body.iter().find(|b| !b.is_ascii_whitespace());
         let parsed = if first == Some(&b'[') {
             serde_json::from_slice::<Vec<EventIn>>(body)

@@ -122,6 +122,9 @@ impl From<app::Error> for ApiError {
             E::Upstream { message } => {
                 ApiError::Refused { status: StatusCode::BAD_GATEWAY, code: "authority", message }
             }
+            E::Busy(message) => {
+                ApiError::Refused { status: StatusCode::SERVICE_UNAVAILABLE, code: "busy", message }
+            }
             E::Failed { message } => ApiError::Internal { cause: message.clone(), advice: message },
             E::Db(cause) => ApiError::from(cause),
         }
@@ -162,33 +165,50 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<serde_json::Value>::from_request(request, state).await {
-            Ok(Json(value)) => {
-                if let Some(field) = field_with_nul(&value, "") {
-                    return Err(ApiError::Invalid {
-                        message: "text may not contain the NUL character (\\u0000)".into(),
-                        field: Some(field),
-                    });
-                }
-                serde_json::from_value::<T>(value).map(Body).map_err(|e| ApiError::Invalid {
-                    message: format!("invalid request body: {e}"),
-                    field: None,
-                })
-            }
-            Err(rejection) => Err(match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::Refused {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::Refused {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code: "unsupported_media_type",
+                message: "send JSON, with `Content-Type: application/json`".into(),
+            });
+        }
+        let bytes = match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::Refused {
                     status: StatusCode::PAYLOAD_TOO_LARGE,
                     code: "too_large",
                     message: "the request body is larger than the server accepts (max_body_bytes)".into(),
-                },
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::Refused {
-                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    code: "unsupported_media_type",
-                    message: "send JSON, with `Content-Type: application/json`".into(),
-                },
-                _ => ApiError::Invalid { message: rejection.body_text(), field: None },
-            }),
+                });
+            }
+            Err(rejection) => return Err(ApiError::Invalid { message: rejection.body_text(), field: None }),
+        };
+        crate::json::check_unique_keys(&bytes).map_err(|message| ApiError::Invalid {
+            message: format!("invalid request body: {message}"),
+            field: None,
+        })?;
+        let value = match Json::<serde_json::Value>::from_bytes(&bytes) {
+            Ok(Json(value)) => value,
+            Err(rejection) => return Err(ApiError::Invalid { message: rejection.body_text(), field: None }),
+        };
+        if let Some(field) = field_with_nul(&value, "") {
+            return Err(ApiError::Invalid {
+                message: "text may not contain the NUL character (\\u0000)".into(),
+                field: Some(field),
+            });
         }
+        serde_json::from_value::<T>(value)
+            .map(Body)
+            .map_err(|e| ApiError::Invalid { message: format!("invalid request body: {e}"), field: None })
     }
 }
 
@@ -250,6 +270,26 @@ impl FromRequestParts<Services> for Principal {
         };
         note_account(&principal.account_id);
         Ok(principal)
+    }
+}
+
+/// Where a request comes from: the peer's IP address, when the server
+/// knows it (every connection it accepts; not a request built in a test).
+pub struct Source(Option<std::net::IpAddr>);
+
+impl Source {
+    /// The peer's IP address, as text.
+    pub fn ip(&self) -> Option<String> {
+        self.0.map(|ip| ip.to_canonical().to_string())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(Source(peer.map(|info| info.0.ip())))
     }
 }
 

@@ -246,3 +246,13 @@ pub async fn retry_at(ex: impl Executor, id: &str, next_ms: i64, error: &str) ->
     .await?;
     Ok(())
 }
+
+/// Narrows message `id`'s recipients to `recipients` (comma-separated): the
+/// others have it already.
+pub async fn keep_recipients(ex: impl Executor, id: &str, recipients: &str) -> Result<(), DbError> {
+    ex.execute(
+        Query::update().table("outbox").value("recipients", recipients).and_where(Expr::col("id").eq(id)),
+    )
+    .await?;
+    Ok(())
+}

@@ -20,24 +20,26 @@ pub struct LinkRow {
     pub password_min_length: i64,
 }
 
-/// Stores a link for user `user_id`, its token stored as `token_hash`,
-/// usable until `expires_ms`.
+/// Stores a link for user `user_id` (whose rights epoch is `rights_epoch`),
+/// its token stored as `token_hash`, usable until `expires_ms`.
 pub async fn insert(
     ex: impl Executor,
     token_hash: &str,
     account_id: &str,
     user_id: &str,
+    rights_epoch: i64,
     now_ms: i64,
     expires_ms: i64,
 ) -> Result<(), DbError> {
     ex.execute(
         Query::insert()
             .into_table("password_setups")
-            .columns(["token_hash", "account_id", "user_id", "created_ms", "expires_ms"])
+            .columns(["token_hash", "account_id", "user_id", "rights_epoch", "created_ms", "expires_ms"])
             .values_panic([
                 token_hash.into(),
                 account_id.into(),
                 user_id.into(),
+                rights_epoch.into(),
                 now_ms.into(),
                 expires_ms.into(),
             ]),
@@ -47,7 +49,8 @@ pub async fn insert(
 }
 
 /// The link whose token hash is `token_hash`, if it is unused, unexpired at
-/// `now_ms`, and its user enabled.
+/// `now_ms`, its user enabled and their rights no greater than when it was
+/// made.
 pub async fn find(ex: impl Executor, token_hash: &str, now_ms: i64) -> Result<Option<LinkRow>, DbError> {
     ex.fetch_optional(
         Query::select()
@@ -62,6 +65,7 @@ pub async fn find(ex: impl Executor, token_hash: &str, now_ms: i64) -> Result<Op
             .and_where(Expr::col(("password_setups", "token_hash")).eq(token_hash))
             .and_where(Expr::col(("password_setups", "used_ms")).is_null())
             .and_where(Expr::col(("password_setups", "expires_ms")).gt(now_ms))
+            .and_where(Expr::col(("password_setups", "rights_epoch")).equals(("users", "rights_epoch")))
             .and_where(Expr::col(("users", "disabled_ms")).is_null()),
     )
     .await
@@ -81,26 +85,47 @@ pub async fn use_up(ex: impl Executor, token_hash: &str, now_ms: i64) -> Result<
     Ok(used > 0)
 }
 
+/// Uses up every unused link of user `user_id`; how many there were.
+pub async fn use_up_of_user(
+    ex: impl Executor,
+    account_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<u64, DbError> {
+    ex.execute(
+        Query::update()
+            .table("password_setups")
+            .value("used_ms", now_ms)
+            .and_where(Expr::col("account_id").eq(account_id))
+            .and_where(Expr::col("user_id").eq(user_id))
+            .and_where(Expr::col("used_ms").is_null()),
+    )
+    .await
+}
+
+/// The enabled user a link is made for.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct LinkUser {
+    /// Their id.
+    pub id: String,
+    /// Their rights epoch, which the link is bound to.
+    pub rights_epoch: i64,
+}
+
 /// The enabled user of `account_id` whose address has the key `email_key`
-/// (the user a link is made for), by id.
+/// (the user a link is made for).
 pub async fn enabled_user(
     ex: impl Executor,
     account_id: &str,
     email_key: &str,
-) -> Result<Option<String>, DbError> {
-    #[derive(sqlx::FromRow)]
-    struct Found {
-        id: String,
-    }
-    let found: Option<Found> = ex
-        .fetch_optional(
-            Query::select()
-                .column("id")
-                .from("users")
-                .and_where(Expr::col("account_id").eq(account_id))
-                .and_where(Expr::col("email_key").eq(email_key))
-                .and_where(Expr::col("disabled_ms").is_null()),
-        )
-        .await?;
-    Ok(found.map(|f| f.id))
+) -> Result<Option<LinkUser>, DbError> {
+    ex.fetch_optional(
+        Query::select()
+            .columns(["id", "rights_epoch"])
+            .from("users")
+            .and_where(Expr::col("account_id").eq(account_id))
+            .and_where(Expr::col("email_key").eq(email_key))
+            .and_where(Expr::col("disabled_ms").is_null()),
+    )
+    .await
 }

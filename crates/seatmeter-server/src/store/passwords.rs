@@ -23,6 +23,8 @@ pub struct CandidateRow {
     pub lockout_threshold: i64,
     /// The account's lock length, in minutes.
     pub lockout_minutes: i64,
+    /// Their rights epoch, which a session opened now is bound to.
+    pub rights_epoch: i64,
 }
 
 /// The enabled users, of every account, whose address has the key
@@ -37,6 +39,7 @@ pub async fn candidates(ex: impl Executor, email_key: &str) -> Result<Vec<Candid
             .expr_as(Expr::col(("accounts", "password_max_age_days")), "password_max_age_days")
             .expr_as(Expr::col(("accounts", "lockout_threshold")), "lockout_threshold")
             .expr_as(Expr::col(("accounts", "lockout_minutes")), "lockout_minutes")
+            .expr_as(Expr::col(("users", "rights_epoch")), "rights_epoch")
             .from("users")
             .inner_join("accounts", Expr::col(("accounts", "id")).equals(("users", "account_id")))
             .and_where(Expr::col(("users", "email_key")).eq(email_key))

@@ -41,7 +41,8 @@ pub struct SessionRow {
     pub session_max_hours: i64,
 }
 
-/// The unended session whose token hash is `token_hash`, if its user is enabled.
+/// The unended session whose token hash is `token_hash`, if its user is
+/// enabled and their rights have not grown since it began.
 pub async fn find(ex: impl Executor, token_hash: &str) -> Result<Option<SessionRow>, DbError> {
     ex.fetch_optional(
         Query::select()
@@ -65,28 +66,40 @@ pub async fn find(ex: impl Executor, token_hash: &str) -> Result<Option<SessionR
             .inner_join("accounts", Expr::col(("accounts", "id")).equals(("sessions", "account_id")))
             .and_where(Expr::col(("sessions", "token_hash")).eq(token_hash))
             .and_where(Expr::col(("sessions", "ended_ms")).is_null())
+            .and_where(Expr::col(("sessions", "rights_epoch")).equals(("users", "rights_epoch")))
             .and_where(Expr::col(("users", "disabled_ms")).is_null()),
     )
     .await
 }
 
-/// Opens a session of `user_id`, its token stored as `token_hash`.
+/// Opens a session of `user_id` (whose rights epoch is `rights_epoch`), its
+/// token stored as `token_hash`.
 pub async fn insert(
     ex: impl Executor,
     token_hash: &str,
     account_id: &str,
     user_id: &str,
+    rights_epoch: i64,
     csrf: &str,
     now_ms: i64,
 ) -> Result<(), DbError> {
     ex.execute(
         Query::insert()
             .into_table("sessions")
-            .columns(["token_hash", "account_id", "user_id", "csrf_token", "created_ms", "last_seen_ms"])
+            .columns([
+                "token_hash",
+                "account_id",
+                "user_id",
+                "rights_epoch",
+                "csrf_token",
+                "created_ms",
+                "last_seen_ms",
+            ])
             .values_panic([
                 token_hash.into(),
                 account_id.into(),
                 user_id.into(),
+                rights_epoch.into(),
                 csrf.into(),
                 now_ms.into(),
                 now_ms.into(),

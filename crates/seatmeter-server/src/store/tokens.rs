@@ -21,26 +21,35 @@ pub struct TokenOwnerRow {
     pub last_used_ms: Option<i64>,
 }
 
-/// Inserts a token of `user_id` named `name`, stored as `token_hash`.
-pub async fn insert(
-    ex: impl Executor,
-    id: &str,
-    account_id: &str,
-    user_id: &str,
-    name: &str,
-    token_hash: &str,
-    now_ms: i64,
-) -> Result<(), DbError> {
+/// A token to store.
+pub struct NewToken<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// The account.
+    pub account_id: &'a str,
+    /// The user it acts for.
+    pub user_id: &'a str,
+    /// What it is for.
+    pub name: &'a str,
+    /// Its hash (the token itself is never stored).
+    pub token_hash: &'a str,
+    /// The user's rights epoch: if their rights grow, it stops working.
+    pub rights_epoch: i64,
+}
+
+/// Inserts `token`, issued at `now_ms`.
+pub async fn insert(ex: impl Executor, token: &NewToken<'_>, now_ms: i64) -> Result<(), DbError> {
     ex.execute(
         Query::insert()
             .into_table("api_tokens")
-            .columns(["id", "account_id", "user_id", "name", "token_hash", "created_ms"])
+            .columns(["id", "account_id", "user_id", "name", "token_hash", "rights_epoch", "created_ms"])
             .values_panic([
-                id.into(),
-                account_id.into(),
-                user_id.into(),
-                name.into(),
-                token_hash.into(),
+                token.id.into(),
+                token.account_id.into(),
+                token.user_id.into(),
+                token.name.into(),
+                token.token_hash.into(),
+                token.rights_epoch.into(),
                 now_ms.into(),
             ]),
     )
@@ -48,7 +57,8 @@ pub async fn insert(
     Ok(())
 }
 
-/// The owner of the unrevoked token whose hash is `token_hash`, if its user is enabled.
+/// The owner of the unrevoked token whose hash is `token_hash`, if its user
+/// is enabled and their rights have not grown since it was issued.
 pub async fn owner(ex: impl Executor, token_hash: &str) -> Result<Option<TokenOwnerRow>, DbError> {
     ex.fetch_optional(
         Query::select()
@@ -69,6 +79,7 @@ pub async fn owner(ex: impl Executor, token_hash: &str) -> Result<Option<TokenOw
             )
             .and_where(Expr::col(("t", "token_hash")).eq(token_hash))
             .and_where(Expr::col(("t", "revoked_ms")).is_null())
+            .and_where(Expr::col(("t", "rights_epoch")).equals(("u", "rights_epoch")))
             .and_where(Expr::col(("u", "disabled_ms")).is_null()),
     )
     .await
@@ -142,4 +153,22 @@ pub async fn revoke(
         update.and_where(Expr::col("user_id").eq(user_id));
     }
     Ok(ex.execute(&update).await? > 0)
+}
+
+/// Revokes every active token of user `user_id`; how many there were.
+pub async fn revoke_all_of_user(
+    ex: impl Executor,
+    account_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<u64, DbError> {
+    ex.execute(
+        Query::update()
+            .table("api_tokens")
+            .value("revoked_ms", now_ms)
+            .and_where(Expr::col("account_id").eq(account_id))
+            .and_where(Expr::col("user_id").eq(user_id))
+            .and_where(Expr::col("revoked_ms").is_null()),
+    )
+    .await
 }

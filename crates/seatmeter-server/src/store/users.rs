@@ -8,8 +8,18 @@ use seatmeter_core::people::{Email, Role};
 use super::{DbError, Executor};
 
 /// The columns of [`UserRow`].
-pub const USER_COLUMNS: [&str; 9] =
-    ["id", "account_id", "email", "name", "role", "areas", "disabled_ms", "concurrency_limit", "created_ms"];
+pub const USER_COLUMNS: [&str; 10] = [
+    "id",
+    "account_id",
+    "email",
+    "name",
+    "role",
+    "areas",
+    "disabled_ms",
+    "concurrency_limit",
+    "created_ms",
+    "rights_epoch",
+];
 
 /// A user of an account.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -32,6 +42,9 @@ pub struct UserRow {
     pub concurrency_limit: Option<i64>,
     /// When it was created (ms).
     pub created_ms: i64,
+    /// Grows whenever the user's rights grow or they are enabled again:
+    /// credentials made under an older epoch no longer work.
+    pub rights_epoch: i64,
 }
 
 impl UserRow {
@@ -117,6 +130,24 @@ pub async fn update(ex: impl Executor, user: &UserRow) -> Result<(), DbError> {
             .value("concurrency_limit", user.concurrency_limit)
             .and_where(Expr::col("account_id").eq(user.account_id.as_str()))
             .and_where(Expr::col("id").eq(user.id.as_str())),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends every credential user `user_id` holds: their rights grew, or they
+/// were enabled again. Sessions, API tokens and one-time password links
+/// made under the old epoch no longer work (the revocations that
+/// [`super::tokens::revoke_all_of_user`] and the like record are what the
+/// lists show; the epoch is what makes even one made at that very moment
+/// fail).
+pub async fn next_rights_epoch(ex: impl Executor, account_id: &str, user_id: &str) -> Result<(), DbError> {
+    ex.execute(
+        Query::update()
+            .table("users")
+            .value("rights_epoch", Expr::col("rights_epoch").add(1))
+            .and_where(Expr::col("account_id").eq(account_id))
+            .and_where(Expr::col("id").eq(user_id)),
     )
     .await?;
     Ok(())

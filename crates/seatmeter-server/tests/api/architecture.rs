@@ -169,12 +169,22 @@ fn the_api_description_is_unchanged() {
     let saved: serde_json::Value =
         serde_json::from_str(include_str!("openapi.json")).expect("tests/api/openapi.json is JSON");
     let now = serde_json::to_value(seatmeter_server::http::openapi()).unwrap();
+    if std::env::var_os("SEATMETER_SAVE_OPENAPI").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/openapi.json");
+        let mut text = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+        serde::Serialize::serialize(&now, &mut serde_json::Serializer::with_formatter(&mut text, formatter))
+            .unwrap();
+        text.push(b'\n');
+        std::fs::write(path, text).unwrap();
+        return;
+    }
     if saved != now {
         let mut differences = Vec::new();
         diff("", &saved, &now, &mut differences);
         panic!(
             "the API description changed ({} differences); if intended, save the new one with \
-             `curl localhost:8080/openapi.json > crates/seatmeter-server/tests/api/openapi.json`:\n{}",
+             `SEATMETER_SAVE_OPENAPI=1 cargo test -p seatmeter-server --test api the_api_description`:\n{}",
             differences.len(),
             differences.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
         );

@@ -194,15 +194,16 @@ async fn a_pak_entered_by_an_administrator_installs_signed_licenses_and_bad_file
         let (status, error) = upload(&app, &token, &LicenseFile { format: "x".into(), ..good.clone() }).await;
         assert_eq!((status, error["code"].as_str()), (422, Some("license_malformed")));
 
-        // An unknown PAK, and one registered to another account: the authority's reason.
+        // An unknown PAK, and one registered to another account: the caller's
+        // to fix (a 4xx with its own code), with the authority's reason.
         let (status, error) = app
             .call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": "PAK-0000-0000-0000-0000"})))
             .await;
-        assert_eq!((status, error["code"].as_str()), (502, Some("authority")), "{error}");
+        assert_eq!((status, error["code"].as_str()), (422, Some("pak_unknown")), "{error}");
         assert!(error["message"].as_str().unwrap().contains("no PAK"), "{error}");
         let (status, error) =
             app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": other_pak}))).await;
-        assert_eq!(status, 502);
+        assert_eq!((status, error["code"].as_str()), (409, Some("pak_registered_elsewhere")), "{error}");
         assert!(error["message"].as_str().unwrap().contains("another account"), "{error}");
 
         // Members cannot install licenses.

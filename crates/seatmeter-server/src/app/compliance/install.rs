@@ -132,9 +132,15 @@ pub async fn register(
     if pak.is_empty() || pak.len() > 100 || pak.contains('\0') {
         return Err(Error::invalid("enter the PAK as your vendor sent it", "pak"));
     }
-    let text = super::sync::fetch_from_authority(services, account_id, &pak, "/v1/register")
-        .await
-        .map_err(|message| Error::Upstream { message })?;
+    let text = super::sync::fetch_from_authority(services, account_id, &pak, "/v1/register").await.map_err(
+        |unanswered| match unanswered.refused {
+            // The PAK's fault, not the authority's: the caller can do something.
+            Some(404) => Error::Rejected { reason: "pak_unknown", message: unanswered.message },
+            Some(409) => Error::Refused { reason: "pak_registered_elsewhere", message: unanswered.message },
+            Some(_) => Error::Rejected { reason: "pak_refused", message: unanswered.message },
+            None => Error::Upstream { message: unanswered.message },
+        },
+    )?;
     install(services, account_id, actor, &text, Via::Pak, now).await
 }
 

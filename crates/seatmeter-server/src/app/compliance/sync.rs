@@ -13,19 +13,37 @@ use crate::app::{Result, Services};
 use crate::authority::{SyncAnswer, SyncRequest};
 use crate::store;
 
+/// Why the authority gave no license file.
+pub(super) struct Unanswered {
+    /// The authority's status when it refused the request (a 4xx: the
+    /// PAK is unknown, another account's, or malformed), `None` when it
+    /// could not be asked or failed.
+    pub refused: Option<u16>,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl From<String> for Unanswered {
+    fn from(message: String) -> Self {
+        Unanswered { refused: None, message }
+    }
+}
+
 /// Asks the authority for the license file of `pak` at `path` (registering
-/// or synchronising); the error says what went wrong, for people.
+/// or synchronising).
 pub(super) async fn fetch_from_authority(
     services: &Services,
     account_id: &str,
     pak: &str,
     path: &str,
-) -> Result<String, String> {
+) -> Result<String, Unanswered> {
     let licensing = &services.licensing;
     let Some(url) = &licensing.authority_url else {
-        return Err("this server has no authority_url setting: set it to the license authority's address, or install a \
-                    license file from your vendor instead"
-            .into());
+        return Err(String::from(
+            "this server has no authority_url setting: set it to the license authority's address, or install a \
+             license file from your vendor instead",
+        )
+        .into());
     };
     let request = SyncRequest {
         pak: pak.to_string(),
@@ -47,7 +65,8 @@ pub(super) async fn fetch_from_authority(
             .ok()
             .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
             .unwrap_or_else(|| format!("HTTP {status}"));
-        return Err(format!("the license authority refused: {message}"));
+        let refused = status.is_client_error().then_some(status.as_u16());
+        return Err(Unanswered { refused, message: format!("the license authority refused: {message}") });
     }
     let answer: SyncAnswer = serde_json::from_str(&text)
         .map_err(|e| format!("the license authority's answer is not understood: {e}"))?;
@@ -78,7 +97,7 @@ pub async fn sync_account(services: &Services, account_id: &str, now: i64) -> Re
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
-            Err(message) => Err(message),
+            Err(unanswered) => Err(unanswered.message),
         };
         if let Err(message) = outcome {
             return record_failure(services, account_id, now, format!("{pak}: {message}")).await.map(Some);
