@@ -49,7 +49,8 @@ pub fn add_months(ms: i64, months: u32) -> i64 {
     days_from_civil(year, month, day) * DAY_MS + within
 }
 
-/// Whole calendar months from `since` to `now` (0 before the first month is over).
+/// Whole calendar months from `since` to `now` (0 before the first month is
+/// over), counting at most 10 000 (833 years) so that the loop is bounded.
 pub fn months_between(since: i64, now: i64) -> u32 {
     let mut months = 0;
     while months < 10_000 && add_months(since, months + 1) <= now {

@@ -239,6 +239,351 @@ fn contact_is_lost_after_two_days_and_a_successful_sync_ends_it() {
     assert_eq!(audit(&facts, &ledger, date(2026, 8, 10) + 1).status.disabled, None);
 }
 
+fn notice_kinds(notices: &[Notice]) -> Vec<(Condition, NoticeKind, u32)> {
+    notices.iter().map(|n| (n.key.condition, n.key.kind, n.key.period)).collect()
+}
+
+#[test]
+fn a_month_is_over_at_the_same_instant_of_the_next_month() {
+    let since = date(2026, 1, 31) + 5;
+    let one = add_months(since, 1);
+    assert_eq!(one, date(2026, 2, 28) + 5);
+    assert_eq!(months_between(since, since - 1), 0);
+    assert_eq!(months_between(since, since), 0);
+    assert_eq!(months_between(since, one - 1), 0);
+    assert_eq!(months_between(since, one), 1);
+    assert_eq!(months_between(since, add_months(since, 6) - 1), 5);
+    assert_eq!(months_between(since, add_months(since, 6)), 6);
+    // Counting stops after 10 000 months (833 years).
+    assert_eq!(months_between(since, add_months(since, 10_000) - 1), 9_999);
+    assert_eq!(months_between(since, add_months(since, 10_000)), 10_000);
+    assert_eq!(months_between(since, add_months(since, 10_001)), 10_000);
+}
+
+#[test]
+fn licenses_count_from_the_instant_installed_to_the_instant_they_expire() {
+    let installed = date(2026, 2, 1) + 7;
+    let expires = date(2026, 5, 1) + 9;
+    let temporary =
+        Grant { kind: LicenseKind::Host, count: 5, installed_ms: installed, expires_ms: Some(expires) };
+    assert!(!temporary.in_force(installed - 1));
+    assert!(temporary.in_force(installed));
+    assert!(temporary.in_force(expires - 1));
+    assert!(!temporary.in_force(expires));
+    assert!(permanent(LicenseKind::Host, 1, installed).in_force(i64::MAX));
+
+    let start = date(2026, 1, 1);
+    let facts = Facts {
+        setup_ms: start,
+        grants: vec![
+            permanent(LicenseKind::Host, 10, start),
+            temporary,
+            permanent(LicenseKind::ScheduledMeetings, 7, start),
+            permanent(LicenseKind::Host, 3, date(2026, 6, 1)),
+        ],
+        ..Facts::default()
+    };
+    let host = |at| facts.installed(LicenseKind::Host, at);
+    assert_eq!(host(start - 1), 0);
+    assert_eq!(host(start), 10);
+    assert_eq!(host(installed - 1), 10);
+    assert_eq!(host(installed), 15);
+    assert_eq!(host(expires - 1), 15);
+    assert_eq!(host(expires), 10);
+    assert_eq!(host(date(2026, 6, 1)), 13);
+    assert_eq!(facts.installed(LicenseKind::ScheduledMeetings, start), 7);
+    assert_eq!(facts.installed(LicenseKind::LiveEngagement, start), 0);
+    assert!(!facts.licensed(start - 1));
+    assert!(facts.licensed(start));
+}
+
+#[test]
+fn a_license_file_with_no_licenses_leaves_the_trial_in_force() {
+    let setup = date(2026, 1, 1);
+    let facts =
+        Facts { setup_ms: setup, grants: vec![permanent(LicenseKind::Host, 0, setup)], ..Facts::default() };
+    assert!(!facts.licensed(setup + DAY_MS));
+    let status = audit(&facts, &Ledger::default(), setup + DAY_MS).status;
+    assert_eq!(status.active.iter().map(|a| a.condition).collect::<Vec<_>>(), [Condition::Trial]);
+    assert_eq!(status.trial_days_left, Some(179));
+}
+
+#[test]
+fn the_trial_counts_down_to_the_millisecond() {
+    let setup = date(2026, 1, 1) + 10 * 3_600_000;
+    let end = setup + TRIAL_DAYS * DAY_MS;
+    let warning = end - TRIAL_WARNING_DAYS * DAY_MS;
+    let facts = Facts { setup_ms: setup, ..Facts::default() };
+    let at = |now| audit(&facts, &Ledger::default(), now);
+    let days_left = |now| at(now).status.trial_days_left;
+    assert_eq!(days_left(setup), Some(180));
+    assert_eq!(days_left(setup + 1), Some(180));
+    assert_eq!(days_left(setup + DAY_MS - 1), Some(180));
+    assert_eq!(days_left(setup + DAY_MS), Some(179));
+    assert_eq!(days_left(warning - 1), Some(31));
+    assert_eq!(days_left(warning), Some(30));
+    assert_eq!(days_left(end - 1), Some(1));
+    assert_eq!(days_left(end), Some(0));
+    assert_eq!(days_left(end + 5 * DAY_MS), Some(0));
+
+    // The warning e-mail 30 days before the end, not a millisecond sooner.
+    assert!(at(warning - 1).notices.is_empty());
+    let warned = at(warning);
+    assert_eq!(notice_kinds(&warned.notices), [(Condition::Trial, NoticeKind::Started, 0)]);
+    assert_eq!(warned.notices[0].disable_ms, end);
+    assert_eq!(warned.notices[0].key.since_ms, setup);
+
+    // Disabled at day 180 exactly.
+    let last = at(end - 1);
+    assert_eq!(last.status.disabled, None);
+    assert_eq!(
+        last.status.active,
+        [Active { condition: Condition::Trial, since_ms: setup, disable_ms: end, disabling: false }]
+    );
+    assert_eq!(notice_kinds(&last.notices), [(Condition::Trial, NoticeKind::Started, 0)]);
+    let over = at(end);
+    assert_eq!(over.status.disabled, Some(Condition::Trial));
+    assert!(over.status.active[0].disabling);
+    assert_eq!(notice_kinds(&over.notices), [(Condition::Trial, NoticeKind::Disabled, 0)]);
+    assert_eq!(over.notices[0].disable_ms, end);
+}
+
+/// The timeline of a condition that notifies at its start, then monthly,
+/// and disables after six months: audited from a fresh ledger each time,
+/// one millisecond either side of each boundary.
+fn assert_monthly_timeline(facts: &Facts, condition: Condition, since: i64) {
+    let end = add_months(since, GRACE_MONTHS);
+    let at = |now| audit(facts, &Ledger::default(), now);
+    let ours = |a: &Audit| a.status.active.iter().find(|a| a.condition == condition).copied();
+    let before = at(since - 1);
+    assert_eq!(ours(&before), None, "{condition:?} before it starts");
+    assert!(before.notices.iter().all(|n| n.key.condition != condition));
+
+    let started = at(since);
+    assert_eq!(
+        ours(&started),
+        Some(Active { condition, since_ms: since, disable_ms: end, disabling: false })
+    );
+    assert_eq!(notice_kinds(&started.notices), [(condition, NoticeKind::Started, 0)]);
+    assert_eq!(started.notices[0].disable_ms, end);
+    assert_eq!(started.notices[0].key.since_ms, since);
+    assert_eq!(started.notices[0].hosts, None);
+
+    // The first reminder a calendar month later, to the millisecond.
+    assert_eq!(notice_kinds(&at(add_months(since, 1) - 1).notices), [(condition, NoticeKind::Started, 0)]);
+    assert_eq!(notice_kinds(&at(add_months(since, 1)).notices), [(condition, NoticeKind::Reminder, 1)]);
+    let last = at(end - 1);
+    assert_eq!(notice_kinds(&last.notices), [(condition, NoticeKind::Reminder, 5)]);
+    assert_eq!(last.status.disabled, None);
+    let disabled = at(end);
+    assert_eq!(notice_kinds(&disabled.notices), [(condition, NoticeKind::Disabled, 0)]);
+    assert_eq!(disabled.status.disabled, Some(condition));
+    assert_eq!(ours(&disabled).map(|a| a.disabling), Some(true));
+}
+
+#[test]
+fn out_of_date_licenses_start_notify_and_disable_to_the_millisecond() {
+    let upgraded = date(2026, 3, 31) + 3_600_000 + 7;
+    let facts = Facts {
+        setup_ms: date(2026, 1, 1),
+        grants: vec![permanent(LicenseKind::Host, 10, date(2026, 1, 1))],
+        uncovered_version_since_ms: Some(upgraded),
+        ..Facts::default()
+    };
+    assert_monthly_timeline(&facts, Condition::OutOfDate, upgraded);
+}
+
+#[test]
+fn contact_is_lost_two_days_to_the_millisecond_after_the_last_sync() {
+    let registered = date(2026, 1, 1);
+    let last_sync = date(2026, 2, 1) + 5 * 3_600_000 + 3;
+    let facts = Facts {
+        setup_ms: registered,
+        grants: vec![permanent(LicenseKind::Host, 10, registered)],
+        sync: Some(Sync { expected_since_ms: registered, last_success_ms: Some(last_sync) }),
+        ..Facts::default()
+    };
+    assert_monthly_timeline(&facts, Condition::ContactLost, last_sync + 2 * DAY_MS);
+
+    // Never synchronised: two days from when synchronisation became
+    // expected, and a sync from before then does not count.
+    for last_success_ms in [None, Some(registered)] {
+        let expected = date(2026, 3, 1) + 11;
+        let facts =
+            Facts { sync: Some(Sync { expected_since_ms: expected, last_success_ms }), ..facts.clone() };
+        assert_monthly_timeline(&facts, Condition::ContactLost, expected + 2 * DAY_MS);
+    }
+}
+
+#[test]
+fn a_check_at_the_audit_instant_is_applied_once() {
+    let facts = overage_facts(&[12, 12, 12]);
+    let (first, second) = (facts.checks[0].at_ms, facts.checks[1].at_ms);
+    assert!(audit(&facts, &Ledger::default(), first - 1).notices.is_empty());
+    let found = audit(&facts, &Ledger::default(), first);
+    assert_eq!(notice_kinds(&found.notices), [(Condition::Overage, NoticeKind::Started, 0)]);
+    assert_eq!(found.notices[0].key.since_ms, first);
+    assert_eq!(found.notices[0].hosts, Some((12, 10)));
+    let again = audit(&facts, &found.ledger, first);
+    assert!(again.notices.is_empty());
+    assert_eq!(again.ledger, found.ledger);
+    let just_before = audit(&facts, &again.ledger, second - 1);
+    assert!(just_before.notices.is_empty());
+    assert_eq!(just_before.ledger.overage.map(|o| o.period), Some(0));
+    let next = audit(&facts, &just_before.ledger, second);
+    assert_eq!(notice_kinds(&next.notices), [(Condition::Overage, NoticeKind::Reminder, 1)]);
+}
+
+#[test]
+fn as_many_hosts_as_licenses_is_no_overage() {
+    let facts = overage_facts(&[10, 11]);
+    let within = audit(&facts, &Ledger::default(), facts.checks[0].at_ms);
+    assert_eq!(within.ledger.overage, None);
+    assert!(within.notices.is_empty());
+    let over = audit(&facts, &within.ledger, facts.checks[1].at_ms);
+    assert_eq!(
+        over.ledger.overage,
+        Some(OverageEpisode { since_ms: facts.checks[1].at_ms, period: 0, hosts: 11, installed: 10 })
+    );
+}
+
+#[test]
+fn an_overage_disables_six_calendar_months_after_the_check_that_found_it() {
+    let facts = overage_facts(&[12; 9]);
+    let found = date(2026, 1, 31);
+    let end = add_months(found, GRACE_MONTHS);
+    assert_eq!(end, date(2026, 7, 31));
+    let last = audit(&facts, &Ledger::default(), end - 1);
+    assert_eq!(last.status.disabled, None);
+    assert_eq!(
+        last.status.active,
+        [Active { condition: Condition::Overage, since_ms: found, disable_ms: end, disabling: false }]
+    );
+    // Checks on Jan 31, Mar 2, Apr 1, May 1, May 31, Jun 30 and Jul 30.
+    assert_eq!(notice_kinds(&last.notices), [(Condition::Overage, NoticeKind::Reminder, 6)]);
+    let disabled = audit(&facts, &last.ledger, end);
+    assert_eq!(disabled.status.disabled, Some(Condition::Overage));
+    assert_eq!(notice_kinds(&disabled.notices), [(Condition::Overage, NoticeKind::Disabled, 0)]);
+    assert_eq!(disabled.notices[0].disable_ms, end);
+    assert_eq!(disabled.notices[0].hosts, Some((12, 10)));
+}
+
+#[test]
+fn overage_notices_name_the_hosts_and_licenses_of_the_last_check() {
+    let mut facts = overage_facts(&[12, 13, 11]);
+    let checks: Vec<i64> = facts.checks.iter().map(|c| c.at_ms).collect();
+    facts.grants.push(permanent(LicenseKind::Host, 1, checks[0] + DAY_MS));
+    let first = audit(&facts, &Ledger::default(), checks[0]);
+    assert_eq!(first.notices[0].hosts, Some((12, 10)));
+    // 11 licenses do not cover the 12 hosts of the last check: still over.
+    let added = audit(&facts, &first.ledger, checks[0] + DAY_MS);
+    assert!(added.notices.is_empty());
+    assert_eq!(added.ledger.overage, first.ledger.overage);
+    let second = audit(&facts, &added.ledger, checks[1]);
+    assert_eq!(notice_kinds(&second.notices), [(Condition::Overage, NoticeKind::Reminder, 1)]);
+    assert_eq!(second.notices[0].hosts, Some((13, 11)));
+    assert_eq!(
+        second.ledger.overage,
+        Some(OverageEpisode { since_ms: checks[0], period: 1, hosts: 13, installed: 11 })
+    );
+    let third = audit(&facts, &second.ledger, checks[2]);
+    assert_eq!(third.ledger.overage, None, "11 hosts on 11 licenses");
+    assert!(third.status.active.is_empty());
+}
+
+#[test]
+fn licenses_added_end_an_overage_once_they_cover_its_hosts() {
+    let mut facts = overage_facts(&[12]);
+    let found = facts.checks[0].at_ms;
+    let over = audit(&facts, &Ledger::default(), found);
+    assert!(over.ledger.overage.is_some());
+    // Other kinds of licenses are not host licenses.
+    facts.grants.push(permanent(LicenseKind::ScheduledMeetings, 50, found + 1));
+    facts.grants.push(permanent(LicenseKind::Host, 1, found + 2));
+    let short = audit(&facts, &over.ledger, found + 2);
+    assert_eq!(short.ledger.overage.map(|o| o.since_ms), Some(found));
+    assert_eq!(short.status.active.len(), 1);
+    facts.grants.push(permanent(LicenseKind::Host, 1, found + 3));
+    let covered = audit(&facts, &short.ledger, found + 3);
+    assert_eq!(covered.ledger.overage, None);
+    assert!(covered.status.active.is_empty());
+    assert!(covered.notices.is_empty());
+}
+
+#[test]
+fn an_audit_evaluated_before_the_last_one_applies_nothing() {
+    let facts = overage_facts(&[12, 12]);
+    let second = facts.checks[1].at_ms;
+    let latest = audit(&facts, &Ledger::default(), second);
+    assert!(latest.ledger.overage.is_some());
+    // Before the licenses were installed: the trial would govern then, but
+    // what later audits concluded stands.
+    let earlier = audit(&facts, &latest.ledger, date(2025, 12, 31));
+    assert_eq!(earlier.ledger.overage, latest.ledger.overage);
+    assert_eq!(earlier.ledger.audited_through_ms, Some(second));
+}
+
+#[test]
+fn without_licenses_the_trial_governs_not_overage() {
+    // Checks while in the trial find hosts, but there are no licenses to exceed.
+    let mut facts = overage_facts(&[12, 12, 12]);
+    facts.grants.clear();
+    let checks: Vec<i64> = facts.checks.iter().map(|c| c.at_ms).collect();
+    let trial = audit(&facts, &Ledger::default(), checks[1]);
+    assert_eq!(trial.ledger.overage, None);
+    assert_eq!(trial.status.active.iter().map(|a| a.condition).collect::<Vec<_>>(), [Condition::Trial]);
+    assert!(trial.notices.is_empty());
+
+    // Temporary licenses that expire during an overage end it: the trial
+    // governs again, and its day 180 (2026-06-30) has not come.
+    facts.grants.push(Grant {
+        kind: LicenseKind::Host,
+        count: 10,
+        installed_ms: date(2026, 1, 1),
+        expires_ms: Some(checks[1] + 5),
+    });
+    let over = audit(&facts, &Ledger::default(), checks[0]);
+    assert!(over.ledger.overage.is_some());
+    let still = audit(&facts, &over.ledger, checks[1] + 4);
+    assert_eq!(still.ledger.overage.map(|o| o.period), Some(1));
+    let expired = audit(&facts, &still.ledger, checks[1] + 5);
+    assert_eq!(expired.ledger.overage, None);
+    assert_eq!(expired.status.active.iter().map(|a| a.condition).collect::<Vec<_>>(), [Condition::Trial]);
+    assert_eq!(expired.status.disabled, None);
+}
+
+#[test]
+fn the_banner_lists_temporary_licenses_in_force_by_expiry() {
+    let start = date(2026, 1, 1);
+    let temporary = |kind, count, installed_ms, expires_ms| Grant {
+        kind,
+        count,
+        installed_ms,
+        expires_ms: Some(expires_ms),
+    };
+    let facts = Facts {
+        setup_ms: start,
+        grants: vec![
+            permanent(LicenseKind::Host, 10, start),
+            temporary(LicenseKind::ScheduledMeetings, 4, start, date(2026, 9, 1)),
+            temporary(LicenseKind::Host, 5, start, date(2026, 6, 1)),
+            // Not yet installed, already expired, or no licenses at all: not shown.
+            temporary(LicenseKind::Host, 6, date(2026, 4, 1), date(2026, 12, 1)),
+            temporary(LicenseKind::Host, 7, start, date(2026, 2, 1)),
+            temporary(LicenseKind::LiveEngagement, 0, start, date(2026, 12, 1)),
+        ],
+        ..Facts::default()
+    };
+    let now = date(2026, 3, 1);
+    assert_eq!(
+        audit(&facts, &Ledger::default(), now).status.temporary,
+        [
+            Temporary { kind: LicenseKind::Host, count: 5, expires_ms: date(2026, 6, 1) },
+            Temporary { kind: LicenseKind::ScheduledMeetings, count: 4, expires_ms: date(2026, 9, 1) },
+        ]
+    );
+}
+
 // Property tests over random accounts and audit schedules.
 
 fn arbitrary_facts() -> impl Strategy<Value = Facts> {

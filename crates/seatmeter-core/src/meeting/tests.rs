@@ -87,6 +87,77 @@ fn admission_follows_the_limit_and_the_disabled_account() {
     assert!(disabled.reason().unwrap().contains("free trial"));
 }
 
+#[test]
+fn a_meeting_runs_until_exactly_its_maximum_duration() {
+    let max = 2 * HOUR;
+    let facts = fold(&[at(HOUR, EventKind::Started), joined(HOUR + 1, "a", Portion::Web)]);
+    assert!(facts.is_running(HOUR, max));
+    assert!(facts.is_running(3 * HOUR - 1, max), "one millisecond before the cap");
+    assert_eq!(facts.run(3 * HOUR - 1, max), None);
+    assert!(!facts.is_running(3 * HOUR, max), "at the cap");
+    assert_eq!(facts.run(3 * HOUR, max), Some(Run { start_ms: HOUR, end_ms: 3 * HOUR, auto_ended: true }));
+    assert_eq!(
+        facts.counted_run(CountPolicy::WebOnly, 3 * HOUR, max),
+        Some(Run { start_ms: HOUR, end_ms: 3 * HOUR, auto_ended: true })
+    );
+
+    let ended = fold(&[at(HOUR, EventKind::Started), at(HOUR + 1, EventKind::Ended)]);
+    assert!(!ended.is_running(HOUR, max), "an ended meeting is not running");
+    assert_eq!(ended.run(HOUR + 1, max), Some(Run { start_ms: HOUR, end_ms: HOUR + 1, auto_ended: false }));
+    let never = fold(&[joined(HOUR, "a", Portion::Web)]).is_running(HOUR, max);
+    assert!(never, "an attendee's join starts it");
+    assert!(!MeetingFacts::default().is_running(HOUR, max), "not started");
+}
+
+#[test]
+fn portions_and_event_types_have_their_api_names() {
+    for portion in [Portion::Web, Portion::Phone] {
+        assert_eq!(Portion::parse(portion.as_str()), Some(portion));
+    }
+    assert_eq!(Portion::Web.as_str(), "web");
+    assert_eq!(Portion::Phone.as_str(), "phone");
+    assert_eq!(Portion::parse("Web"), None);
+    assert_eq!(Portion::parse(""), None);
+    let names: Vec<_> = [
+        EventKind::Started,
+        EventKind::AttendeeJoined { attendee: "a".into(), portion: Portion::Web, join_before_host: true },
+        EventKind::AttendeeLeft { attendee: "a".into(), portion: Portion::Web },
+        EventKind::HostRightsPassed { to: "a".into() },
+        EventKind::Ended,
+    ]
+    .iter()
+    .map(EventKind::name)
+    .collect();
+    assert_eq!(names, ["started", "attendee_joined", "attendee_left", "host_rights_passed", "ended"]);
+}
+
+#[test]
+fn admission_says_exactly_why_not() {
+    let running = vec!["m1".to_string(), "m2".to_string()];
+    let allowed = admit("m3", &running[..1], 2, None);
+    assert!(allowed.is_allowed());
+    assert_eq!(allowed.reason(), None);
+    let again = admit("m1", &running[..1], 1, None);
+    assert_eq!(again, Admission::AlreadyRunning);
+    assert!(again.is_allowed());
+    assert_eq!(again.reason(), None);
+    assert_eq!(
+        admit("m3", &running, 2, None).reason().as_deref(),
+        Some("the host may run 2 meetings at a time and is running 2: m1, m2; end one first")
+    );
+    assert_eq!(
+        admit("m2", &running[..1], 1, None),
+        Admission::ConcurrencyLimit { limit: 1, running: vec!["m1".to_string()] }
+    );
+    assert_eq!(
+        admit("m2", &running[..1], 1, None).reason().as_deref(),
+        Some("the host may run 1 meeting at a time and is running 1: m1; end one first")
+    );
+    let disabled = admit("m1", &running[..1], 2, Some("the free trial ended"));
+    assert!(!disabled.is_allowed());
+    assert_eq!(disabled.reason().as_deref(), Some("the account is disabled: the free trial ended"));
+}
+
 fn event() -> impl Strategy<Value = Event> {
     let attendee = prop_oneof![Just("a"), Just("b"), Just("c")].prop_map(str::to_string);
     let portion = prop_oneof![Just(Portion::Web), Just(Portion::Phone)];

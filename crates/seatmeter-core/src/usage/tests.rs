@@ -260,6 +260,253 @@ fn explain_names_the_peak_and_the_meetings_not_counted() {
     assert_eq!(explained[1].not_counted, vec![3]);
 }
 
+#[test]
+fn a_meeting_ending_at_a_window_boundary_does_not_count_in_the_next_window() {
+    // Window 1 is [2026-01-31, 2026-03-02); window 3 is [2026-04-01, 2026-05-01).
+    let rows = usage_of(
+        &january(),
+        &[
+            ("h", "2026-01-30T23:00:00Z", "2026-01-31T00:00:00Z"),
+            ("h", "2026-04-05T09:00:00Z", "2026-04-05T10:00:00Z"),
+            ("i", "2026-01-30T23:00:00Z", "2026-01-31T00:00:00.000000001Z"),
+        ],
+    );
+    assert_eq!(rows, vec![(0, "h", 1), (0, "i", 1), (1, "i", 1), (3, "h", 1)]);
+}
+
+#[test]
+fn windows_before_the_anchor_are_counted_back_from_it() {
+    let w = january();
+    let anchor = at("2026-01-01T00:00:00Z");
+    assert_eq!(w.anchor(), Timestamp(anchor));
+    assert_eq!(w.index_of(anchor), 0);
+    assert_eq!(w.index_of(anchor - 1), -1);
+    assert_eq!(w.index_of(at("2025-12-02T00:00:00Z")), -1);
+    assert_eq!(w.index_of(at("2025-12-02T00:00:00Z") - 1), -2);
+    assert_eq!(w.index_of(at("2025-11-02T00:00:00Z")), -2);
+    assert_eq!(w.start(-1), i128::from(at("2025-12-02T00:00:00Z")));
+    assert_eq!(w.end(-1), i128::from(anchor));
+    assert_eq!(w.start(-2), i128::from(at("2025-11-02T00:00:00Z")));
+    assert_eq!(w.end(-2), w.start(-1));
+    assert_eq!(w.start(1), i128::from(at("2026-01-31T00:00:00Z")));
+
+    // A meeting belongs to every window its half-open interval overlaps.
+    assert_eq!(w.spanned(anchor - 1, anchor), -1..=-1);
+    assert_eq!(w.spanned(anchor - 1, anchor + 1), -1..=0);
+    assert_eq!(w.spanned(anchor, anchor + 1), 0..=0);
+    assert_eq!(w.spanned(at("2025-11-20T00:00:00Z"), at("2026-01-05T00:00:00Z")), -2..=0);
+    assert_eq!(w.spanned(at("2025-11-20T00:00:00Z"), at("2025-12-02T00:00:00Z")), -2..=-2);
+
+    let (s, e) = (at("2025-12-31T23:00:00Z"), at("2026-01-01T01:00:00Z"));
+    assert_eq!(w.clip(-1, s, e), Some((s, anchor)));
+    assert_eq!(w.clip(0, s, e), Some((anchor, e)));
+    assert_eq!(w.clip(-2, s, e), None);
+    assert_eq!(w.clip(1, s, e), None);
+    // Touching a window is not overlapping it.
+    assert_eq!(w.clip(0, s, anchor), None);
+    assert_eq!(w.clip(-1, anchor, e), None);
+    assert_eq!(w.clip(-1, s, anchor), Some((s, anchor)));
+}
+
+#[test]
+fn instants_centuries_from_the_anchor_still_find_their_window() {
+    // 584 years apart: the difference does not fit in 64-bit nanoseconds.
+    let late = Windows::new(Timestamp(at("2262-01-01T00:00:00Z")));
+    let t = at("1678-01-01T00:00:00Z");
+    assert_eq!(late.index_of(t), -7111);
+    assert_eq!(late.start(-7111), i128::from(at("1677-12-03T00:00:00Z")));
+    assert_eq!(late.end(-7111), i128::from(at("1678-01-02T00:00:00Z")));
+    assert_eq!(late.spanned(t, t + HOUR), -7111..=-7111);
+
+    let early = Windows::new(Timestamp(t));
+    let t = at("2262-01-01T00:00:00Z");
+    assert_eq!(early.index_of(t), 7110);
+    assert_eq!(early.start(7110), i128::from(at("2261-12-31T00:00:00Z")));
+    assert_eq!(early.index_of(at("2261-12-31T00:00:00Z") - 1), 7109);
+}
+
+#[test]
+fn live_usage_keeps_each_window_and_host_current() {
+    let mut live = LiveUsage::new(january());
+    assert_eq!(live.windows(), &january());
+    let h = |s: &str, e: &str| (at(s), at(e));
+    let first = h("2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z");
+    let second = h("2026-01-05T09:30:00Z", "2026-01-05T11:00:00Z");
+    let spanning = h("2026-01-30T23:00:00Z", "2026-01-31T01:00:00Z");
+    let before_anchor = h("2025-12-31T23:00:00Z", "2026-01-01T01:00:00Z");
+    live.add(&"h", first.0, first.1);
+    live.add(&"h", second.0, second.1);
+    live.add(&"h", spanning.0, spanning.1);
+    live.add(&"i", before_anchor.0, before_anchor.1);
+    // Touching meetings are not simultaneous; an empty interval is ignored.
+    live.add(&"j", at("2026-01-10T10:00:00Z"), at("2026-01-10T11:00:00Z"));
+    live.add(&"j", at("2026-01-10T11:00:00Z"), at("2026-01-10T12:00:00Z"));
+    live.add(&"j", at("2026-01-10T11:30:00Z"), at("2026-01-10T11:30:00Z"));
+
+    assert_eq!(live.licenses(0, &"h"), 2);
+    assert_eq!(live.licenses(1, &"h"), 1);
+    assert_eq!(live.licenses(2, &"h"), 0);
+    assert_eq!(live.licenses(-1, &"i"), 1);
+    assert_eq!(live.licenses(0, &"i"), 1);
+    assert_eq!(live.licenses(0, &"j"), 1);
+    assert_eq!(live.licenses(0, &"nobody"), 0);
+    let rows: Vec<_> = live.rows().map(|r| (r.window, r.host, r.licenses)).collect();
+    assert_eq!(rows, vec![(-1, "i", 1), (0, "h", 2), (0, "i", 1), (0, "j", 1), (1, "h", 1)]);
+    assert_eq!(
+        live.totals(),
+        vec![
+            WindowTotal { window: -1, licenses: 1, hosts: 1 },
+            WindowTotal { window: 0, licenses: 4, hosts: 3 },
+            WindowTotal { window: 1, licenses: 1, hosts: 1 },
+        ]
+    );
+
+    // A meeting whose start changed: removed with its old interval, added
+    // with the new one, which touches the first meeting's end.
+    live.remove(&"h", second.0, second.1);
+    assert_eq!(live.licenses(0, &"h"), 1);
+    let moved = h("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z");
+    live.add(&"h", moved.0, moved.1);
+    assert_eq!(live.licenses(0, &"h"), 1);
+    live.remove(&"h", moved.0, moved.1);
+    live.remove(&"h", first.0, first.1);
+    live.remove(&"h", spanning.0, spanning.1);
+    live.remove(&"i", before_anchor.0, before_anchor.1);
+    assert_eq!(live.licenses(0, &"h"), 0);
+    assert_eq!(live.licenses(1, &"h"), 0);
+    assert_eq!(live.licenses(-1, &"i"), 0);
+    let rows: Vec<_> = live.rows().map(|r| (r.window, r.host, r.licenses)).collect();
+    assert_eq!(rows, vec![(0, "j", 1)]);
+}
+
+#[test]
+fn explain_names_the_first_peak_and_only_the_meetings_in_progress_then() {
+    let meeting = |s: &str, e: &str, attendance| ExplainedMeeting { start: at(s), end: at(e), attendance };
+    let meetings = [
+        // 0: ends when 1 and 2 start, so it is not in progress at the peak.
+        meeting("2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z", Attendance::Counted),
+        meeting("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z", Attendance::Counted),
+        meeting("2026-01-05T10:00:00Z", "2026-01-05T10:30:00Z", Attendance::Counted),
+        // 3 and 4 reach the same peak later the same day.
+        meeting("2026-01-05T14:00:00Z", "2026-01-05T15:00:00Z", Attendance::Counted),
+        meeting("2026-01-05T14:00:00Z", "2026-01-05T15:00:00Z", Attendance::Counted),
+        // 5: before the anchor, ending exactly at it: window -1 only.
+        meeting("2025-12-31T23:00:00Z", "2026-01-01T00:00:00Z", Attendance::Counted),
+        // 6: not counted, ending exactly at the end of window 0: window 0 only.
+        meeting("2026-01-30T23:00:00Z", "2026-01-31T00:00:00Z", Attendance::NoWebAttendee),
+        // 7: an empty interval belongs to no window.
+        meeting("2026-02-10T09:00:00Z", "2026-02-10T09:00:00Z", Attendance::Counted),
+    ];
+    let explained = explain(&january(), &meetings);
+    assert_eq!(
+        explained,
+        vec![
+            WindowExplanation {
+                window: -1,
+                licenses: 1,
+                peak_at: Some(Timestamp(at("2025-12-31T23:00:00Z"))),
+                in_progress_at_peak: vec![5],
+                not_counted: vec![],
+            },
+            WindowExplanation {
+                window: 0,
+                licenses: 2,
+                peak_at: Some(Timestamp(at("2026-01-05T10:00:00Z"))),
+                in_progress_at_peak: vec![1, 2],
+                not_counted: vec![6],
+            },
+        ]
+    );
+}
+
+#[test]
+fn every_reason_not_to_count_a_meeting_has_words() {
+    assert_eq!(Attendance::Counted.reason(), None);
+    assert_eq!(Attendance::NoWebAttendee.reason(), Some("no web attendee: teleconference only"));
+    assert_eq!(Attendance::NobodyAttended.reason(), Some("nobody attended"));
+    assert_eq!(Attendance::of(CountPolicy::CountTeleconferenceOnly, 0, 2), Attendance::Counted);
+    assert!(!Attendance::NoWebAttendee.is_counted());
+    assert!(!Attendance::NobodyAttended.is_counted());
+}
+
+/// Deterministic pseudo-random numbers (xorshift64) for large inputs.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+#[test]
+fn sorting_large_inputs_takes_the_bucket_path_and_still_sorts() {
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+    let year = 365 * crate::time::NANOS_PER_DAY;
+    let base = at("2026-01-01T00:00:00Z");
+    let spread: Vec<i64> = (0..1_000).map(|_| base + (next() % year as u64) as i64).collect();
+    // Meetings start on the quarter hour: many equal instants per bucket.
+    let quarter = 15 * 60 * crate::time::NANOS_PER_SECOND;
+    let coarse: Vec<i64> = (0..600).map(|_| base + (next() % 3_000) as i64 * quarter).collect();
+    let extremes: Vec<i64> = (0..300)
+        .map(|i| match i % 5 {
+            0 => i64::MIN,
+            1 => i64::MAX,
+            2 => next() as i64,
+            _ => (next() % 2_000) as i64 - 1_000,
+        })
+        .collect();
+    let descending: Vec<i64> = (0..48).rev().map(|i| base + i * HOUR).collect();
+    let equal = vec![base; 200];
+    let crowded: Vec<i64> = (0..100).map(|i| base + (i * 7_919) % 101).collect();
+    let mut scratch = Vec::new();
+    for input in [spread, coarse, extremes, descending, equal, crowded] {
+        let mut expected = input.clone();
+        expected.sort_unstable();
+        let mut values = input;
+        sort_instants(&mut values, &mut scratch);
+        assert_eq!(values, expected);
+    }
+}
+
+#[test]
+fn a_host_with_many_meetings_peaks_as_the_rule_says() {
+    // One meeting a day at 09:00 for 120 days (windows 0 to 3), in reverse
+    // order, and on day 45 (window 1) two more that overlap it: 3 at 09:45.
+    let day = crate::time::NANOS_PER_DAY;
+    let nine = at("2026-01-01T09:00:00Z");
+    let mut meetings: Vec<(&str, i64, i64)> =
+        (0..120).rev().map(|d| ("h", nine + d * day, nine + d * day + HOUR)).collect();
+    let minute = 60 * crate::time::NANOS_PER_SECOND;
+    meetings.push(("h", nine + 45 * day + 30 * minute, nine + 45 * day + 90 * minute));
+    meetings.push(("h", nine + 45 * day + 45 * minute, nine + 45 * day + 75 * minute));
+    // The same meetings back to back on another host: never simultaneous.
+    meetings.extend((0..60).map(|i| ("k", nine + i * HOUR, nine + (i + 1) * HOUR)));
+    let rows: Vec<_> =
+        compute_usage(&january(), meetings).into_iter().map(|r| (r.window, r.host, r.licenses)).collect();
+    assert_eq!(rows, vec![(0, "h", 1), (0, "k", 1), (1, "h", 3), (2, "h", 1), (3, "h", 1)]);
+}
+
+#[test]
+fn the_usage_csv_is_exactly_the_normative_format() {
+    let rows = [(-1, "a", 1), (0, "b,c", 2), (0, "say \"hi\"", 1), (0, "plain", 4), (1, "two\nlines", 3)];
+    assert_eq!(
+        csv::render(&january(), rows),
+        "window_start,window_end,host,licenses\n\
+         2025-12-02T00:00:00Z,2026-01-01T00:00:00Z,a,1\n\
+         2026-01-01T00:00:00Z,2026-01-31T00:00:00Z,\"b,c\",2\n\
+         2026-01-01T00:00:00Z,2026-01-31T00:00:00Z,\"say \"\"hi\"\"\",1\n\
+         2026-01-01T00:00:00Z,2026-01-31T00:00:00Z,plain,4\n\
+         2026-01-31T00:00:00Z,2026-03-02T00:00:00Z,\"two\nlines\",3\n"
+    );
+    assert_eq!(csv::render(&january(), []).as_bytes(), csv::HEADER);
+    assert_eq!(csv::row_prefix(&january(), -2), "2025-11-02T00:00:00Z,2025-12-02T00:00:00Z,");
+    assert!(matches!(csv::field("plain"), std::borrow::Cow::Borrowed("plain")));
+    assert_eq!(csv::field("carriage\rreturn"), "\"carriage\rreturn\"");
+    assert_eq!(csv::field(""), "");
+}
+
 /// A deliberately naive reference: for every host and every window any of
 /// its counted meetings overlaps, try every candidate instant (each clipped
 /// start) and count the meetings in progress there.
