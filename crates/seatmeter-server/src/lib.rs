@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use http::listener::Limits;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -60,6 +61,10 @@ pub fn app(services: Services, settings: &Settings) -> Router {
         .layer(axum::middleware::from_fn(http::refuse_nul))
         .layer(axum::middleware::from_fn(http::trace_requests))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            http::operations::OpsGate::new(settings.ops_token.as_deref()),
+            http::operations::guard_ops,
+        ))
 }
 
 impl Services {
@@ -100,8 +105,8 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = jobs::spawn(&services);
-    let app = app(services, settings).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served =
+        http::listener::serve(listener, app(services, settings), Limits::of(settings), shutdown).await;
     jobs.stop();
     served
 }

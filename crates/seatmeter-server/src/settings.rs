@@ -33,6 +33,16 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// The From address of e-mail.
     pub mail_from: String,
+    /// Connections served at once; more are closed as they come.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers, and that a kept-alive
+    /// connection may stay idle between requests.
+    pub header_timeout_seconds: u64,
+    /// Seconds a client has to send a request's body.
+    pub body_timeout_seconds: u64,
+    /// When set, `/metrics`, `/openapi.json` and the API browser (`/docs`)
+    /// answer only requests with `Authorization: Bearer <ops_token>`.
+    pub ops_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -48,12 +58,16 @@ impl Default for Settings {
             sync_interval_hours: 12,
             smtp_url: None,
             mail_from: "Seatmeter <seatmeter@localhost>".to_string(),
+            max_connections: 1024,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            ops_token: None,
         }
     }
 }
 
 /// The settings' keys, as in the file; `SEATMETER_<KEY>` in the environment.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 14] = [
     "listen",
     "data_dir",
     "database_url",
@@ -64,6 +78,10 @@ pub const KEYS: [&str; 10] = [
     "sync_interval_hours",
     "smtp_url",
     "mail_from",
+    "max_connections",
+    "header_timeout_seconds",
+    "body_timeout_seconds",
+    "ops_token",
 ];
 
 /// Why settings could not be loaded.
@@ -111,6 +129,20 @@ sync_interval_hours = 12
 
 # The From address of e-mail.
 mail_from = "Seatmeter <seatmeter@localhost>"
+
+# Connections served at once; more are closed as they come.
+max_connections = 1024
+
+# Seconds a client has to send a request's headers (also how long a
+# kept-alive connection may stay idle), and to send its body. Connections
+# that stall are closed.
+header_timeout_seconds = 10
+body_timeout_seconds = 30
+
+# Close the operational endpoints (/metrics, /openapi.json and the API
+# browser /docs) to the public: with a token set, they answer only requests
+# with `Authorization: Bearer <token>` (see docs/security.md).
+# ops_token = "a long random string"
 "#;
 
 impl Settings {

@@ -15,6 +15,7 @@ pub mod booking;
 pub mod compliance;
 pub mod events;
 pub mod licenses;
+pub mod listener;
 pub mod meetings;
 pub mod operations;
 pub mod privileges;

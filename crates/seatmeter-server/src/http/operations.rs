@@ -54,3 +54,49 @@ pub async fn livez() -> &'static str {
 pub async fn metrics(State(state): State<Services>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
+
+/// Who may see the operational endpoints (`/metrics`, `/openapi.json`, the
+/// API browser `/docs`): everyone, or only requests bearing the `ops_token`
+/// setting (kept as its hash).
+#[derive(Clone)]
+pub struct OpsGate(Option<String>);
+
+impl OpsGate {
+    /// The gate of `token` (`None`: open).
+    pub fn new(token: Option<&str>) -> Self {
+        OpsGate(token.filter(|t| !t.is_empty()).map(crate::secrets::token_hash))
+    }
+}
+
+/// Whether `path` is an operational endpoint.
+pub fn is_operational(path: &str) -> bool {
+    path == "/metrics" || path == "/openapi.json" || path == "/docs" || path.starts_with("/docs/")
+}
+
+/// Answers an operational endpoint only with the ops token, when one is set
+/// (a 404 otherwise, as if it were not there).
+pub async fn guard_ops(
+    State(gate): State<OpsGate>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(expected) = &gate.0
+        && is_operational(request.uri().path())
+    {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| crate::secrets::token_hash(t.trim()));
+        // Hashes of equal length compared whole: the time tells nothing.
+        let same = given.is_some_and(|g| {
+            g.len() == expected.len()
+                && g.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        });
+        if !same {
+            return super::not_found().await.into_response();
+        }
+    }
+    next.run(request).await
+}

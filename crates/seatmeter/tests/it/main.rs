@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its line.
 
+mod abuse;
 mod licensing;
 mod live_usage;
 mod replicas;
