@@ -192,4 +192,38 @@ mod tests {
         let error = Mailer::from_settings(&settings("smtp://u:secret@x:port")).err().unwrap_or_default();
         assert!(!error.contains("secret"), "{error}");
     }
+
+    #[test]
+    fn every_address_seatmeter_accepts_is_one_mail_can_go_to() {
+        // Many strings from an alphabet of the characters that matter, by a
+        // fixed pseudo-random walk: whatever the rule takes, the mail library takes.
+        let alphabet: Vec<char> = "aZ09.-_+@!#$%&'*/=?^`{|}~\"<>()[],;: \\\u{e9}\u{0}".chars().collect();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut accepted = 0;
+        for _ in 0..200_000 {
+            let length = 3 + (next() % 14) as usize;
+            let mut chars: Vec<char> =
+                (0..length).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            if !chars.contains(&'@') {
+                chars.insert(length / 2, '@');
+            }
+            // Most real domains end in letters: give the walk a fair share of them.
+            if next() % 2 == 0 {
+                chars.extend(".example".chars());
+            }
+            let text: String = chars.into_iter().collect();
+            if let Ok(email) = seatmeter_core::people::Email::parse(&text) {
+                accepted += 1;
+                assert!(email.as_str().parse::<lettre::Address>().is_ok(), "{text:?}");
+                assert!(email.as_str().parse::<Mailbox>().is_ok(), "{text:?}");
+            }
+        }
+        assert!(accepted > 100, "only {accepted} accepted: the walk tests too little");
+    }
 }

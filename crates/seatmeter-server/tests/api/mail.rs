@@ -20,6 +20,8 @@ pub struct SmtpListener {
     pub url: String,
     pub received: Arc<Mutex<Vec<String>>>,
     pub refuse: Arc<AtomicUsize>,
+    /// Recipients holding this text are refused for good (550).
+    pub refuse_recipient: Arc<Mutex<Option<String>>>,
 }
 
 impl SmtpListener {
@@ -28,14 +30,15 @@ impl SmtpListener {
         let url = format!("smtp://{}", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
         let refuse = Arc::new(AtomicUsize::new(0));
-        let (kept, refusing) = (received.clone(), refuse.clone());
+        let refuse_recipient = Arc::new(Mutex::new(None));
+        let (kept, refusing, refusing_to) = (received.clone(), refuse.clone(), refuse_recipient.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                tokio::spawn(session(stream, kept.clone(), refusing.clone()));
+                tokio::spawn(session(stream, kept.clone(), refusing.clone(), refusing_to.clone()));
             }
         });
-        Self { url, received, refuse }
+        Self { url, received, refuse, refuse_recipient }
     }
 
     pub fn messages(&self) -> Vec<String> {
@@ -43,7 +46,13 @@ impl SmtpListener {
     }
 }
 
-async fn session(stream: tokio::net::TcpStream, received: Arc<Mutex<Vec<String>>>, refuse: Arc<AtomicUsize>) {
+async fn session(
+    stream: tokio::net::TcpStream,
+    received: Arc<Mutex<Vec<String>>>,
+    refuse: Arc<AtomicUsize>,
+    refuse_recipient: Arc<Mutex<Option<String>>>,
+) {
+    let mut envelope: Vec<String> = Vec::new();
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     let _ = write.write_all(b"220 test.localhost ESMTP\r\n").await;
@@ -60,10 +69,23 @@ async fn session(stream: tokio::net::TcpStream, received: Arc<Mutex<Vec<String>>
                     b"250 2.1.0 OK\r\n"
                 }
             }
-            "RCPT" | "RSET" | "NOOP" => b"250 OK\r\n",
+            "RCPT" => {
+                let refused = refuse_recipient.lock().unwrap().clone();
+                if refused.is_some_and(|r| line.contains(&r)) {
+                    b"550 5.1.1 no such mailbox\r\n"
+                } else {
+                    envelope.push(line.split(['<', '>']).nth(1).unwrap_or_default().to_string());
+                    b"250 OK\r\n"
+                }
+            }
+            "RSET" | "NOOP" => {
+                envelope.clear();
+                b"250 OK\r\n"
+            }
             "DATA" => {
                 let _ = write.write_all(b"354 go ahead\r\n").await;
-                let mut message = String::new();
+                let mut message = format!("Envelope-To: {}\n", envelope.join(","));
+                envelope.clear();
                 while let Ok(Some(data)) = lines.next_line().await {
                     if data == "." {
                         break;
@@ -156,6 +178,56 @@ async fn notices_are_delivered_over_smtp_retried_after_a_failure_and_resent_with
         assert_eq!(header(&messages[before + 1], "Message-ID"), Some(message_id.as_str()));
         // Nothing is due any more.
         assert_eq!(jobs::outbox::step(&app.state, t + DAY).await.unwrap(), 0);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn one_recipient_that_cannot_take_a_notice_never_holds_back_the_others() {
+    let smtp = SmtpListener::start().await;
+    let settings = Settings { smtp_url: Some(smtp.url.clone()), ..Settings::default() };
+    let start = "2025-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&settings, &clock, None).await {
+        clock.set(start);
+        let before = smtp.messages().len();
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let token = created.token.clone();
+        for email in ["refused@example.com", "broken@example.com"] {
+            let body = serde_json::json!({"email": email, "name": email, "role": "administrator"});
+            let (status, _) = app.call(Method::POST, "/v1/users", &token, Some(body)).await;
+            assert_eq!(status, 201);
+        }
+        // An address stored before addresses were checked as they are now.
+        app.state
+            .db
+            .execute(
+                Query::update()
+                    .table("users")
+                    .value("email", "<b>x</b>@w.example")
+                    .and_where(Expr::col("email").eq("broken@example.com")),
+            )
+            .await
+            .unwrap();
+        *smtp.refuse_recipient.lock().unwrap() = Some("refused@".into());
+
+        let t = start + 150 * DAY + 3 * 3_600_000;
+        clock.set(t);
+        assert_eq!(jobs::audit::step(&app.state, t).await.unwrap(), 1);
+        // The first attempt reaches the administrator the mail server takes.
+        assert_eq!(jobs::outbox::step(&app.state, t).await.unwrap(), 0);
+        let messages = smtp.messages();
+        assert_eq!(messages.len(), before + 1, "{messages:?}");
+        assert_eq!(header(&messages[before], "Envelope-To"), Some("admin@example.com"));
+        let (_, list) = app.call(Method::GET, "/v1/notifications", &token, None).await;
+        assert_eq!(list[0]["status"], "retrying", "{list}");
+        assert!(list[0]["last_error"].as_str().unwrap().contains("refused@example.com"), "{list}");
+        // The mail server takes it later: only the one who lacks it gets it.
+        *smtp.refuse_recipient.lock().unwrap() = None;
+        assert_eq!(jobs::outbox::step(&app.state, t + 60_000).await.unwrap(), 1);
+        let messages = smtp.messages();
+        assert_eq!(messages.len(), before + 2);
+        assert_eq!(header(&messages[before + 1], "Envelope-To"), Some("refused@example.com"));
         app.finish().await;
     }
 }

@@ -21,5 +21,6 @@ mod operations;
 mod privileges;
 mod schema;
 mod sign_ins;
+mod strict_input;
 mod support;
 mod users;

@@ -116,6 +116,9 @@ pub async fn enter_pak(services: &Services, principal: &Principal, pak: &str, no
 /// The caller uploads a license file (administrators of billing).
 pub async fn upload(services: &Services, principal: &Principal, text: &str, now: i64) -> Result<Installed> {
     may_manage_licenses(principal)?;
+    // Strict JSON before anything else is said of the file.
+    crate::json::check_unique_keys(text.trim().as_bytes())
+        .map_err(|message| rejected(&LicenseFileError::Malformed(message)))?;
     install(services, &principal.account_id, Some(&principal.user_id), text, Via::File, now).await
 }
 
