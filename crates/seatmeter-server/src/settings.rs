@@ -116,7 +116,7 @@ mail_from = "Seatmeter <seatmeter@localhost>"
 impl Settings {
     /// Defaults, overridden by `file` (if given) and then by `SEATMETER_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        let mut builder = config::Config::builder().add_source(config::Config::try_from(&Self::default())?);
+        let mut builder = Self::defaults()?;
         if let Some(file) = file {
             builder =
                 builder.add_source(config::File::from(file).format(config::FileFormat::Toml).required(true));
@@ -131,6 +131,17 @@ impl Settings {
             }
         }
         Ok(builder.build()?.try_deserialize()?)
+    }
+
+    /// Defaults, overridden by the settings file content `text` (TOML) only:
+    /// what [`Settings::load`] makes of a file, without the environment.
+    pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
+        let builder = Self::defaults()?.add_source(config::File::from_str(text, config::FileFormat::Toml));
+        Ok(builder.build()?.try_deserialize()?)
+    }
+
+    fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, SettingsError> {
+        Ok(config::Config::builder().add_source(config::Config::try_from(&Self::default())?))
     }
 
     /// The database to open: the PostgreSQL URL, or the SQLite file in `data_dir`.
@@ -201,5 +212,7 @@ mod tests {
         std::fs::write(&file, "listne = \"127.0.0.1:9999\"\n").unwrap();
         let error = Settings::load(Some(&file)).unwrap_err().to_string();
         assert!(error.contains("listne"), "{error}");
+        assert_eq!(Settings::from_toml("listne = 1").unwrap_err().to_string(), error);
+        assert_eq!(Settings::from_toml(EXAMPLE).unwrap(), Settings::default());
     }
 }
