@@ -468,6 +468,36 @@ mod tests {
             let _ = record_end(&record, 0);
             let _ = crate::time::parse_date_or_rfc3339(&record);
         }
+
+        /// Whatever fields a record splits into, quoting each of them again
+        /// makes one record (ending at its own line feed) of the same fields.
+        #[test]
+        fn fields_quoted_again_split_back(record in prop::collection::vec(prop_oneof![
+            Just(b','), Just(b'"'), Just(b'\n'), Just(b'\r'), any::<u8>()
+        ], 0..80)) {
+            let mut splitter = CsvSplitter::default();
+            let Ok(fields) = splitter.split(&record) else { return Ok(()) };
+            let fields: Vec<Vec<u8>> = fields.to_vec().into_iter().map(<[u8]>::to_vec).collect();
+            let mut quoted = Vec::new();
+            for (i, field) in fields.iter().enumerate() {
+                if i > 0 {
+                    quoted.push(b',');
+                }
+                quoted.push(b'"');
+                for &b in field {
+                    if b == b'"' {
+                        quoted.push(b'"');
+                    }
+                    quoted.push(b);
+                }
+                quoted.push(b'"');
+            }
+            let again: Vec<Vec<u8>> = splitter.split(&quoted).unwrap().to_vec().into_iter().map(<[u8]>::to_vec).collect();
+            prop_assert_eq!(again, fields);
+            let end = quoted.len();
+            quoted.extend_from_slice(b"\nnext\n");
+            prop_assert_eq!(record_end(&quoted, 0), Some(end));
+        }
     }
 
     fn columns(header: &str) -> Result<ColumnMap, HeaderError> {

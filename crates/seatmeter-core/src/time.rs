@@ -371,4 +371,31 @@ mod tests {
         assert_eq!(format_rfc3339(t), "2026-02-28T23:00:00.25Z");
         assert_eq!(parse_date_or_rfc3339(b"2026-01-01").unwrap(), ts("2026-01-01T00:00:00Z").unwrap());
     }
+
+    proptest::proptest! {
+        /// Every instant a log can name (nanoseconds in an `i64`: years 1678
+        /// to 2261 whole) prints as text that reads back as the same
+        /// instant, and the date cache reads it as the parser does.
+        #[test]
+        fn instants_print_back_as_themselves(
+            date in (1678u32..2262, 1u32..13, 1u32..29),
+            time in (0u32..24, 0u32..60, 0u32..60, 0u32..1_000_000_000),
+            offset in (proptest::bool::ANY, 0u32..24, 0u32..60),
+        ) {
+            let ((year, month, day), (h, m, s, nanos), (minus, oh, om)) = (date, time, offset);
+            let sign = if minus { '-' } else { '+' };
+            let text = format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{nanos:09}{sign}{oh:02}:{om:02}");
+            let t = parse_rfc3339(text.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(parse_rfc3339(format_rfc3339(t).as_bytes()), Ok(t), "{}", text);
+            proptest::prop_assert_eq!(parse_rfc3339_cached(text.as_bytes(), &mut DateCache::default()), Ok(t));
+        }
+    }
+
+    #[test]
+    fn the_last_instant_prints_back() {
+        let last = ts("2262-04-12T01:47:16.854775807+02:00").unwrap();
+        assert_eq!(last, Timestamp(i64::MAX));
+        assert_eq!(ts(&format_rfc3339(last)), Ok(last));
+        assert_eq!(ts("2262-04-11T23:47:16.854775808Z"), Err(TimestampError::OutOfRange));
+    }
 }

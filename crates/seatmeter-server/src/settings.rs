@@ -148,10 +148,11 @@ body_timeout_seconds = 30
 impl Settings {
     /// Defaults, overridden by `file` (if given) and then by `SEATMETER_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        let mut builder = config::Config::builder().add_source(config::Config::try_from(&Self::default())?);
+        let mut builder = Self::defaults()?;
         if let Some(file) = file {
-            builder =
-                builder.add_source(config::File::from(file).format(config::FileFormat::Toml).required(true));
+            builder = builder.add_source(checked_keys(
+                config::File::from(file).format(config::FileFormat::Toml).required(true),
+            )?);
         }
         // Only the settings' own keys: other SEATMETER_* variables (SEATMETER_LOG,
         // SEATMETER_CONFIG, …) belong to other parts and are not settings.
@@ -165,6 +166,18 @@ impl Settings {
         Ok(builder.build()?.try_deserialize()?)
     }
 
+    /// Defaults, overridden by the settings file content `text` (TOML) only:
+    /// what [`Settings::load`] makes of a file, without the environment.
+    pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
+        let file = checked_keys(config::File::from_str(text, config::FileFormat::Toml))?;
+        let builder = Self::defaults()?.add_source(file);
+        Ok(builder.build()?.try_deserialize()?)
+    }
+
+    fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, SettingsError> {
+        Ok(config::Config::builder().add_source(config::Config::try_from(&Self::default())?))
+    }
+
     /// The database to open: the PostgreSQL URL, or the SQLite file in `data_dir`.
     pub fn database(&self) -> DatabaseLocation {
         match &self.database_url {
@@ -172,6 +185,18 @@ impl Settings {
             None => DatabaseLocation::Sqlite(self.data_dir.join("seatmeter.db")),
         }
     }
+}
+
+/// `file`, refused if one of its keys has an index (`key[n]`). `config`
+/// takes each key of a file as a path, and an index in it as a place in an
+/// array that it makes long enough first: `"a[100000000000]" = 1` would
+/// abort the process for want of memory, and a negative index overflow.
+/// No setting has an index, so such a key is an unknown field.
+fn checked_keys<S: config::Source>(file: S) -> Result<S, SettingsError> {
+    if let Some(key) = file.collect()?.keys().find(|key| key.contains('[')) {
+        return Err(<config::ConfigError as serde::de::Error>::unknown_field(key, &KEYS).into());
+    }
+    Ok(file)
 }
 
 /// Where the data lives.
@@ -233,5 +258,21 @@ mod tests {
         std::fs::write(&file, "listne = \"127.0.0.1:9999\"\n").unwrap();
         let error = Settings::load(Some(&file)).unwrap_err().to_string();
         assert!(error.contains("listne"), "{error}");
+        assert_eq!(Settings::from_toml("listne = 1").unwrap_err().to_string(), error);
+        assert_eq!(Settings::from_toml(EXAMPLE).unwrap(), Settings::default());
+    }
+
+    /// Crashes of the `settings` fuzz target (`fuzz/`): keys with an index
+    /// made `config` allocate an array that long, aborting the process.
+    #[test]
+    fn a_key_with_an_index_is_refused_not_allocated() {
+        for text in ["\"a[100000000000]\" = 1", "\"a[-9223372036854775808]\" = 1", "\"listen[0]\" = 1"] {
+            let error = Settings::from_toml(text).unwrap_err().to_string();
+            assert!(error.starts_with("invalid settings: unknown field `"), "{text}: {error}");
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("s.toml");
+            std::fs::write(&file, text).unwrap();
+            assert_eq!(Settings::load(Some(&file)).unwrap_err().to_string(), error);
+        }
     }
 }

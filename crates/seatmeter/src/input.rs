@@ -62,15 +62,27 @@ pub fn open(path: &Path) -> Result<Opened> {
     };
     let counted = Counting { inner: raw, count: Arc::clone(&raw_read) };
     let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let (reader, compressed, syntax_hint) = decode(&name, Box::new(counted), &display_name)?;
+    Ok(Opened { reader, raw_read, raw_len, compressed, syntax_hint, display_name })
+}
+
+/// The content of the raw bytes `raw` of a log whose file name (lowercase)
+/// is `name`: decompressed when the name ends in `.gz`, `.zst` or `.zstd`.
+/// Also says whether it was compressed and the syntax the name implies.
+pub fn decode(
+    name: &str,
+    raw: Box<dyn Read + Send>,
+    display_name: &str,
+) -> Result<(Box<dyn Read + Send>, bool, Option<Syntax>)> {
     let compressed = name.ends_with(".gz") || name.ends_with(".zst") || name.ends_with(".zstd");
     let (reader, inner_name): (Box<dyn Read + Send>, &str) = if let Some(stem) = name.strip_suffix(".gz") {
-        (Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, counted))), stem)
+        (Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, raw))), stem)
     } else if let Some(stem) = name.strip_suffix(".zst").or_else(|| name.strip_suffix(".zstd")) {
-        let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::with_capacity(1 << 20, counted))
+        let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::with_capacity(1 << 20, raw))
             .map_err(|e| anyhow::anyhow!("{display_name} is not a zstd file: {e}"))?;
         (Box::new(decoder), stem)
     } else {
-        (Box::new(counted), name.as_str())
+        (raw, name)
     };
     let syntax_hint = if inner_name.ends_with(".jsonl") || inner_name.ends_with(".ndjson") {
         Some(Syntax::JsonLines)
@@ -79,7 +91,7 @@ pub fn open(path: &Path) -> Result<Opened> {
     } else {
         None
     };
-    Ok(Opened { reader, raw_read, raw_len, compressed, syntax_hint, display_name })
+    Ok((reader, compressed, syntax_hint))
 }
 
 /// Guesses the syntax from the first bytes when the name does not say:

@@ -1,60 +1,29 @@
 //! `/v1/events` and `/v1/meetings/{id}/events`: meeting lifecycle events,
 //! one at a time or in batches (a JSON array, or NDJSON: one object a
 //! line). Reading a batch (its content type, its size, how many events it
-//! holds) is this module's; checking and applying them is
-//! [`crate::app::events`]'s.
+//! holds) is this module's, with [`super::event_batch`] parsing its body;
+//! checking and applying them is [`crate::app::events`]'s.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::event_batch::{self, BatchError};
+pub use super::event_batch::{EventIn, MAX_EVENTS_PER_REQUEST};
 use super::{ApiError, Body, ErrorBody};
 use crate::app::events::{BatchOutcome, EventInput, EventStatus, NotApplied};
 use crate::app::{self, Principal, Services};
 
-/// Most events in one request.
-pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
 /// Largest batch body, in bytes (10,000 events need about 3 MiB).
 pub const MAX_BATCH_BYTES: usize = 32 << 20;
 
 /// The routes of this resource.
 pub fn routes(router: OpenApiRouter<Services>) -> OpenApiRouter<Services> {
     router.routes(routes!(post_meeting_event)).routes(routes!(post_events))
-}
-
-/// An event as sent.
-#[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct EventIn {
-    /// Chosen by the sender, unique per event in the account (1 to 200
-    /// characters): sending the same event again with it changes nothing.
-    pub idempotency_key: String,
-    /// The meeting (`mtg_…`). In `POST /v1/meetings/{id}/events` it may be
-    /// left out, and must match the path if given.
-    #[serde(default)]
-    pub meeting_id: Option<String>,
-    /// `started`, `attendee_joined`, `attendee_left`, `host_rights_passed` or `ended`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// When it happened: RFC 3339 with an offset.
-    pub at: String,
-    /// Who joined or left (`attendee_joined`, `attendee_left`): an e-mail,
-    /// a phone number or a session id, 1 to 320 characters.
-    #[serde(default)]
-    pub attendee: Option<String>,
-    /// `web` or `phone` (`attendee_joined`, `attendee_left`).
-    #[serde(default)]
-    pub portion: Option<String>,
-    /// The attendee joined before the host (`attendee_joined`).
-    #[serde(default)]
-    pub join_before_host: Option<bool>,
-    /// Who received host rights (`host_rights_passed`).
-    #[serde(default)]
-    pub to: Option<String>,
 }
 
 impl From<EventIn> for EventInput {
@@ -127,58 +96,24 @@ impl From<BatchOutcome> for BatchResult {
 /// Reads a batch: a JSON array (or one object), or NDJSON when the content type says so.
 fn parse_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<EventIn>, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // Strict JSON first: a key twice in one event's object is refused.
     let ndjson =
         content_type.starts_with("application/x-ndjson") || content_type.starts_with("application/jsonl");
-    let events: Vec<EventIn> = if ndjson {
-        let mut events = Vec::new();
-        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let field = Some(format!("events[{}]", events.len()));
-            crate::json::check_unique_keys(line).map_err(|e| ApiError::Invalid {
-                message: format!("line {}: {e}", i + 1),
-                field: field.clone(),
-            })?;
-            events.push(
-                serde_json::from_slice(line)
-                    .map_err(|e| ApiError::Invalid { message: format!("line {}: {e}", i + 1), field })?,
-            );
-        }
-        events
-    } else if content_type.starts_with("application/json") {
-        crate::json::check_unique_keys(body)
-            .map_err(|e| ApiError::Invalid { message: format!("invalid events: {e}"), field: None })?;
-        let first = body.iter().find(|b| !b.is_ascii_whitespace());
-        let parsed = if first == Some(&b'[') {
-            serde_json::from_slice::<Vec<EventIn>>(body)
-        } else {
-            serde_json::from_slice::<EventIn>(body).map(|e| vec![e])
-        };
-        parsed.map_err(|e| ApiError::Invalid { message: format!("invalid events: {e}"), field: None })?
-    } else {
-        return Err(ApiError::Refused {
+    let unique = if ndjson { crate::json::check_unique_keys_lines(body) } else { crate::json::check_unique_keys(body) };
+    unique.map_err(|e| ApiError::Invalid { message: format!("invalid events: {e}"), field: None })?;
+    event_batch::parse(content_type, body).map_err(|e| match e {
+        BatchError::Invalid { message, field } => ApiError::Invalid { message, field },
+        BatchError::UnsupportedMediaType => ApiError::Refused {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
             code: "unsupported_media_type",
-            message:
-                "send a JSON array (`Content-Type: application/json`) or NDJSON (`application/x-ndjson`)"
-                    .into(),
-        });
-    };
-    if events.is_empty() {
-        return Err(ApiError::Invalid { message: "the request holds no event".into(), field: None });
-    }
-    if events.len() > MAX_EVENTS_PER_REQUEST {
-        return Err(ApiError::Refused {
+            message: e.to_string(),
+        },
+        BatchError::TooMany(_) => ApiError::Refused {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             code: "too_large",
-            message: format!(
-                "{} events in one request; send at most {MAX_EVENTS_PER_REQUEST} at a time",
-                events.len()
-            ),
-        });
-    }
-    Ok(events)
+            message: e.to_string(),
+        },
+    })
 }
 
 /// Reports meeting events in a batch: a JSON array, or NDJSON

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod activities;
 pub mod booking;
 pub mod compliance;
+pub mod event_batch;
 pub mod events;
 pub mod licenses;
 pub mod listener;
