@@ -27,6 +27,8 @@ pub mod threads;
 // The server's parsers (crates/seatmeter-server).
 #[path = "../../crates/seatmeter-server/src/http/event_batch.rs"]
 pub mod event_batch;
+#[path = "../../crates/seatmeter-server/src/json.rs"]
+pub mod json;
 #[path = "../../crates/seatmeter-server/src/license_file.rs"]
 pub mod license_file;
 #[path = "../../crates/seatmeter-server/src/secrets.rs"]

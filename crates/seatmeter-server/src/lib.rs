@@ -54,6 +54,7 @@ fn metrics_handle() -> PrometheusHandle {
 pub fn app(services: Services, settings: &Settings) -> Router {
     let (api, openapi) = http::routes();
     api.merge(console::routes())
+        .layer(axum::middleware::from_fn_with_state(services.clone(), http::idempotency::idempotent))
         .with_state(services)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(http::not_found)

@@ -20,3 +20,21 @@ CREATE TABLE sign_in_throttles (
     last_ms INTEGER NOT NULL
 );
 CREATE INDEX sign_in_throttles_by_age ON sign_in_throttles (last_ms);
+
+-- Idempotency keys: a mutating request sent with `Idempotency-Key` is
+-- answered once; a retry with the same key (in the same account, within a
+-- day) gets the first answer back instead of acting again.
+CREATE TABLE idempotency_keys (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    idempotency_key TEXT NOT NULL,
+    -- SHA-256 of the method, path, query and body: another request under
+    -- the same key is refused.
+    request_hash TEXT NOT NULL,
+    -- NULL while the first request is being answered.
+    status INTEGER,
+    content_type TEXT,
+    body TEXT,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, idempotency_key)
+);
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_ms);

@@ -22,6 +22,7 @@ pub mod booking;
 pub mod compliance;
 pub mod dashboard;
 pub mod events;
+pub mod idempotency;
 pub mod licenses;
 pub mod mail;
 pub mod meetings;

@@ -99,7 +99,11 @@ fn parse_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<EventIn>, ApiErro
     // Strict JSON first: a key twice in one event's object is refused.
     let ndjson =
         content_type.starts_with("application/x-ndjson") || content_type.starts_with("application/jsonl");
-    let unique = if ndjson { crate::json::check_unique_keys_lines(body) } else { crate::json::check_unique_keys(body) };
+    let unique = if ndjson {
+        crate::json::check_unique_keys_lines(body)
+    } else {
+        crate::json::check_unique_keys(body)
+    };
     unique.map_err(|e| ApiError::Invalid { message: format!("invalid events: {e}"), field: None })?;
     event_batch::parse(content_type, body).map_err(|e| match e {
         BatchError::Invalid { message, field } => ApiError::Invalid { message, field },

@@ -15,6 +15,7 @@ pub mod booking;
 pub mod compliance;
 pub mod event_batch;
 pub mod events;
+pub mod idempotency;
 pub mod licenses;
 pub mod listener;
 pub mod meetings;
@@ -299,7 +300,7 @@ pub use crate::clock::rfc3339_ms;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Seatmeter API", description = "License server for meeting and scheduling platforms."),
+    info(title = "Seatmeter API", description = "License server for meeting and scheduling platforms.\n\nEvery POST, PATCH, PUT and DELETE under `/v1/` takes an optional `Idempotency-Key` header (1 to 255 visible ASCII characters): a retry with the same key, in the same account, within 24 hours, gets the first answer back (with `Idempotent-Replayed: true`) instead of acting again. Another request under a used key is a 409 `idempotency_key_reused`; a retry while the first is still being answered a 409 `idempotency_key_in_progress`. A server failure (5xx) is not kept: its retry acts. A body whose JSON has a key twice in one object is a 422."),
     modifiers(&TokenScheme)
 )]
 struct ApiDoc;

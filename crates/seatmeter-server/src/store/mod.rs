@@ -18,6 +18,7 @@ pub mod booking_pages;
 pub mod changes;
 pub mod compliance;
 pub mod events;
+pub mod idempotency;
 pub mod license_files;
 pub mod licenses;
 pub mod meetings;

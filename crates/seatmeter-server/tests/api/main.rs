@@ -13,6 +13,7 @@ mod browser;
 mod compliance;
 mod console;
 mod credentials;
+mod idempotency;
 mod isolation;
 mod licenses;
 mod mail;
