@@ -228,3 +228,19 @@ pub async fn erase(
     let done = app::activities::erase(&state, &principal, &request.user_id, state.clock.now()).await?;
     Ok(Json(Erased { user_id: done.user_id, activities: done.activities }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_as_a_formula_is_made_text() {
+        for formula in ["=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            let cell = csv_field(formula);
+            assert!(cell.trim_start_matches('"').starts_with('\''), "{formula:?} -> {cell:?}");
+        }
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=a,b"), "\"'=a,b\"");
+    }
+}
