@@ -335,7 +335,68 @@ pub fn routes() -> (Router<Services>, utoipa::openapi::OpenApi) {
     let router = meetings::routes(router);
     let router = events::routes(router);
     let router = usage::routes(router);
-    router.split_for_parts()
+    let (router, mut openapi) = router.split_for_parts();
+    document_common_answers(&mut openapi);
+    (router, openapi)
+}
+
+/// Adds to every operation the answers every operation of its kind may
+/// give, where its own description does not say them already: `401`
+/// where a token is needed; `408`, `413`, `415` and `422` where a body is
+/// taken; `422` where parameters are; `409` (an idempotency key reused or
+/// in progress) on every mutating operation. So the description names every answer
+/// the server gives.
+fn document_common_answers(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let answer = |description: &str| {
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+        ResponseBuilder::new().description(description).content("application/json", content).build()
+    };
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let api = path.starts_with("/v1/");
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ];
+        for (operation, mutating) in operations {
+            let Some(operation) = operation.as_mut() else { continue };
+            let mut add = |code: &str, description: &str| {
+                operation
+                    .responses
+                    .responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| answer(description).into());
+            };
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                add("401", "`unauthorized`: no API token, or one unknown, revoked, or of a disabled user");
+            }
+            if operation.request_body.is_some() {
+                add("408", "`timeout`: the body did not arrive within `body_timeout_seconds`");
+                add("413", "`too_large`: the body is larger than `max_body_bytes`");
+                add("415", "`unsupported_media_type`: the body is not of the content type described");
+                add(
+                    "422",
+                    "`invalid`: the body is malformed (a key twice in one object included) or a value is out of range",
+                );
+            }
+            if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                add("422", "`invalid`: a parameter is malformed or out of range");
+            }
+            if mutating && api {
+                add(
+                    "409",
+                    "`idempotency_key_reused` or `idempotency_key_in_progress` (see `Idempotency-Key`), or a conflict with the current state",
+                );
+                add(
+                    "422",
+                    "`invalid`: the `Idempotency-Key` header is not 1 to 255 visible ASCII characters",
+                );
+            }
+        }
+    }
 }
 
 /// The API description, as served at `/openapi.json`.
