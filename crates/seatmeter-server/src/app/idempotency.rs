@@ -12,8 +12,9 @@ use crate::store;
 
 /// How long a key's answer is kept.
 pub const KEPT_MS: i64 = 24 * 3_600_000;
-/// A key claimed but never answered (its server stopped) is free again after this.
-pub const ABANDONED_MS: i64 = 60_000;
+/// A key claimed but never answered (its server stopped) is free again
+/// after this: longer than any request may take.
+pub const ABANDONED_MS: i64 = 10 * 60_000;
 /// The longest key accepted.
 pub const MAX_KEY_LENGTH: usize = 255;
 

@@ -151,7 +151,7 @@ pub async fn set_password(services: &Services, new: NewPassword<'_>, now: i64) -
         });
     }
     let hash = passwords::hash(&services.hashing, new.password.to_string())
-        .await
+        .await?
         .map_err(|message| Error::Failed { message })?;
     let mut tx = services.db.begin().await?;
     if !store::password_links::use_up(&mut tx, &token_hash, now).await? {

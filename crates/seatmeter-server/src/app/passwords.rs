@@ -127,8 +127,9 @@ pub fn refusal(password: &str, min_length: i64) -> Option<String> {
     None
 }
 
-/// The Argon2id PHC string of `password` (on the blocking pool, in turn).
-pub async fn hash(hashing: &Hashing, password: String) -> Result<String, String> {
+/// The Argon2id PHC string of `password` (on the blocking pool, in turn);
+/// [`Busy`] when too many wait, the inner error if hashing failed.
+pub async fn hash(hashing: &Hashing, password: String) -> Result<Result<String, String>, Busy> {
     hashing
         .run(move |_| {
             Argon2::default()
@@ -137,7 +138,6 @@ pub async fn hash(hashing: &Hashing, password: String) -> Result<String, String>
                 .map_err(|e| e.to_string())
         })
         .await
-        .map_err(|busy| busy.to_string())?
 }
 
 /// Whether `password` matches `stored` (on the blocking pool, in turn, in
@@ -211,7 +211,7 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let hashing = Hashing::per_core();
         let verify = |password: &str, stored: String| verify(&hashing, password.to_string(), stored);
-        let stored = hash(&hashing, "correct horse battery".into()).await.unwrap();
+        let stored = hash(&hashing, "correct horse battery".into()).await.unwrap().unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
         assert_eq!(verify("correct horse battery", stored.clone()).await, Ok(true));
         assert_eq!(verify("correct horse batterY", stored).await, Ok(false));
@@ -228,7 +228,7 @@ mod tests {
     #[tokio::test]
     async fn beyond_the_turns_and_the_waiting_room_a_check_is_refused_at_once_and_memory_is_reused() {
         let hashing = Hashing::new(1, 2);
-        let stored = hash(&hashing, "correct horse battery".into()).await.unwrap();
+        let stored = hash(&hashing, "correct horse battery".into()).await.unwrap().unwrap();
         let check = || verify(&hashing, "correct horse battery".into(), stored.clone());
         let (a, b, c, d) = tokio::join!(check(), check(), check(), check());
         // One hashes, two wait, the fourth is refused without waiting.

@@ -12,9 +12,10 @@
 //! the same growing delays and hourly cap ([`Policy::delays`]): an address
 //! no user has is throttled by its own failures just as a user is, so the
 //! answers (content and time: one password hash either way) tell nobody
-//! which addresses exist. The account's lock is only said to whoever gives
-//! the right password while it lasts; to everyone else a locked user
-//! answers as any wrong password does. The source address of the attempts
+//! which addresses exist. While an account's lock lasts, its user answers
+//! as any wrong password does, the right one included (the message says
+//! that a lock may be why), so that the lock is no oracle of a right guess.
+//! The source address of the attempts
 //! has a throttle of its own ([`Policy::source`]).
 //!
 //! **Counting that parallel requests cannot bypass.** An attempt takes its
@@ -24,7 +25,6 @@
 //! Thirty wrong passwords sent at once are counted one after the other.
 
 use futures_util::future::join_all;
-use seatmeter_core::people::Email;
 use seatmeter_core::sign_in::{self, Decision, Policy};
 
 use super::{Error, Result, Services, password_links, passwords, sessions};
@@ -36,7 +36,8 @@ use crate::store::{self, DbError};
 pub const WRONG_PASSWORD: &str = "wrong_password";
 /// The reason given when failed sign-ins hold the user back for now.
 pub const THROTTLED: &str = "throttled";
-const WRONG: &str = "the e-mail address or the password is wrong";
+const WRONG: &str = "the e-mail address or the password is wrong (after many failed sign-ins a user is also \
+                     locked for a while: then try again later)";
 
 /// Failures older than this count toward nothing (the longest lock an
 /// account may set is a day).
@@ -72,11 +73,14 @@ pub struct Attempt<'a> {
 /// password ([`Error::Refused`] with [`WRONG_PASSWORD`], the same whichever
 /// was wrong, and as slow).
 pub async fn sign_in(services: &Services, attempt: Attempt<'_>, now: i64) -> Result<SignedIn> {
-    let Ok(email) = Email::parse(attempt.email) else {
+    // Looked up as typed (without case): an address stored before today's
+    // rule for new addresses still signs in.
+    let key = attempt.email.trim().to_lowercase();
+    if key.is_empty() || !key.contains('@') || key.len() > 320 {
         return Err(Error::invalid("enter an e-mail address", "email"));
-    };
-    let candidates = store::passwords::candidates(&services.db, &email.key()).await?;
-    let turn = take_turn(services, &email, &candidates, attempt.source.as_deref(), now).await?;
+    }
+    let candidates = store::passwords::candidates(&services.db, &key).await?;
+    let turn = take_turn(services, &key, &candidates, attempt.source.as_deref(), now).await?;
     let tried: Vec<&Tried> = turn.tried.iter().filter(|t| t.allowed).collect();
     if tried.is_empty() {
         let message = turn.refusal.unwrap_or_else(|| WRONG.to_string());
@@ -93,19 +97,24 @@ pub async fn sign_in(services: &Services, attempt: Attempt<'_>, now: i64) -> Res
         Ok(found) => found,
         Err(busy) => {
             // Not checked: not a failure either.
-            withdraw(services, &turn, now).await?;
+            let subjects = turn.tried.iter().filter(|t| t.allowed).map(|t| t.subject.as_str());
+            withdraw(services, subjects.chain(turn.source.as_deref()), now).await?;
             return Err(busy.into());
         }
     };
     let Some(found) = found else { return Err(wrong()) };
     let user = &candidates[found.index];
-    // A right password is no failure: withdraw what this attempt recorded.
-    withdraw(services, &turn, now).await?;
+    // While their account's lock lasts, even the right password answers as
+    // a wrong one does (and counts as a failure): the answer must not tell
+    // a guesser that the guess was right. The message says a lock may be why.
     let lock = Policy::new(user.lockout_threshold, user.lockout_minutes);
-    if let Decision::Locked { until_ms } = sign_in::decide(&lock, &found.failures, now) {
-        let message = Decision::Locked { until_ms }.refusal(now).unwrap_or_default();
-        return Err(Error::Refused { reason: THROTTLED, message });
+    if matches!(sign_in::decide(&lock, &found.failures, now), Decision::Locked { .. }) {
+        return Err(wrong());
     }
+    // A right password is no failure: withdraw what this attempt recorded
+    // for this user and the source, and only for them (the others it was
+    // tried against did not have it).
+    withdraw(services, std::iter::once(found.subject.as_str()).chain(turn.source.as_deref()), now).await?;
     forget_failures(services, &found.subject, now).await?;
     // An expired password signs in to nothing: it must be replaced first.
     let expired = user
@@ -150,7 +159,7 @@ struct Turn {
 /// takes it. A throttled source refuses the attempt whoever it is for.
 async fn take_turn(
     services: &Services,
-    email: &Email,
+    key: &str,
     candidates: &[CandidateRow],
     source: Option<&str>,
     now: i64,
@@ -158,7 +167,7 @@ async fn take_turn(
     let mut subjects: Vec<(String, Option<usize>)> =
         candidates.iter().enumerate().map(|(i, c)| (format!("user:{}", c.id), Some(i))).collect();
     if candidates.is_empty() {
-        subjects.push((format!("address:{}", sha256_hex(email.key().as_bytes())), None));
+        subjects.push((format!("address:{}", sha256_hex(key.as_bytes())), None));
     }
     let source = source.map(|ip| format!("source:{ip}"));
     let mut order: Vec<&str> = subjects.iter().map(|s| s.0.as_str()).chain(source.as_deref()).collect();
@@ -242,12 +251,13 @@ async fn verify(
     Ok(found.map(|((t, index), _)| Found { index, subject: t.subject.clone(), failures: t.failures.clone() }))
 }
 
-/// Withdraws the failure this attempt recorded for every subject it was
-/// counted against (the password was right for one of them: a genuine
-/// sign-in, not a guess).
-async fn withdraw(services: &Services, turn: &Turn, now: i64) -> Result<(), DbError> {
-    let subjects = turn.tried.iter().filter(|t| t.allowed).map(|t| t.subject.as_str());
-    let mut order: Vec<&str> = subjects.chain(turn.source.as_deref()).collect();
+/// Withdraws the failure this attempt recorded for `subjects`.
+async fn withdraw<'a>(
+    services: &Services,
+    subjects: impl Iterator<Item = &'a str>,
+    now: i64,
+) -> Result<(), DbError> {
+    let mut order: Vec<&str> = subjects.collect();
     order.sort_unstable();
     let mut tx = services.db.begin().await?;
     for subject in order {

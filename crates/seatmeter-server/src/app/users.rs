@@ -186,6 +186,9 @@ pub async fn update(
 ) -> Result<UserRow> {
     check_asked(principal, id, &changes)?;
     let mut tx = services.db.begin().await?;
+    // One change of an account's users at a time: a change made from a
+    // stale read would undo another (re-enable a user just disabled).
+    store::accounts::lock(&mut tx, &principal.account_id).await?;
     let before = store::users::get(&mut tx, &principal.account_id, id).await?.ok_or_else(|| not_found(id))?;
     let after = changed(&before, &changes, now)?;
     check_rights(&mut tx, principal, &before, &after, changes.disabled.is_some()).await?;
@@ -284,7 +287,7 @@ async fn save(
     let mut details = json!({"name": user.name, "role": user.role, "areas": user.areas,
         "disabled": user.disabled_ms.is_some(), "concurrency_limit": user.concurrency_limit});
     if rights_grew(before, user) {
-        details["credentials_ended"] = end_credentials(tx, user, now).await?;
+        details["credentials_ended"] = end_credentials(tx, before, user, now).await?;
     }
     crate::app::record_by(tx, principal, now, "user.updated", ("user", &user.id), details).await?;
     if user.disabled_ms.is_some() {
@@ -304,14 +307,25 @@ fn rights_grew(before: &UserRow, after: &UserRow) -> bool {
 /// Ends every credential of `user`, whose rights grew: whoever made or
 /// held one under the old rights (a password link an administrator of
 /// fewer areas made, a session or token left open somewhere) does not
-/// gain the new ones. How many of each ended, for the activity record.
-async fn end_credentials(tx: &mut Tx, user: &UserRow, now: i64) -> Result<serde_json::Value, DbError> {
+/// gain the new ones. A new role or more areas also forget the password:
+/// every password is set from a one-time link, and the link's maker may
+/// have had fewer rights than the user has now; an administrator who may
+/// make links for the new rights makes them a new one. How many of each
+/// ended, for the activity record.
+async fn end_credentials(
+    tx: &mut Tx,
+    before: &UserRow,
+    user: &UserRow,
+    now: i64,
+) -> Result<serde_json::Value, DbError> {
     let (account_id, user_id) = (user.account_id.as_str(), user.id.as_str());
     store::users::next_rights_epoch(&mut *tx, account_id, user_id).await?;
     let sessions = store::sessions::end_of_user(&mut *tx, account_id, user_id, now).await?;
     let tokens = store::tokens::revoke_all_of_user(&mut *tx, account_id, user_id, now).await?;
     let links = store::password_links::use_up_of_user(&mut *tx, account_id, user_id, now).await?;
-    Ok(json!({"sessions": sessions, "api_tokens": tokens, "password_links": links}))
+    let password = !before.rights().covers(user.rights())
+        && store::passwords::clear(&mut *tx, account_id, user_id).await?;
+    Ok(json!({"sessions": sessions, "api_tokens": tokens, "password_links": links, "password": password}))
 }
 
 /// Adds members of `account_id` with these e-mail addresses (their names

@@ -20,30 +20,26 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// The largest answer kept for a key; a larger one lets the key go.
 const MAX_KEPT_BYTES: usize = 1 << 20;
 
+/// Answers never kept, because they hold a secret shown once (a new API
+/// token): under a key, such a request acts each time it is sent.
+fn holds_secret(method: &Method, path: &str) -> bool {
+    *method == Method::POST && path == "/v1/tokens"
+}
+
 /// Answers a mutating request sent with an `Idempotency-Key` once.
 pub async fn idempotent(State(services): State<Services>, request: Request, next: Next) -> Response {
-    let mutating = matches!(*request.method(), Method::POST | Method::PATCH | Method::PUT | Method::DELETE);
-    let Some(key) =
-        request.headers().get(HEADER).filter(|_| mutating && request.uri().path().starts_with("/v1/"))
-    else {
-        return next.run(request).await;
-    };
-    let Some(key) = key.to_str().ok().filter(|k| idempotency::valid_key(k)).map(str::to_string) else {
-        return ApiError::Invalid {
-            message: format!(
-                "the Idempotency-Key header must be 1 to {} visible ASCII characters",
-                idempotency::MAX_KEY_LENGTH
-            ),
-            field: Some("Idempotency-Key".into()),
-        }
-        .into_response();
+    let key = match key_of(&request) {
+        None => return next.run(request).await,
+        Some(Err(refusal)) => return refusal.into_response(),
+        Some(Ok(key)) => key,
     };
     let (mut parts, body) = request.into_parts();
     let principal = match Principal::from_request_parts(&mut parts, &services).await {
         Ok(principal) => principal,
         Err(refusal) => return refusal.into_response(),
     };
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+    // The largest body any route takes (an event batch); each route's own limit applies after.
+    let Ok(bytes) = axum::body::to_bytes(body, super::events::MAX_BATCH_BYTES).await else {
         return ApiError::Refused {
             status: StatusCode::BAD_REQUEST,
             code: "bad_request",
@@ -56,6 +52,11 @@ pub async fn idempotent(State(services): State<Services>, request: Request, next
     fingerprint.extend_from_slice(&bytes);
     let hash = sha256_hex(&fingerprint);
     let now = services.clock.now();
+    // Keys are the caller's own: another user of the account never gets their answer.
+    let key = format!("{} {key}", principal.user_id);
+    if holds_secret(&parts.method, parts.uri.path()) {
+        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    }
     match idempotency::claim(&services, &principal, &key, &hash, now).await {
         Err(failed) => ApiError::from(failed).into_response(),
         Ok(Claim::Replay { status, content_type, body }) => replay(status, content_type, body),
@@ -81,10 +82,39 @@ pub async fn idempotent(State(services): State<Services>, request: Request, next
         }
         .into_response(),
         Ok(Claim::Act) => {
-            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-            keep(&services, &principal, &key, response).await
+            // On a task of its own: a client that hangs up does not cut the
+            // action short between doing it and keeping its answer.
+            let request = Request::from_parts(parts, Body::from(bytes));
+            let acted = tokio::spawn(async move {
+                let response = next.run(request).await;
+                keep(&services, &principal, &key, response).await
+            });
+            acted.await.unwrap_or_else(|_| {
+                ApiError::Internal {
+                    cause: "an idempotent request failed".into(),
+                    advice: super::TRY_AGAIN.into(),
+                }
+                .into_response()
+            })
         }
     }
+}
+
+/// The key of a mutating API request that has one (`None`: it has none,
+/// or is not mutating); a refusal when it is malformed.
+fn key_of(request: &Request) -> Option<Result<String, ApiError>> {
+    let mutating = matches!(*request.method(), Method::POST | Method::PATCH | Method::PUT | Method::DELETE);
+    let key =
+        request.headers().get(HEADER).filter(|_| mutating && request.uri().path().starts_with("/v1/"))?;
+    Some(key.to_str().ok().filter(|k| idempotency::valid_key(k)).map(str::to_string).ok_or_else(|| {
+        ApiError::Invalid {
+            message: format!(
+                "the Idempotency-Key header must be 1 to {} visible ASCII characters",
+                idempotency::MAX_KEY_LENGTH
+            ),
+            field: Some("Idempotency-Key".into()),
+        }
+    }))
 }
 
 /// Keeps `response` as the answer under `key`, and returns it.

@@ -1,7 +1,8 @@
 //! Accepting connections, bounded: at most `max_connections` at once (more
 //! are closed as they come), a request's headers within
 //! `header_timeout_seconds` (which also closes a kept-alive connection idle
-//! for that long), its body within `body_timeout_seconds`. A connection that
+//! for that long), its body within `body_timeout_seconds` (a 408 where the
+//! body is read as JSON; the size limits are each route's). A connection that
 //! stalls is closed; nothing a client does holds server resources for long.
 
 use std::sync::Arc;
@@ -9,14 +10,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tower::ServiceExt;
 
-use super::ApiError;
 use crate::settings::Settings;
 
 /// How long requests in flight may take to finish once the server stops.
@@ -31,8 +30,6 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time to send a request's body.
     pub body_timeout: Duration,
-    /// The largest body accepted.
-    pub max_body_bytes: usize,
 }
 
 impl Limits {
@@ -42,7 +39,6 @@ impl Limits {
             max_connections: settings.max_connections.max(1),
             header_timeout: Duration::from_secs(settings.header_timeout_seconds.max(1)),
             body_timeout: Duration::from_secs(settings.body_timeout_seconds.max(1)),
-            max_body_bytes: settings.max_body_bytes,
         }
     }
 }
@@ -99,57 +95,66 @@ pub async fn serve(
     Ok(())
 }
 
-/// Reads a request's body within the body timeout (a 408 otherwise) and
-/// the size limit (a 413), before any handler sees it.
+/// The error of a body that did not arrive within the body timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0} seconds (body_timeout_seconds)")]
+pub struct BodyTimedOut(pub u64);
+
+/// A request body that fails once its deadline passes (read by whoever
+/// reads it, after the request's token is checked: nothing is read ahead).
+struct TimedBody {
+    inner: axum::body::Body,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    seconds: u64,
+}
+
+impl http_body::Body for TimedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            let seconds = self.seconds;
+            return std::task::Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut(seconds)))));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Gives a request's body its deadline: `body_timeout_seconds` from now.
 async fn read_body(
     limits: Limits,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let read = axum::body::to_bytes(body, limits.max_body_bytes.saturating_add(1));
-    let bytes = match tokio::time::timeout(limits.body_timeout, read).await {
-        Ok(Ok(bytes)) if bytes.len() <= limits.max_body_bytes => bytes,
-        Ok(Ok(_)) => return too_large(),
-        Ok(Err(error)) if is_too_large(&error) => return too_large(),
-        Ok(Err(_)) => {
-            let message = "the request body could not be read: the connection broke off".to_string();
-            return ApiError::Refused { status: StatusCode::BAD_REQUEST, code: "bad_request", message }
-                .into_response();
-        }
-        Err(_) => {
-            let message = format!(
-                "the request body did not arrive within {} seconds (body_timeout_seconds)",
-                limits.body_timeout.as_secs()
-            );
-            let mut response =
-                ApiError::Refused { status: StatusCode::REQUEST_TIMEOUT, code: "timeout", message }
-                    .into_response();
-            response
-                .headers_mut()
-                .insert(axum::http::header::CONNECTION, "close".parse().expect("a header value"));
-            return response;
-        }
+    let timed = TimedBody {
+        inner: body,
+        deadline: Box::pin(tokio::time::sleep(limits.body_timeout)),
+        seconds: limits.body_timeout.as_secs(),
     };
-    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::new(timed))).await
 }
 
-fn is_too_large(error: &axum::Error) -> bool {
-    let mut source: Option<&dyn std::error::Error> = Some(error);
+/// Whether `error` (a body that could not be read) is a [`BodyTimedOut`].
+pub fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
-        if cause.is::<http_body_util::LengthLimitError>() {
+        if cause.is::<BodyTimedOut>() {
             return true;
         }
         source = cause.source();
     }
     false
-}
-
-fn too_large() -> Response {
-    ApiError::Refused {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        code: "too_large",
-        message: "the request body is larger than the server accepts (max_body_bytes)".into(),
-    }
-    .into_response()
 }

@@ -193,6 +193,13 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
                     message: "the request body is larger than the server accepts (max_body_bytes)".into(),
                 });
             }
+            Err(rejection) if listener::timed_out(&rejection) => {
+                return Err(ApiError::Refused {
+                    status: StatusCode::REQUEST_TIMEOUT,
+                    code: "timeout",
+                    message: "the request body did not arrive in time (body_timeout_seconds)".into(),
+                });
+            }
             Err(rejection) => return Err(ApiError::Invalid { message: rejection.body_text(), field: None }),
         };
         crate::json::check_unique_keys(&bytes).map_err(|message| ApiError::Invalid {
@@ -300,7 +307,7 @@ pub use crate::clock::rfc3339_ms;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Seatmeter API", description = "License server for meeting and scheduling platforms.\n\nEvery POST, PATCH, PUT and DELETE under `/v1/` takes an optional `Idempotency-Key` header (1 to 255 visible ASCII characters): a retry with the same key, in the same account, within 24 hours, gets the first answer back (with `Idempotent-Replayed: true`) instead of acting again. Another request under a used key is a 409 `idempotency_key_reused`; a retry while the first is still being answered a 409 `idempotency_key_in_progress`. A server failure (5xx) is not kept: its retry acts. A body whose JSON has a key twice in one object is a 422."),
+    info(title = "Seatmeter API", description = "License server for meeting and scheduling platforms.\n\nEvery POST, PATCH, PUT and DELETE under `/v1/` takes an optional `Idempotency-Key` header (1 to 255 visible ASCII characters): a retry with the same key, by the same user, within 24 hours, gets the first answer back (with `Idempotent-Replayed: true`) instead of acting again. Another request under a used key is a 409 `idempotency_key_reused`; a retry while the first is still being answered a 409 `idempotency_key_in_progress`. A server failure (5xx) is not kept: its retry acts. A body whose JSON has a key twice in one object is a 422."),
     modifiers(&TokenScheme)
 )]
 struct ApiDoc;

@@ -12,6 +12,29 @@ mod db;
 
 pub use db::{Db, DbError, Executor, OnDuplicate, Row, SqliteDb, Tx, is_unique_violation};
 
+/// Sets `column` to `now_ms` on every row of `table` of user `user_id`
+/// where it is still unset (ends their sessions, revokes their tokens,
+/// uses up their links); how many rows.
+async fn stamp_all_of_user(
+    ex: impl Executor,
+    table: &'static str,
+    column: &'static str,
+    account_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<u64, DbError> {
+    use sea_query::{Expr, ExprTrait, Query};
+    ex.execute(
+        Query::update()
+            .table(table)
+            .value(column, now_ms)
+            .and_where(Expr::col("account_id").eq(account_id))
+            .and_where(Expr::col("user_id").eq(user_id))
+            .and_where(Expr::col(column).is_null()),
+    )
+    .await
+}
+
 pub mod accounts;
 pub mod activities;
 pub mod booking_pages;

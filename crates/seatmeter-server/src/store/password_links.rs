@@ -92,15 +92,7 @@ pub async fn use_up_of_user(
     user_id: &str,
     now_ms: i64,
 ) -> Result<u64, DbError> {
-    ex.execute(
-        Query::update()
-            .table("password_setups")
-            .value("used_ms", now_ms)
-            .and_where(Expr::col("account_id").eq(account_id))
-            .and_where(Expr::col("user_id").eq(user_id))
-            .and_where(Expr::col("used_ms").is_null()),
-    )
-    .await
+    super::stamp_all_of_user(ex, "password_setups", "used_ms", account_id, user_id, now_ms).await
 }
 
 /// The enabled user a link is made for.

@@ -69,3 +69,19 @@ pub async fn set(
     .await?;
     Ok(())
 }
+
+/// Forgets user `user_id`'s password (whoever set it had fewer rights than
+/// the user has now); whether they had one.
+pub async fn clear(ex: impl Executor, account_id: &str, user_id: &str) -> Result<bool, DbError> {
+    let cleared = ex
+        .execute(
+            Query::update()
+                .table("users")
+                .value("password_hash", Option::<String>::None)
+                .and_where(Expr::col("account_id").eq(account_id))
+                .and_where(Expr::col("id").eq(user_id))
+                .and_where(Expr::col("password_hash").is_not_null()),
+        )
+        .await?;
+    Ok(cleared > 0)
+}

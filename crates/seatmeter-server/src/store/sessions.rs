@@ -166,15 +166,7 @@ pub async fn end_of_user(
     user_id: &str,
     now_ms: i64,
 ) -> Result<u64, DbError> {
-    ex.execute(
-        Query::update()
-            .table("sessions")
-            .value("ended_ms", now_ms)
-            .and_where(Expr::col("account_id").eq(account_id))
-            .and_where(Expr::col("user_id").eq(user_id))
-            .and_where(Expr::col("ended_ms").is_null()),
-    )
-    .await
+    super::stamp_all_of_user(ex, "sessions", "ended_ms", account_id, user_id, now_ms).await
 }
 
 /// Ends every session of `account_id` but the one whose token hash is

@@ -162,13 +162,5 @@ pub async fn revoke_all_of_user(
     user_id: &str,
     now_ms: i64,
 ) -> Result<u64, DbError> {
-    ex.execute(
-        Query::update()
-            .table("api_tokens")
-            .value("revoked_ms", now_ms)
-            .and_where(Expr::col("account_id").eq(account_id))
-            .and_where(Expr::col("user_id").eq(user_id))
-            .and_where(Expr::col("revoked_ms").is_null()),
-    )
-    .await
+    super::stamp_all_of_user(ex, "api_tokens", "revoked_ms", account_id, user_id, now_ms).await
 }

@@ -104,6 +104,23 @@ async fn sessions_tokens_and_pending_renewals_end_when_rights_grow_and_survive_w
         let (_, tokens) = app.call(Method::GET, "/v1/tokens", &boss, None).await;
         let listed = tokens.as_array().unwrap().iter().find(|t| t["user_id"] == maria.as_str()).cloned();
         assert!(listed.is_some_and(|t| !t["revoked_at"].is_null()), "{tokens}");
+        // Her password is forgotten too (whoever set it may have had fewer
+        // rights): she signs in again only through a new link.
+        let path = format!("/v1/activities?type=user.updated&subject={maria}");
+        let (_, stream) = app.call(Method::GET, &path, &boss, None).await;
+        let items = stream["items"].as_array().unwrap();
+        let ended = items.iter().find(|i| i["details"]["areas"] == "users_licenses,security");
+        assert_eq!(
+            ended.map(|i| &i["details"]["credentials_ended"]["password"]),
+            Some(&json!(true)),
+            "{stream}"
+        );
+        let mut again = Browser::new(&app);
+        let page = again.get("/sign-in").await;
+        let csrf = field(&page.body, "csrf");
+        let form = [("csrf", csrf.as_str()), ("email", "maria@example.com"), ("password", PASSWORD)];
+        assert_eq!(again.post("/sign-in", &form).await.status, 401);
+        signed_in(&app, &account, "maria@example.com", start).await;
 
         // A pending renewal of an expired password: it ends with the rights too.
         let mut admin = signed_in(&app, &account, "admin@example.com", start).await;

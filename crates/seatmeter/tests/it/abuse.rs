@@ -76,6 +76,13 @@ fn stalled_connections_are_closed_and_service_comes_back() {
     ];
     let (_server, address) = start(&dir.path("data"), &limits);
     assert!(get(&address, "/healthz").contains("200"));
+    let created = Command::new(env!("CARGO_BIN_EXE_seatmeter"))
+        .args(["account", "create", "--name", "Example Corp", "--admin-email", "admin@example.com"])
+        .env("SEATMETER_DATA_DIR", dir.path("data"))
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(created.stdout).unwrap();
+    let token = printed.split_whitespace().find(|w| w.starts_with("smt_")).unwrap().to_string();
 
     // Twenty connections stall: half mid-headers, half mid-body.
     let mut stalled: Vec<TcpStream> = (0..20)
@@ -84,7 +91,12 @@ fn stalled_connections_are_closed_and_service_comes_back() {
             if i % 2 == 0 {
                 write!(stream, "GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
             } else {
-                write!(stream, "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[{{").unwrap();
+                write!(
+                    stream,
+                    "POST /v1/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: \
+                     application/json\r\nContent-Length: 100\r\n\r\n{{\"email\""
+                )
+                .unwrap();
             }
             stream
         })
