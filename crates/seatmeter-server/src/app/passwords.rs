@@ -170,9 +170,7 @@ fn matches(password: &str, stored: &str, memory: &mut Vec<Block>) -> bool {
     {
         return false;
     }
-    // In constant time: every byte compared, whatever the first difference.
-    out.len() == expected.as_bytes().len()
-        && out.iter().zip(expected.as_bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    crate::secrets::same(&out, expected.as_bytes())
 }
 
 /// A hash of a random password, verified against when an e-mail address is

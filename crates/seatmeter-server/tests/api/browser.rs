@@ -203,3 +203,11 @@ pub async fn use_link(app: &TestApp, path: &str, password: &str) -> u16 {
     let form = [("csrf", csrf.as_str()), ("token", &token), ("password", password), ("confirm", password)];
     browser.post("/set-password", &form).await.status
 }
+
+/// One attempt to sign in as `email`, from a fresh browser.
+pub async fn sign_in_once(app: &TestApp, email: &str, password: &str) -> Page {
+    let mut browser = Browser::new(app);
+    let page = browser.get("/sign-in").await;
+    let csrf = field(&page.body, "csrf");
+    browser.post("/sign-in", &[("csrf", &csrf), ("email", email), ("password", password)]).await
+}

@@ -8,7 +8,9 @@ use reqwest::Method;
 use seatmeter_server::{Clock, Settings};
 use serde_json::json;
 
-use crate::browser::{Browser, PASSWORD, add, field, link_for, policy_form, signed_in, use_link};
+use crate::browser::{
+    Browser, PASSWORD, add, field, link_for, policy_form, sign_in_once, signed_in, use_link,
+};
 use crate::support::{TestApp, apps_with, token_for};
 
 /// Changes user `id` as the account's first administrator.
@@ -115,11 +117,7 @@ async fn sessions_tokens_and_pending_renewals_end_when_rights_grow_and_survive_w
             Some(&json!(true)),
             "{stream}"
         );
-        let mut again = Browser::new(&app);
-        let page = again.get("/sign-in").await;
-        let csrf = field(&page.body, "csrf");
-        let form = [("csrf", csrf.as_str()), ("email", "maria@example.com"), ("password", PASSWORD)];
-        assert_eq!(again.post("/sign-in", &form).await.status, 401);
+        assert_eq!(sign_in_once(&app, "maria@example.com", PASSWORD).await.status, 401);
         signed_in(&app, &account, "maria@example.com", start).await;
 
         // A pending renewal of an expired password: it ends with the rights too.

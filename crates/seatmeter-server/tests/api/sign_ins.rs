@@ -8,16 +8,10 @@ use reqwest::Method;
 use seatmeter_server::{Clock, Settings};
 use serde_json::json;
 
-use crate::browser::{Browser, PASSWORD, Page, add, field, link_for, policy_form, signed_in, use_link};
-use crate::support::{TestApp, apps_with};
+use crate::browser::{PASSWORD, Page, add, link_for, policy_form, signed_in, use_link};
+use crate::support::apps_with;
 
-/// One attempt to sign in as `email`, from a fresh browser.
-async fn attempt(app: &TestApp, email: &str, password: &str) -> Page {
-    let mut browser = Browser::new(app);
-    let page = browser.get("/sign-in").await;
-    let csrf = field(&page.body, "csrf");
-    browser.post("/sign-in", &[("csrf", &csrf), ("email", email), ("password", password)]).await
-}
+use crate::browser::sign_in_once as attempt;
 
 /// The error an answer shows (the text in its alert).
 fn error_of(page: &Page) -> String {
