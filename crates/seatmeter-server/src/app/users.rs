@@ -190,8 +190,12 @@ pub async fn update(
     // stale read would undo another (re-enable a user just disabled).
     store::accounts::lock(&mut tx, &principal.account_id).await?;
     let before = store::users::get(&mut tx, &principal.account_id, id).await?.ok_or_else(|| not_found(id))?;
-    let after = changed(&before, &changes, now)?;
+    let mut after = changed(&before, &changes, now)?;
     check_rights(&mut tx, principal, &before, &after, changes.disabled.is_some()).await?;
+    if rights_grew(&before, &after) {
+        // As `save` stores it: the caller sees that credentials ended.
+        after.rights_epoch = before.rights_epoch + 1;
+    }
     save(&mut tx, principal, &before, &after, now).await?;
     tx.commit().await?;
     // A disabled user's tokens stop working, and a new limit applies, at once.

@@ -165,10 +165,11 @@ pub async fn update_user(
     posted: Posted<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
     let Posted { user, form } = posted;
-    let before = match app::users::get(&state, &user.principal(), &id).await {
-        Ok(before) => UserView::from(before),
+    let stored = match app::users::get(&state, &user.principal(), &id).await {
+        Ok(stored) => stored,
         Err(refused) => return finish(&state, &user, &format!("/users/{id}"), Err(refused.into())).await,
     };
+    let before = UserView::from(stored.clone());
     let value = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let role = value("role").unwrap_or_else(|| before.role.clone());
     let mut areas: Vec<String> = if role == "administrator" {
@@ -189,9 +190,28 @@ pub async fn update_user(
     };
     let outcome = app::users::update(&state, &user.principal(), &id, changes, state.clock.now())
         .await
-        .map(|saved| format!("{} is saved.", saved.email))
+        .map(|saved| saved_message(&stored, &saved))
         .map_err(ApiError::from);
     finish(&state, &user, &format!("/users/{id}"), outcome).await
+}
+
+/// What saving `saved` (which was `stored`) did, in words: when their rights
+/// grew, what of theirs ended and what to do next.
+fn saved_message(stored: &crate::store::users::UserRow, saved: &crate::store::users::UserRow) -> String {
+    if saved.rights_epoch == stored.rights_epoch {
+        return format!("{} is saved.", saved.email);
+    }
+    if stored.rights().covers(saved.rights()) {
+        return format!(
+            "{} is saved. Their sessions, API tokens and password links from before have ended.",
+            saved.email
+        );
+    }
+    format!(
+        "{} is saved. With more rights, their sessions, API tokens, password links and password from \
+         before have ended: make them a new password link below, for them to set a password.",
+        saved.email
+    )
 }
 
 /// A new one-time password link for a user.

@@ -165,3 +165,25 @@ async fn enabling_a_user_again_revives_none_of_their_credentials() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_console_says_what_ended_when_it_gives_someone_more_rights() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let maria = add(&app, &created.token, json!({"email": "maria@example.com", "name": "Maria"})).await;
+        let mut boss = signed_in(&app, &created.account.id, "admin@example.com", start).await;
+        let path = format!("/users/{maria}");
+        let renamed = boss.submit(&path, &path, &[("name", "Maria Lopez"), ("role", "member")]).await;
+        assert!(renamed.body.contains("maria@example.com is saved.</"), "{}", renamed.body);
+        let promoted = boss.submit(&path, &path, &[("name", "Maria Lopez"), ("role", "administrator")]).await;
+        assert!(
+            promoted.body.contains("password from before have ended: make them a new password link"),
+            "{}",
+            promoted.body
+        );
+        app.finish().await;
+    }
+}
