@@ -163,7 +163,28 @@ impl Settings {
                 builder = builder.set_override(key, value)?;
             }
         }
-        Ok(builder.build()?.try_deserialize()?)
+        Self::in_range(builder.build()?.try_deserialize()?)
+    }
+
+    /// `settings`, refused if a number is outside what it may be (a number
+    /// too large for a setting would otherwise be cut to fit, silently).
+    fn in_range(settings: Self) -> Result<Self, SettingsError> {
+        let numbers: [(&str, u64, u64, u64); 5] = [
+            ("sync_interval_hours", settings.sync_interval_hours, 1, 8_760),
+            ("max_connections", settings.max_connections as u64, 1, 1_000_000),
+            ("header_timeout_seconds", settings.header_timeout_seconds, 1, 3_600),
+            ("body_timeout_seconds", settings.body_timeout_seconds, 1, 3_600),
+            ("max_body_bytes", settings.max_body_bytes as u64, 1, 1 << 30),
+        ];
+        for (key, value, least, most) in numbers {
+            if !(least..=most).contains(&value) {
+                return Err(config::ConfigError::Message(format!(
+                    "{key} = {value} is out of range: give {least} to {most}"
+                ))
+                .into());
+            }
+        }
+        Ok(settings)
     }
 
     /// Defaults, overridden by the settings file content `text` (TOML) only:
@@ -171,7 +192,7 @@ impl Settings {
     pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
         let file = checked_keys(config::File::from_str(text, config::FileFormat::Toml))?;
         let builder = Self::defaults()?.add_source(file);
-        Ok(builder.build()?.try_deserialize()?)
+        Self::in_range(builder.build()?.try_deserialize()?)
     }
 
     fn defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, SettingsError> {
@@ -274,5 +295,17 @@ mod tests {
             std::fs::write(&file, text).unwrap();
             assert_eq!(Settings::load(Some(&file)).unwrap_err().to_string(), error);
         }
+    }
+
+    #[test]
+    fn a_number_out_of_range_is_refused_not_cut_to_fit() {
+        // Found by fuzzing: a huge number was cut to fit, then written back unreadable.
+        let huge = "sync_interval_hours = 10000000000000000000000000000000000000000.000000001\n";
+        let refused = Settings::from_toml(huge).unwrap_err().to_string();
+        assert!(refused.contains("sync_interval_hours") && refused.contains("out of range"), "{refused}");
+        for text in ["max_connections = 0", "header_timeout_seconds = 86400", "body_timeout_seconds = 0"] {
+            assert!(Settings::from_toml(text).is_err(), "{text}");
+        }
+        assert_eq!(Settings::from_toml("max_connections = 50").unwrap().max_connections, 50);
     }
 }
