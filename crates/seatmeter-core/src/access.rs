@@ -295,6 +295,20 @@ pub enum RightsRefusal {
     /// The change would leave the account without an enabled unrestricted
     /// administrator.
     LastUnrestrictedAdmin,
+    /// Nobody changes their own role, areas or access: another
+    /// administrator does. So no one locks themself out by mistake, and a
+    /// caller (a person, or a program with their token) can never take its
+    /// own rights away.
+    OwnRights,
+}
+
+/// May a user change themself from `before` to `after`? Only what is not
+/// their role, areas or access.
+pub fn may_change_own(before: Standing, after: Standing) -> Result<(), RightsRefusal> {
+    if before != after {
+        return Err(RightsRefusal::OwnRights);
+    }
+    Ok(())
 }
 
 /// May `actor` add a user with `rights`? Any administrator of users &
@@ -452,6 +466,11 @@ mod tests {
             if may_change(actor, before, after, 1).is_ok() {
                 prop_assert!(actor.covers(after.rights));
             }
+        }
+
+        #[test]
+        fn nobody_changes_their_own_role_areas_or_access(before in standing(), after in standing()) {
+            prop_assert_eq!(may_change_own(before, after).is_ok(), before == after);
         }
 
         #[test]

@@ -491,6 +491,31 @@ pub mod csv {
         }
     }
 
+    /// How the text of a CSV's cells is written.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Cells {
+        /// As it is: a machine format that reads back exactly (the meeting
+        /// log, the usage CSV of `seatmeter usage`).
+        #[default]
+        Exact,
+        /// Safe to open in a spreadsheet: a text that a spreadsheet would
+        /// run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a
+        /// carriage return) gets a leading `'`, as OWASP recommends.
+        FormulaSafe,
+    }
+
+    impl Cells {
+        /// `text` as a quoted-if-needed field of this kind.
+        pub fn field(self, text: &str) -> Cow<'_, str> {
+            match self {
+                Cells::FormulaSafe if text.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+                    field(&format!("'{text}")).into_owned().into()
+                }
+                _ => field(text),
+            }
+        }
+    }
+
     /// The `window_start,window_end,` prefix of the rows of window `k`.
     pub fn row_prefix(windows: &Windows, k: WindowIndex) -> String {
         format!("{},{},", format_utc_seconds(windows.start(k)), format_utc_seconds(windows.end(k)))
@@ -501,10 +526,19 @@ pub mod csv {
         windows: &Windows,
         rows: impl IntoIterator<Item = (WindowIndex, &'a str, u32)>,
     ) -> String {
+        render_cells(windows, rows, Cells::Exact)
+    }
+
+    /// [`render`], its hosts written as `cells` says.
+    pub fn render_cells<'a>(
+        windows: &Windows,
+        rows: impl IntoIterator<Item = (WindowIndex, &'a str, u32)>,
+        cells: Cells,
+    ) -> String {
         let mut out = String::from_utf8_lossy(HEADER).into_owned();
         for (window, host, licenses) in rows {
             out.push_str(&row_prefix(windows, window));
-            out.push_str(&field(host));
+            out.push_str(&cells.field(host));
             out.push(',');
             out.push_str(&licenses.to_string());
             out.push('\n');

@@ -507,6 +507,34 @@ fn the_usage_csv_is_exactly_the_normative_format() {
     assert_eq!(csv::field(""), "");
 }
 
+#[test]
+fn formula_safe_cells_defuse_formulas_and_leave_everything_else_as_exact_cells_are() {
+    use csv::Cells;
+    for (text, safe) in [
+        ("=1+2", "'=1+2"),
+        ("+33 1 23", "'+33 1 23"),
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "\"'\rx\""),
+        ("=HYPERLINK(\"x\",1)", "\"'=HYPERLINK(\"\"x\"\",1)\""),
+        ("ada@example.com", "ada@example.com"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ] {
+        assert_eq!(Cells::FormulaSafe.field(text), safe, "{text:?}");
+        assert_eq!(Cells::Exact.field(text), csv::field(text), "{text:?}");
+    }
+    let rows = [(0, "=cmd", 1), (0, "plain", 2)];
+    assert_eq!(
+        csv::render_cells(&january(), rows, Cells::FormulaSafe),
+        "window_start,window_end,host,licenses\n\
+         2026-01-01T00:00:00Z,2026-01-31T00:00:00Z,'=cmd,1\n\
+         2026-01-01T00:00:00Z,2026-01-31T00:00:00Z,plain,2\n"
+    );
+    assert_eq!(csv::render_cells(&january(), rows, Cells::Exact), csv::render(&january(), rows));
+}
+
 /// A deliberately naive reference: for every host and every window any of
 /// its counted meetings overlaps, try every candidate instant (each clipped
 /// start) and count the meetings in progress there.

@@ -27,11 +27,11 @@ pub struct CreatedAccount {
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateAccountError {
-    /// The name is empty or too long.
-    #[error("the account name {0}")]
-    Name(&'static str),
-    /// The administrator's name is empty, too long or holds a NUL character.
-    #[error("the administrator's name must be 1 to 200 characters")]
+    /// The name is empty, too long or holds a control character.
+    #[error("the account name must be {}", super::text::rule(200))]
+    Name,
+    /// The administrator's name is empty, too long or holds a control character.
+    #[error("the administrator's name must be {}", super::text::rule(200))]
     AdminName,
     /// The database failed.
     #[error(transparent)]
@@ -39,18 +39,8 @@ pub enum CreateAccountError {
 }
 
 fn check_names(name: &str, admin_name: &str) -> Result<(), CreateAccountError> {
-    if name.is_empty() {
-        return Err(CreateAccountError::Name("is empty"));
-    }
-    if name.chars().count() > 200 {
-        return Err(CreateAccountError::Name("is longer than 200 characters"));
-    }
-    if name.contains('\0') {
-        return Err(CreateAccountError::Name("holds a NUL character"));
-    }
-    if admin_name.is_empty() || admin_name.chars().count() > 200 || admin_name.contains('\0') {
-        return Err(CreateAccountError::AdminName);
-    }
+    super::text::checked(name, 200).ok_or(CreateAccountError::Name)?;
+    super::text::checked(admin_name, 200).ok_or(CreateAccountError::AdminName)?;
     Ok(())
 }
 
@@ -151,11 +141,13 @@ pub async fn update(
     if !principal.may(Capability::ManageAccount) {
         return Err(Error::forbidden("changing the account needs an unrestricted administrator"));
     }
-    let name = changes.name.as_deref().map(str::trim);
-    let too_long = changes.name.as_deref().is_some_and(|name| name.chars().count() > 200);
-    if too_long || name.is_some_and(str::is_empty) {
-        return Err(Error::invalid("the name must be 1 to 200 characters", "name"));
-    }
+    let name =
+        match changes.name.as_deref() {
+            Some(name) => Some(super::text::checked(name, 200).ok_or_else(|| {
+                Error::invalid(format!("the name must be {}", super::text::rule(200)), "name")
+            })?),
+            None => None,
+        };
     if let Some(zone) = &changes.time_zone
         && (zone.len() > 64 || jiff::tz::TimeZone::get(zone).is_err())
     {

@@ -113,19 +113,15 @@ pub fn manages(principal: &Principal, owner_user_id: &str) -> bool {
 }
 
 fn check_title(title: &str) -> Result<String> {
-    let title = title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(Error::invalid("the title must be 1 to 200 characters", "title"));
-    }
-    Ok(title.to_string())
+    super::text::checked(title, 200)
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid(format!("the title must be {}", super::text::rule(200)), "title"))
 }
 
 fn check_theme(theme: &str) -> Result<String> {
-    let theme = theme.trim();
-    if theme.is_empty() || theme.chars().count() > 100 {
-        return Err(Error::invalid("the theme must be 1 to 100 characters", "theme"));
-    }
-    Ok(theme.to_string())
+    super::text::checked(theme, 100)
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid(format!("the theme must be {}", super::text::rule(100)), "theme"))
 }
 
 /// A day's hours, checked, in order and written alike (`9:00` as `09:00`).
@@ -279,7 +275,7 @@ pub async fn create(services: &Services, principal: &Principal, new: NewPage, no
     let account = principal.account_id.as_str();
     let mut tx = services.db.begin().await?;
     if store::users::get(&mut tx, account, &owner).await?.is_none() {
-        return Err(Error::invalid(format!("no user {owner:?} in your account"), "owner_user_id"));
+        return Err(Error::not_found(format!("no user {owner:?} in your account")));
     }
     if new.enabled && !licensed(&mut tx, account, &owner).await? {
         return Err(no_license(&owner));
@@ -395,7 +391,7 @@ pub async fn transfer(
     let mut tx = services.db.begin().await?;
     let (mut page, _) = page_for(&mut tx, principal, id).await?;
     if store::users::get(&mut tx, account, owner).await?.is_none() {
-        return Err(Error::invalid(format!("no user {owner:?} in your account"), "owner_user_id"));
+        return Err(Error::not_found(format!("no user {owner:?} in your account")));
     }
     let keeps_enabled = page.enabled != 0 && licensed(&mut tx, account, owner).await?;
     store::booking_pages::set_owner(&mut tx, account, id, owner, keeps_enabled, now).await?;
@@ -429,7 +425,7 @@ pub async fn set_editors(
             return Err(Error::invalid(format!("{:?} is listed twice", editor.user_id), "editors"));
         }
         if store::users::get(&mut tx, account, &editor.user_id).await?.is_none() {
-            return Err(Error::invalid(format!("no user {:?} in your account", editor.user_id), "editors"));
+            return Err(Error::not_found(format!("no user {:?} in your account", editor.user_id)));
         }
     }
     let rows: Vec<EditorRow> = editors

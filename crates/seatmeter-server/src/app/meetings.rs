@@ -16,6 +16,7 @@
 //! administrators of users & licenses. To anyone else it does not exist.
 
 use seatmeter_core::meeting::{Event, EventKind};
+use seatmeter_core::usage::csv::Cells;
 use serde_json::json;
 
 use super::admission::decide;
@@ -106,10 +107,8 @@ pub struct NewMeeting {
 
 /// The title and the scheduled times of `new`, checked.
 fn check_new(new: &NewMeeting) -> Result<(&str, Option<i64>, Option<i64>)> {
-    let title = new.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(Error::invalid("the title must be 1 to 200 characters", "title"));
-    }
+    let title = super::text::checked(&new.title, 200)
+        .ok_or_else(|| Error::invalid(format!("the title must be {}", super::text::rule(200)), "title"))?;
     let start = new.scheduled_start.as_deref().map(|s| parse_time_ms(s, "scheduled_start")).transpose()?;
     let end = new.scheduled_end.as_deref().map(|s| parse_time_ms(s, "scheduled_end")).transpose()?;
     if let (Some(s), Some(e)) = (start, end)
@@ -381,9 +380,11 @@ pub async fn update_rules(
 /// meeting-log format that `seatmeter usage` and `seatmeter import` read
 /// (CSV: `meeting_id`, `host` by e-mail, `start`, `end`, `web_attendees`,
 /// `phone_attendees`); a meeting past its maximum duration ends there.
-/// Running meetings, and meetings never held, are left out. For
-/// administrators of reports or of users & licenses.
-pub async fn export(services: &Services, principal: &Principal, now: i64) -> Result<String> {
+/// Running meetings, and meetings never held, are left out. Its ids and
+/// addresses are written as `cells` says (exact for `seatmeter`, or
+/// formula-safe for a spreadsheet). For administrators of reports or of
+/// users & licenses.
+pub async fn export(services: &Services, principal: &Principal, cells: Cells, now: i64) -> Result<String> {
     usage::may_read_reports(principal)?;
     let account = principal.account_id.as_str();
     let rules = account_rules(&services.db, account).await?;
@@ -400,8 +401,8 @@ pub async fn export(services: &Services, principal: &Principal, now: i64) -> Res
             let host = emails.get(&row.host_user_id).map_or(row.host_user_id.as_str(), String::as_str);
             out.push_str(&format!(
                 "{},{},{},{},{},{}\n",
-                seatmeter_core::usage::csv::field(id),
-                seatmeter_core::usage::csv::field(host),
+                cells.field(id),
+                cells.field(host),
                 rfc3339_ms(run.start_ms),
                 rfc3339_ms(run.end_ms),
                 row.web_attendees,

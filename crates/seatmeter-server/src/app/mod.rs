@@ -34,6 +34,7 @@ pub mod recent;
 pub mod security;
 pub mod sessions;
 pub mod sign_ins;
+pub mod text;
 pub mod tokens;
 pub mod usage;
 pub mod users;
@@ -130,6 +131,15 @@ pub enum Error {
     /// (`account_disabled`, `concurrency_limit`, `license_older`…).
     #[error("{message}")]
     Refused {
+        /// The reason, stable for programs.
+        reason: &'static str,
+        /// The same, for people.
+        message: String,
+    },
+    /// What an input names does not exist where it was looked for (a PAK
+    /// the license authority does not know), with a stable reason code.
+    #[error("{message}")]
+    Unknown {
         /// The reason, stable for programs.
         reason: &'static str,
         /// The same, for people.

@@ -58,14 +58,14 @@ pub async fn grant(
     if !access::manages_user(principal.rights, &principal.user_id, host) {
         return Err(Error::forbidden("only the host or a user administrator grants scheduling for the host"));
     }
+    let mut tx = services.db.begin().await?;
+    for user in [scheduler, host] {
+        if store::users::get(&mut tx, &principal.account_id, user).await?.is_none() {
+            return Err(Error::not_found(format!("no user {user:?} in your account")));
+        }
+    }
     if host == scheduler {
         return Err(Error::invalid("a user always schedules for themself", "scheduler_user_id"));
-    }
-    let mut tx = services.db.begin().await?;
-    for (field, user) in [("scheduler_user_id", scheduler), ("host_user_id", host)] {
-        if store::users::get(&mut tx, &principal.account_id, user).await?.is_none() {
-            return Err(Error::invalid(format!("no user {user:?} in your account"), field));
-        }
     }
     store::privileges::insert(&mut tx, &principal.account_id, scheduler, host, now)
         .await

@@ -44,10 +44,8 @@ pub async fn authenticate(services: &Services, token: &str, now: i64) -> Result<
 
 /// Issues a new API token named `name` for the caller.
 pub async fn issue(services: &Services, principal: &Principal, name: &str, now: i64) -> Result<IssuedToken> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("the name must be 1 to 100 characters", "name"));
-    }
+    let name = super::text::checked(name, 100)
+        .ok_or_else(|| Error::invalid(format!("the name must be {}", super::text::rule(100)), "name"))?;
     issue_for(services, &principal.account_id, &principal.user_id, name, now).await
 }
 

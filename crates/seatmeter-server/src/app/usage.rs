@@ -312,13 +312,14 @@ impl UsageSeries {
     }
 
     /// The series as `seatmeter usage --period-start <anchor>` prints it
-    /// for the same meetings (hosts by e-mail).
-    pub fn csv(&self) -> String {
+    /// for the same meetings (hosts by e-mail), with `Cells::Exact`; with
+    /// `Cells::FormulaSafe`, safe to open in a spreadsheet.
+    pub fn csv(&self, cells: seatmeter_core::usage::csv::Cells) -> String {
         let rows = self
             .windows
             .iter()
             .flat_map(|w| w.hosts.iter().map(|h| (w.window, h.email.as_str(), h.licenses)));
-        seatmeter_core::usage::csv::render(&self.measured_on(), rows)
+        seatmeter_core::usage::csv::render_cells(&self.measured_on(), rows, cells)
     }
 }
 

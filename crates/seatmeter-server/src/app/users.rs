@@ -56,6 +56,8 @@ const NEEDS_USERS_ADMIN_TO_CHANGE: &str =
 const NEEDS_UNRESTRICTED_TO_ADD: &str = "only an unrestricted administrator adds administrators";
 const NEEDS_UNRESTRICTED_TO_CHANGE: &str =
     "only an unrestricted administrator changes roles and areas, or disables an administrator";
+const OWN_RIGHTS: &str = "nobody changes their own role, areas or access: another administrator of users & \
+                          licenses does";
 const LAST_UNRESTRICTED_ADMIN: &str = "this is the account's last unrestricted administrator: make another \
                                        user an unrestricted administrator first";
 
@@ -69,15 +71,14 @@ fn refused(refusal: RightsRefusal, needs_unrestricted: &str) -> Error {
     match refusal {
         RightsRefusal::NeedsUnrestrictedAdmin => Error::forbidden(needs_unrestricted),
         RightsRefusal::LastUnrestrictedAdmin => Error::conflict(LAST_UNRESTRICTED_ADMIN, None),
+        RightsRefusal::OwnRights => Error::forbidden(OWN_RIGHTS),
     }
 }
 
 fn parse_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(Error::invalid("the name must be 1 to 200 characters", "name"));
-    }
-    Ok(name.to_string())
+    super::text::checked(name, 200)
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid(format!("the name must be {}", super::text::rule(200)), "name"))
 }
 
 fn parse_role(role: &str) -> Result<Role> {
@@ -261,6 +262,10 @@ async fn check_rights(
     access_asked: bool,
 ) -> Result<()> {
     let (was, will) = (before.standing(), after.standing());
+    if before.id == principal.user_id.as_str() {
+        access::may_change_own(was, will)
+            .map_err(|refusal| refused(refusal, NEEDS_UNRESTRICTED_TO_CHANGE))?;
+    }
     // Asking to enable or disable an administrator is theirs to ask even
     // when it changes nothing: the answer must not tell a restricted
     // administrator more than a refusal would.

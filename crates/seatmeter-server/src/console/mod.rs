@@ -82,6 +82,8 @@ pub fn routes() -> Router<Services> {
         .route("/booking-pages/{id}/transfer", post(booking_pages::transfer))
         .route("/booking-pages/{id}/editors", post(booking_pages::editors))
         .route("/meetings", get(meetings::meetings))
+        .route("/meetings.csv", get(meetings::meeting_log))
+        .route("/usage.csv", get(meetings::usage))
         .route("/activities", get(activity::activities))
         .route("/activities.csv", get(activity::export))
         .route("/activities/erase", get(activity::erase_page).post(activity::erase))

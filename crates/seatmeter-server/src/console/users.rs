@@ -119,6 +119,8 @@ struct UserPage {
     licenses: Vec<String>,
     pools: Vec<PoolView>,
     areas: Vec<(&'static str, &'static str, bool)>,
+    /// What the signed-in user is, when the page is their own.
+    own_role: Option<String>,
     pages: Vec<crate::app::booking::OwnedPage>,
 }
 
@@ -149,12 +151,22 @@ pub async fn user_page(
         .map(|(_, kind)| kind)
         .collect();
     let pools = super::licenses::pools(&state, &user).await?;
-    let areas = AdminArea::ALL
+    let areas: Vec<_> = AdminArea::ALL
         .iter()
         .map(|&a| (a.as_str(), area_label(a), shown.areas.iter().any(|s| s == a.as_str())))
         .collect();
+    // Nobody changes their own role, areas or access: the page says what they are.
+    let own_role = (shown.id == user.user_id).then(|| match (shown.role.as_str(), shown.areas.is_empty()) {
+        ("administrator", true) => "an administrator of all areas".to_string(),
+        ("administrator", false) => {
+            let limited: Vec<&str> =
+                areas.iter().filter(|(_, _, on)| *on).map(|(_, label, _)| *label).collect();
+            format!("an administrator limited to {}", limited.join(", "))
+        }
+        _ => "a member".to_string(),
+    });
     let pages = crate::app::booking::owned_by(&state, &user.account_id, &id).await?;
-    Ok(UserPage { user, shown, licenses, pools, areas, pages }.into_response())
+    Ok(UserPage { user, shown, licenses, pools, areas, own_role, pages }.into_response())
 }
 
 /// Changes a user's name, role, areas and enabled state (the form's fields

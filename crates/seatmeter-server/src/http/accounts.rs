@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, Body, ErrorBody, rfc3339_ms};
 use crate::app::{self, Principal, Services};
 use crate::store::accounts::AccountRow;
@@ -43,9 +44,11 @@ impl From<AccountRow> for AccountView {
 #[serde(deny_unknown_fields)]
 pub struct AccountChanges {
     /// Its name.
+    #[schema(value_type = Option<shapes::Name>)]
     pub name: Option<String>,
     /// Its time zone, an IANA name such as `Europe/Paris`: the daily
     /// compliance audit runs at 02:00 there.
+    #[schema(value_type = Option<shapes::TimeZoneName>)]
     pub time_zone: Option<String>,
 }
 

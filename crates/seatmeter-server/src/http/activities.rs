@@ -19,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, Body, ErrorBody, Params, rfc3339_ms};
 use crate::app::activities::{ActivityRow, Export};
 use crate::app::{self, Principal, Services};
@@ -72,21 +73,72 @@ pub struct ActivityPage {
 pub struct Filter {
     /// An action (`license.assigned`) or a type of action (`license`).
     #[serde(rename = "type")]
+    #[param(value_type = Option<shapes::Search>, inline)]
     pub kind: Option<String>,
-    /// The user who acted.
+    /// The user who acted (their id).
+    #[param(value_type = Option<shapes::Search>, inline)]
     pub actor: Option<String>,
     /// The id of the thing concerned.
+    #[param(value_type = Option<shapes::Search>, inline)]
     pub subject: Option<String>,
-    /// Activities about this booking page.
+    /// Activities about this booking page (its id).
+    #[param(value_type = Option<shapes::Search>, inline)]
     pub booking_page: Option<String>,
     /// From this instant (RFC 3339 or YYYY-MM-DD), inclusive.
+    #[param(value_type = Option<shapes::InstantOrDay>, inline)]
     pub since: Option<String>,
     /// Until this instant (RFC 3339 or YYYY-MM-DD), exclusive.
+    #[param(value_type = Option<shapes::InstantOrDay>, inline)]
     pub until: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<shapes::Cursor>, inline)]
     pub cursor: Option<String>,
     /// How many (default 100, at most 1000).
+    #[param(value_type = Option<shapes::PageSize>, inline)]
     pub limit: Option<u64>,
+}
+
+/// Filters of the activity stream's export, which holds every match (from a cursor on, if given).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportFilter {
+    /// An action (`license.assigned`) or a type of action (`license`).
+    #[serde(rename = "type")]
+    #[param(value_type = Option<shapes::Search>, inline)]
+    pub kind: Option<String>,
+    /// The user who acted (their id).
+    #[param(value_type = Option<shapes::Search>, inline)]
+    pub actor: Option<String>,
+    /// The id of the thing concerned.
+    #[param(value_type = Option<shapes::Search>, inline)]
+    pub subject: Option<String>,
+    /// Activities about this booking page (its id).
+    #[param(value_type = Option<shapes::Search>, inline)]
+    pub booking_page: Option<String>,
+    /// From this instant (RFC 3339 or YYYY-MM-DD), inclusive.
+    #[param(value_type = Option<shapes::InstantOrDay>, inline)]
+    pub since: Option<String>,
+    /// Until this instant (RFC 3339 or YYYY-MM-DD), exclusive.
+    #[param(value_type = Option<shapes::InstantOrDay>, inline)]
+    pub until: Option<String>,
+    /// The `next_cursor` of a page of the stream: the export starts where that page ended.
+    #[param(value_type = Option<shapes::Cursor>, inline)]
+    pub cursor: Option<String>,
+}
+
+impl From<ExportFilter> for app::activities::Filter {
+    fn from(f: ExportFilter) -> Self {
+        app::activities::Filter {
+            kind: f.kind,
+            actor: f.actor,
+            subject: f.subject,
+            booking_page: f.booking_page,
+            since: f.since,
+            until: f.until,
+            cursor: f.cursor,
+        }
+    }
 }
 
 impl Filter {
@@ -110,6 +162,7 @@ impl Filter {
 #[serde(deny_unknown_fields)]
 pub struct Erasure {
     /// The person: a user of the account.
+    #[schema(value_type = shapes::UserId)]
     pub user_id: String,
 }
 
@@ -144,16 +197,10 @@ pub async fn list_activities(
 /// The first line of the CSV export.
 const CSV_HEADER: &str = "at,actor_user_id,action,subject_type,subject_id,details\n";
 
-/// A CSV field that a spreadsheet will not run as a formula: text that
-/// starts like one (`=`, `+`, `-`, `@`, tab or carriage return) gets a
-/// leading `'`, as OWASP recommends for exports people open in spreadsheets.
+/// A CSV field that a spreadsheet will not run as a formula: the activity
+/// export is for people and spreadsheets.
 fn csv_field(text: &str) -> String {
-    let safe = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    seatmeter_core::usage::csv::field(&safe).into_owned()
+    seatmeter_core::usage::csv::Cells::FormulaSafe.field(text).into_owned()
 }
 
 /// `rows` as lines of the CSV export.
@@ -201,16 +248,15 @@ pub fn csv_response(export: Export) -> Response {
 }
 
 /// The activity stream as CSV (the same filters; every match, newest first).
-#[utoipa::path(get, path = "/v1/activities/export", tag = "activities", security(("token" = [])), params(Filter),
+#[utoipa::path(get, path = "/v1/activities/export", tag = "activities", security(("token" = [])), params(ExportFilter),
     responses((status = 200, description = "CSV: at,actor_user_id,action,subject_type,subject_id,details", content_type = "text/csv"),
         (status = 422, body = ErrorBody)))]
 pub async fn export_activities(
     State(state): State<Services>,
     principal: Principal,
-    Params(filter): Params<Filter>,
+    Params(filter): Params<ExportFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (filter, _every_match) = filter.split();
-    Ok(csv_response(app::activities::export(&state, &principal, filter).await?))
+    Ok(csv_response(app::activities::export(&state, &principal, filter.into()).await?))
 }
 
 /// Erases a person's activities (privacy administrators): each activity

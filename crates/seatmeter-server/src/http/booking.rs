@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, Body, ErrorBody};
 use crate::app::booking::{DayHours, Page};
 use crate::app::{self, Principal, Services};
@@ -20,6 +21,7 @@ use crate::app::{self, Principal, Services};
 #[serde(deny_unknown_fields)]
 pub struct Editor {
     /// The editor.
+    #[schema(value_type = shapes::UserId)]
     pub user_id: String,
     /// E-mail notifications of bookings through the page.
     #[serde(default)]
@@ -55,10 +57,10 @@ pub struct PageView {
     /// Whether it takes bookings.
     pub enabled: bool,
     /// Weekly hours by day (`mon` … `sun`).
-    #[schema(value_type = BTreeMap<String, Vec<Vec<String>>>)]
+    #[schema(value_type = shapes::WeekHours)]
     pub weekly_hours: BTreeMap<String, DayHours>,
     /// Date-specific hours, replacing the weekly hours on those dates (`[]`: unavailable).
-    #[schema(value_type = BTreeMap<String, Vec<Vec<String>>>)]
+    #[schema(value_type = shapes::DateHours)]
     pub overrides: BTreeMap<String, DayHours>,
     /// Its editors.
     pub editors: Vec<Editor>,
@@ -83,15 +85,18 @@ impl From<Page> for PageView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPage {
-    /// Title (1 to 200 characters).
+    /// Title.
+    #[schema(value_type = shapes::Title)]
     pub title: String,
     /// Owner; by default the caller (user administrators may name anyone of the account).
+    #[schema(value_type = Option<shapes::UserId>)]
     pub owner_user_id: Option<String>,
     /// Theme name.
+    #[schema(value_type = Option<shapes::Theme>)]
     pub theme: Option<String>,
     /// Weekly hours.
     #[serde(default)]
-    #[schema(value_type = BTreeMap<String, Vec<Vec<String>>>)]
+    #[schema(value_type = shapes::WeekHours)]
     pub weekly_hours: BTreeMap<String, DayHours>,
     /// Enable it at once (its owner must hold a scheduled_meetings license).
     #[serde(default)]
@@ -103,14 +108,16 @@ pub struct NewPage {
 #[serde(deny_unknown_fields)]
 pub struct PageChanges {
     /// New title.
+    #[schema(value_type = Option<shapes::Title>)]
     pub title: Option<String>,
     /// New theme.
+    #[schema(value_type = Option<shapes::Theme>)]
     pub theme: Option<String>,
     /// New weekly hours (replacing all of them).
-    #[schema(value_type = Option<BTreeMap<String, Vec<Vec<String>>>>)]
+    #[schema(value_type = Option<shapes::WeekHours>)]
     pub weekly_hours: Option<BTreeMap<String, DayHours>>,
     /// Date-specific hours to set; `null` removes a date's override.
-    #[schema(value_type = Option<BTreeMap<String, Option<Vec<Vec<String>>>>>)]
+    #[schema(value_type = Option<shapes::DateHoursChanges>)]
     pub overrides: Option<BTreeMap<String, Option<DayHours>>>,
 }
 
@@ -119,6 +126,7 @@ pub struct PageChanges {
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
     /// The user who will own the page.
+    #[schema(value_type = shapes::UserId)]
     pub owner_user_id: String,
 }
 
@@ -127,7 +135,22 @@ pub struct Transfer {
 #[serde(deny_unknown_fields)]
 pub struct Editors {
     /// The editors.
+    #[serde(deserialize_with = "objects")]
     pub editors: Vec<Editor>,
+}
+
+/// A list of `T` written as JSON objects only (serde would also take a
+/// struct written as an array of its fields).
+fn objects<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let items = Vec::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)?;
+    items
+        .into_iter()
+        .map(|item| serde_json::from_value(serde_json::Value::Object(item)).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// The routes of this resource.
@@ -166,7 +189,9 @@ pub async fn get_page(
 /// Creates a booking page (owned by the caller, or by anyone for user administrators).
 #[utoipa::path(post, path = "/v1/booking-pages", tag = "booking pages", security(("token" = [])),
     request_body = NewPage,
-    responses((status = 201, body = PageView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = PageView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "`not_found`: no such owner in the account"),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_page(
     State(state): State<Services>,
     principal: Principal,
@@ -205,7 +230,7 @@ pub async fn update_page(
 
 /// Enables a page: it takes bookings again, with all its settings (409 if its owner holds no license).
 #[utoipa::path(post, path = "/v1/booking-pages/{id}/enable", tag = "booking pages", security(("token" = [])),
-    responses((status = 200, body = PageView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn enable_page(
     State(state): State<Services>,
     principal: Principal,
@@ -216,7 +241,7 @@ pub async fn enable_page(
 
 /// Disables a page; it keeps all its settings.
 #[utoipa::path(post, path = "/v1/booking-pages/{id}/disable", tag = "booking pages", security(("token" = [])),
-    responses((status = 200, body = PageView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn disable_page(
     State(state): State<Services>,
     principal: Principal,
@@ -229,7 +254,7 @@ pub async fn disable_page(
 /// whose new owner holds no scheduled_meetings license is disabled.
 #[utoipa::path(post, path = "/v1/booking-pages/{id}/transfer", tag = "booking pages", security(("token" = [])),
     request_body = Transfer,
-    responses((status = 200, body = PageView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn transfer_page(
     State(state): State<Services>,
     principal: Principal,
@@ -244,7 +269,7 @@ pub async fn transfer_page(
 /// Replaces a page's editors (owner or user administrators).
 #[utoipa::path(put, path = "/v1/booking-pages/{id}/editors", tag = "booking pages", security(("token" = [])),
     request_body = Editors,
-    responses((status = 200, body = PageView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_editors(
     State(state): State<Services>,
     principal: Principal,

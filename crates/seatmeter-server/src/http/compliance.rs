@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::licenses::PoolView;
+use super::shapes;
 use super::{ApiError, Body, ErrorBody, rfc3339_ms};
 use crate::app::compliance::install::{Installed, InstalledFile};
 use crate::app::compliance::notices::Notification;
@@ -73,6 +74,7 @@ impl From<LicenseLine> for LicenseLineView {
 #[serde(deny_unknown_fields)]
 pub struct NewPak {
     /// The Product Authorization Key, as the vendor sent it (`PAK-…`).
+    #[schema(value_type = shapes::Pak)]
     pub pak: String,
 }
 
@@ -282,7 +284,8 @@ pub fn routes(router: OpenApiRouter<Services>) -> OpenApiRouter<Services> {
 #[utoipa::path(post, path = "/v1/licenses/paks", tag = "licenses", security(("token" = [])), request_body = NewPak,
     responses((status = 201, body = InstalledView), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "`pak_registered_elsewhere`: the PAK serves another account"),
-        (status = 422, body = ErrorBody, description = "`invalid`, `pak_unknown` (the authority has no such PAK), `pak_refused`, or the license file it answered with is refused"),
+        (status = 404, body = ErrorBody, description = "`pak_unknown`: the license authority has no such PAK"),
+        (status = 422, body = ErrorBody, description = "`invalid`, `pak_refused`, or the license file it answered with is refused"),
         (status = 502, body = ErrorBody, description = "`authority`: the license authority cannot be reached or failed")))]
 pub async fn register_pak(
     State(state): State<Services>,
@@ -302,7 +305,7 @@ pub async fn register_pak(
 pub async fn upload_file(
     State(state): State<Services>,
     principal: Principal,
-    text: String,
+    super::JsonText(text): super::JsonText,
 ) -> Result<(StatusCode, Json<InstalledView>), ApiError> {
     let installed = app::compliance::install::upload(&state, &principal, &text, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(installed.into())))

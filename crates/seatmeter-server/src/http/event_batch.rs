@@ -5,13 +5,12 @@
 //! API's answers and [`crate::app::events`] checks and applies the events.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// Most events in one request.
 pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
 
 /// An event as sent.
-#[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
+#[derive(Deserialize, Serialize, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct EventIn {
     /// Chosen by the sender, unique per event in the account (1 to 200

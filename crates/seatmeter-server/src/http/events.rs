@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::event_batch::{self, BatchError};
 pub use super::event_batch::{EventIn, MAX_EVENTS_PER_REQUEST};
+use super::shapes;
 use super::{ApiError, Body, ErrorBody};
 use crate::app::events::{BatchOutcome, EventInput, EventStatus, NotApplied};
 use crate::app::{self, Principal, Services};
@@ -128,7 +129,7 @@ fn parse_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<EventIn>, ApiErro
 /// counted as duplicates; a key reused for another event, or an unknown
 /// meeting, is listed in `not_applied` while the others are applied.
 #[utoipa::path(post, path = "/v1/events", tag = "meetings", security(("token" = [])),
-    request_body(content = [EventIn], description = "A JSON array of events, or NDJSON (application/x-ndjson)"),
+    request_body(content = shapes::EventBatch, description = "A JSON array of events (or one event), or NDJSON (`application/x-ndjson`, one event a line)"),
     responses((status = 200, body = BatchResult), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post_events(
     State(state): State<Services>,
@@ -159,7 +160,7 @@ pub struct EventResult {
 /// event (same key, same content) was applied before, 409 when the key
 /// belongs to another event.
 #[utoipa::path(post, path = "/v1/meetings/{id}/events", tag = "meetings", security(("token" = [])),
-    request_body = EventIn,
+    request_body = shapes::MeetingEvent,
     responses((status = 201, body = EventResult), (status = 200, body = EventResult), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post_meeting_event(

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, Body, ErrorBody};
 use crate::app::licenses::{Assignment, Pool};
 use crate::app::{self, Principal, Services};
@@ -41,6 +42,7 @@ impl From<Pool> for PoolView {
 #[serde(deny_unknown_fields)]
 pub struct NewAssignment {
     /// The user to assign a license to.
+    #[schema(value_type = shapes::UserId)]
     pub user_id: String,
 }
 
@@ -99,8 +101,9 @@ pub async fn list_pools(
 /// Assigns a license of `kind` to a user (administrators of users & licenses).
 /// 409 when none is free or the user already holds one.
 #[utoipa::path(post, path = "/v1/licenses/{kind}/assignments", tag = "licenses", security(("token" = [])),
+    params(("kind" = inline(shapes::AssignedKind), Path, description = "The kind of license")),
     request_body = NewAssignment,
-    responses((status = 201, body = AssignmentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = AssignmentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn assign(
     State(state): State<Services>,
     principal: Principal,
@@ -117,7 +120,9 @@ pub async fn assign(
 /// transaction, every booking page the user owns; the answer lists them.
 #[utoipa::path(delete, path = "/v1/licenses/{kind}/assignments/{user_id}", tag = "licenses",
     security(("token" = [])),
-    responses((status = 200, body = Unassigned), (status = 404, body = ErrorBody)))]
+    params(("kind" = inline(shapes::AssignedKind), Path, description = "The kind of license"),
+        ("user_id" = inline(shapes::UserId), Path, description = "The user who holds it")),
+    responses((status = 200, body = Unassigned), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unassign(
     State(state): State<Services>,
     principal: Principal,

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, Body, ErrorBody, Params, rfc3339_ms};
 use crate::app::admission::{AdmissionDecision, AttendanceDecision};
 use crate::app::meetings::Meeting;
@@ -88,16 +89,21 @@ impl From<Meeting> for MeetingView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMeeting {
-    /// Its title (1 to 200 characters).
+    /// Its title.
+    #[schema(value_type = shapes::Title)]
     pub title: String,
     /// Its host (default: the caller). Scheduling for someone else needs
     /// their scheduling privilege, or an administrator of users & licenses.
+    #[schema(value_type = Option<shapes::UserId>)]
     pub host_user_id: Option<String>,
-    /// Scheduled start, RFC 3339 with an offset.
+    /// Scheduled start.
+    #[schema(value_type = Option<shapes::Instant>)]
     pub scheduled_start: Option<String>,
     /// Scheduled end, after the start.
+    #[schema(value_type = Option<shapes::Instant>)]
     pub scheduled_end: Option<String>,
-    /// The platform's own id for the meeting, unique in the account (1 to 200 characters).
+    /// The platform's own id for the meeting, unique in the account (1 to 200 characters, no control characters).
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub external_id: Option<String>,
 }
 
@@ -129,10 +135,13 @@ pub async fn schedule(
 #[serde(deny_unknown_fields)]
 pub struct MeetingFilter {
     /// `scheduled`, `running` or `ended`.
+    #[param(inline, value_type = Option<shapes::MeetingStateName>)]
     pub state: Option<String>,
-    /// Only this host's meetings.
+    /// Only this host's meetings (their id).
+    #[param(value_type = Option<shapes::Search>, inline)]
     pub host_user_id: Option<String>,
     /// At most this many, newest first (default 100, at most 1,000).
+    #[param(value_type = Option<shapes::PageSize>, inline)]
     pub limit: Option<u64>,
 }
 
@@ -266,17 +275,30 @@ pub async fn start(
     Ok(Json(app::meetings::start(&state, &principal, &id, state.clock.now()).await?.into()))
 }
 
+/// How to write the meeting log.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `exact` (default: for `seatmeter usage` and `seatmeter import`) or
+    /// `formula_safe`, to open in a spreadsheet.
+    #[param(inline, value_type = Option<shapes::CellsName>)]
+    pub cells: Option<String>,
+}
+
 /// The account's meetings that are over, in the meeting-log format that
 /// `seatmeter usage` and `seatmeter import` read (CSV: `meeting_id`,
 /// `host` by e-mail, `start`, `end`, `web_attendees`, `phone_attendees`).
 /// Running meetings, and meetings never held, are left out.
-#[utoipa::path(get, path = "/v1/meetings/export", tag = "meetings", security(("token" = [])),
+#[utoipa::path(get, path = "/v1/meetings/export", tag = "meetings", security(("token" = [])), params(ExportQuery),
     responses((status = 200, description = "The meeting log (CSV)", content_type = "text/csv"), (status = 403, body = ErrorBody)))]
 pub async fn export_meetings(
     State(state): State<Services>,
     principal: Principal,
+    Params(query): Params<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let log = app::meetings::export(&state, &principal, state.clock.now()).await?;
+    let cells = super::csv_cells(query.cells.as_deref())?;
+    let log = app::meetings::export(&state, &principal, cells, state.clock.now()).await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], log).into_response())
 }
 
@@ -308,9 +330,11 @@ impl From<MeetingRules> for MeetingRulesView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingRulesChanges {
-    /// 1 to 1,000.
+    /// How many meetings a host may run at once, 1 to 1,000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub concurrency_limit: Option<i64>,
-    /// 1 to 43,200 (30 days).
+    /// The longest a meeting runs before it is ended, in minutes: 1 to 43,200 (30 days).
+    #[schema(minimum = 1, maximum = 43200)]
     pub max_meeting_minutes: Option<i64>,
     /// Count teleconference-only meetings too.
     pub count_teleconference_only: Option<bool>,

@@ -21,6 +21,7 @@ pub mod listener;
 pub mod meetings;
 pub mod operations;
 pub mod privileges;
+pub mod shapes;
 pub mod tokens;
 pub mod usage;
 pub mod users;
@@ -119,6 +120,9 @@ impl From<app::Error> for ApiError {
             E::Refused { reason, message } => {
                 ApiError::Refused { status: StatusCode::CONFLICT, code: reason, message }
             }
+            E::Unknown { reason, message } => {
+                ApiError::Refused { status: StatusCode::NOT_FOUND, code: reason, message }
+            }
             E::Rejected { reason, message } => {
                 ApiError::Refused { status: StatusCode::UNPROCESSABLE_ENTITY, code: reason, message }
             }
@@ -168,57 +172,104 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-            });
-        if !is_json {
-            return Err(ApiError::Refused {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                code: "unsupported_media_type",
-                message: "send JSON, with `Content-Type: application/json`".into(),
-            });
-        }
-        let bytes = match axum::body::Bytes::from_request(request, state).await {
-            Ok(bytes) => bytes,
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(ApiError::Refused {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    code: "too_large",
-                    message: "the request body is larger than the server accepts (max_body_bytes)".into(),
-                });
-            }
-            Err(rejection) if listener::timed_out(&rejection) => {
-                return Err(ApiError::Refused {
-                    status: StatusCode::REQUEST_TIMEOUT,
-                    code: "timeout",
-                    message: "the request body did not arrive in time (body_timeout_seconds)".into(),
-                });
-            }
-            Err(rejection) => return Err(ApiError::Invalid { message: rejection.body_text(), field: None }),
-        };
+        let bytes = json_bytes(request, state).await?;
         crate::json::check_unique_keys(&bytes).map_err(|message| ApiError::Invalid {
             message: format!("invalid request body: {message}"),
             field: None,
         })?;
-        let value = match Json::<serde_json::Value>::from_bytes(&bytes) {
+        let mut value = match Json::<serde_json::Value>::from_bytes(&bytes) {
             Ok(Json(value)) => value,
             Err(rejection) => return Err(ApiError::Invalid { message: rejection.body_text(), field: None }),
         };
+        if !value.is_object() {
+            return Err(ApiError::Invalid {
+                message: "invalid request body: send a JSON object (`{…}`)".into(),
+                field: None,
+            });
+        }
         if let Some(field) = field_with_nul(&value, "") {
             return Err(ApiError::Invalid {
                 message: "text may not contain the NUL character (\\u0000)".into(),
                 field: Some(field),
             });
         }
+        whole_numbers_as_integers(&mut value);
         serde_json::from_value::<T>(value)
             .map(Body)
             .map_err(|e| ApiError::Invalid { message: format!("invalid request body: {e}"), field: None })
+    }
+}
+
+/// A JSON document taken as text (a license file), read as [`Body`] reads
+/// one: JSON only, within the size limit and the body deadline, UTF-8.
+pub struct JsonText(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonText {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(request, state).await?;
+        String::from_utf8(bytes.to_vec()).map(JsonText).map_err(|e| ApiError::Invalid {
+            message: format!("invalid request body: not UTF-8 text ({e})"),
+            field: None,
+        })
+    }
+}
+
+/// The body of a request that must be JSON: 415 for another content type,
+/// 413 beyond the route's size limit, 408 when it does not arrive in time.
+async fn json_bytes<S: Send + Sync>(
+    request: axum::extract::Request,
+    state: &S,
+) -> Result<axum::body::Bytes, ApiError> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::Refused {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            message: "send JSON, with `Content-Type: application/json`".into(),
+        });
+    }
+    match <axum::body::Bytes as axum::extract::FromRequest<S>>::from_request(request, state).await {
+        Ok(bytes) => Ok(bytes),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "too_large",
+            message: "the request body is larger than the server accepts (max_body_bytes)".into(),
+        }),
+        Err(rejection) if listener::timed_out(&rejection) => Err(ApiError::Refused {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "timeout",
+            message: "the request body did not arrive in time (body_timeout_seconds)".into(),
+        }),
+        Err(rejection) => Err(ApiError::Invalid { message: rejection.body_text(), field: None }),
+    }
+}
+
+/// Writes every whole number of `value` sent with a fraction (`411.0`) as
+/// the integer it is: JSON has one number type, and the description's
+/// integers are numbers without a fractional part.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) =
+                n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() <= 9.007_199_254_740_992e15)
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
 }
 
@@ -243,13 +294,41 @@ fn field_with_nul(value: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
-/// Query parameters; bad ones are a 422 saying what is wrong.
+/// How a CSV's cells are to be written: `exact` (the default) or
+/// `formula_safe` (the `cells` parameter, see [`shapes::CellsName`]).
+pub fn csv_cells(cells: Option<&str>) -> Result<seatmeter_core::usage::csv::Cells, ApiError> {
+    use seatmeter_core::usage::csv::Cells;
+    match cells {
+        None | Some("exact") => Ok(Cells::Exact),
+        Some("formula_safe") => Ok(Cells::FormulaSafe),
+        Some(other) => Err(ApiError::Invalid {
+            message: format!("unknown cells {other:?}: use exact or formula_safe"),
+            field: Some("cells".into()),
+        }),
+    }
+}
+
+/// Query parameters; bad ones are a 422 saying what is wrong. A parameter
+/// given without a value (`?cursor=`) is refused: leave it out instead.
 pub struct Params<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let empty =
+            query.split('&').filter(|pair| !pair.is_empty()).find_map(|pair| match pair.split_once('=') {
+                Some((_, value)) if !value.is_empty() => None,
+                Some((name, _)) => Some(name),
+                None => Some(pair),
+            });
+        if let Some(name) = empty {
+            return Err(ApiError::Invalid {
+                message: format!("the parameter {name:?} has no value: give one, or leave the parameter out"),
+                field: Some(name.to_string()),
+            });
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Params(value)),
             Err(rejection) => Err(ApiError::Invalid { message: rejection.body_text(), field: None }),

@@ -50,7 +50,8 @@ pub async fn livez() -> &'static str {
 
 /// Prometheus metrics, in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 404, body = ErrorBody, description = "`not_found`: the server closes its operational endpoints (`ops_token`) and the request does not carry that token")))]
 pub async fn metrics(State(state): State<Services>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
@@ -80,7 +81,11 @@ pub async fn guard_ops(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    // Other methods go on to the router, which answers them 405: that these
+    // paths exist is no secret of an open-source server, their content is.
+    let reads = matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
     if let Some(expected) = &gate.0
+        && reads
         && is_operational(request.uri().path())
     {
         let given = request

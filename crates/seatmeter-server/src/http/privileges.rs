@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, Body, ErrorBody, Params};
 use crate::app::{self, Principal, Services};
 
@@ -20,9 +21,11 @@ pub fn routes(router: OpenApiRouter<Services>) -> OpenApiRouter<Services> {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Privilege {
-    /// Who may schedule.
+    /// Who may schedule (another user than the host: a user always schedules for themself).
+    #[schema(value_type = shapes::UserId)]
     pub scheduler_user_id: String,
     /// For whom (the meetings' host).
+    #[schema(value_type = shapes::UserId)]
     pub host_user_id: String,
 }
 
@@ -53,6 +56,7 @@ impl From<app::privileges::Privileges> for UserPrivileges {
 #[serde(deny_unknown_fields)]
 pub struct Whose {
     /// The user (default: the caller; others for user administrators).
+    #[param(value_type = Option<shapes::Search>, inline)]
     pub user_id: Option<String>,
 }
 
@@ -70,7 +74,7 @@ pub async fn list_privileges(
 /// Grants a privilege (by the host, or a user administrator).
 #[utoipa::path(post, path = "/v1/scheduling-privileges", tag = "scheduling privileges", security(("token" = [])),
     request_body = Privilege,
-    responses((status = 201, body = Privilege), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    responses((status = 201, body = Privilege), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn grant(
     State(state): State<Services>,
@@ -85,7 +89,7 @@ pub async fn grant(
 /// Revokes a privilege (by the host, or a user administrator).
 #[utoipa::path(delete, path = "/v1/scheduling-privileges/{scheduler_user_id}/{host_user_id}",
     tag = "scheduling privileges", security(("token" = [])),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<Services>,
     principal: Principal,

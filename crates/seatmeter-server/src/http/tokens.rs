@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, Body, ErrorBody, rfc3339_ms};
 use crate::app::{self, Principal, Services};
 use crate::store::tokens::TokenRow;
@@ -55,7 +56,8 @@ pub struct NewTokenView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// What it is for (1 to 100 characters).
+    /// What it is for.
+    #[schema(value_type = shapes::TokenName)]
     pub name: String,
 }
 

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, ErrorBody, Params, rfc3339_ms};
 use crate::app::usage::{HostLicenses, UsageSeries, UsageWindow};
 use crate::app::{self, Principal, Services};
@@ -26,7 +27,11 @@ pub fn routes(router: OpenApiRouter<Services>) -> OpenApiRouter<Services> {
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
     /// `json` (default) or `csv` (exactly the CSV of `seatmeter usage`, hosts by e-mail).
+    #[param(inline, value_type = Option<shapes::UsageFormat>)]
     pub format: Option<String>,
+    /// With `format=csv`: `exact` (default) or `formula_safe`, to open in a spreadsheet.
+    #[param(inline, value_type = Option<shapes::CellsName>)]
+    pub cells: Option<String>,
 }
 
 /// One host's licenses in a window.
@@ -108,7 +113,8 @@ impl From<UsageSeries> for UsageView {
 /// usage --period-start <anchor>` prints for the account's meeting export;
 /// JSON adds per-window totals, the host licenses installed and the overage.
 #[utoipa::path(get, path = "/v1/usage", tag = "usage", security(("token" = [])), params(UsageQuery),
-    responses((status = 200, body = UsageView), (status = 200, description = "CSV", content_type = "text/csv"),
+    responses((status = 200, description = "The usage: JSON, or CSV with `format=csv`",
+            content((UsageView = "application/json"), (String = "text/csv"))),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_usage(
     State(state): State<Services>,
@@ -123,10 +129,13 @@ pub async fn get_usage(
             field: Some("format".into()),
         }),
     };
+    let cells = super::csv_cells(query.cells.as_deref());
     // Rights first: a caller who may not read usage is told so whatever the format.
     let series = app::usage::usage(&state, &principal, state.clock.now()).await?;
     if csv? {
-        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], series.csv()).into_response());
+        let csv = series.csv(cells?);
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
     }
+    cells?;
     Ok(Json(UsageView::from(series)).into_response())
 }

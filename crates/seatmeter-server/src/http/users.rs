@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::shapes;
 use super::{ApiError, Body, ErrorBody, Params};
 use crate::app::{self, Principal, Services};
 use crate::store::users::UserRow;
@@ -60,14 +61,18 @@ impl From<UserRow> for UserView {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// E-mail address (unique in the account, compared without case).
+    #[schema(value_type = shapes::EmailAddress)]
     pub email: String,
-    /// Display name (1 to 200 characters).
+    /// Display name.
+    #[schema(value_type = shapes::Name)]
     pub name: String,
     /// `member` (default) or `administrator`.
     #[serde(default)]
+    #[schema(value_type = Option<shapes::RoleName>)]
     pub role: Option<String>,
     /// For an administrator: the areas they are limited to; none means all.
     #[serde(default)]
+    #[schema(value_type = Vec<shapes::AreaName>)]
     pub areas: Vec<String>,
 }
 
@@ -82,17 +87,20 @@ impl From<NewUser> for app::users::NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserChanges {
     /// New display name.
+    #[schema(value_type = Option<shapes::Name>)]
     pub name: Option<String>,
     /// New role.
+    #[schema(value_type = Option<shapes::RoleName>)]
     pub role: Option<String>,
     /// New admin areas (none: unrestricted).
+    #[schema(value_type = Option<Vec<shapes::AreaName>>)]
     pub areas: Option<Vec<String>>,
     /// Disable (true) or enable (false) the user.
     pub disabled: Option<bool>,
     /// How many meetings the user may host at once (1 to 1,000); `null`
     /// returns to the account's default.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub concurrency_limit: Option<Option<i64>>,
 }
 
@@ -123,6 +131,7 @@ where
 #[serde(deny_unknown_fields)]
 pub struct UserFilter {
     /// Part of the e-mail address or name, without case.
+    #[param(value_type = Option<shapes::Search>, inline)]
     pub q: Option<String>,
 }
 
@@ -158,7 +167,7 @@ pub async fn get_user(
 
 /// Adds a user (user administrators only).
 #[utoipa::path(post, path = "/v1/users", tag = "users", security(("token" = [])), request_body = NewUser,
-    responses((status = 201, body = UserView), (status = 409, body = crate::http::ErrorBody),
+    responses((status = 201, body = UserView), (status = 403, body = crate::http::ErrorBody), (status = 409, body = crate::http::ErrorBody),
         (status = 422, body = crate::http::ErrorBody)))]
 pub async fn create_user(
     State(state): State<Services>,
@@ -172,7 +181,7 @@ pub async fn create_user(
 /// Changes a user's name, role, areas or enabled state (user administrators
 /// only; members may change their own name).
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", security(("token" = [])), request_body = UserChanges,
-    responses((status = 200, body = UserView), (status = 404, body = crate::http::ErrorBody),
+    responses((status = 200, body = UserView), (status = 403, body = crate::http::ErrorBody), (status = 404, body = crate::http::ErrorBody),
         (status = 409, body = crate::http::ErrorBody), (status = 422, body = crate::http::ErrorBody)))]
 pub async fn update_user(
     State(state): State<Services>,

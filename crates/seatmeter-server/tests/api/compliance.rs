@@ -199,7 +199,7 @@ async fn a_pak_entered_by_an_administrator_installs_signed_licenses_and_bad_file
         let (status, error) = app
             .call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": "PAK-0000-0000-0000-0000"})))
             .await;
-        assert_eq!((status, error["code"].as_str()), (422, Some("pak_unknown")), "{error}");
+        assert_eq!((status, error["code"].as_str()), (404, Some("pak_unknown")), "{error}");
         assert!(error["message"].as_str().unwrap().contains("no PAK"), "{error}");
         let (status, error) =
             app.call(Method::POST, "/v1/licenses/paks", &token, Some(json!({"pak": other_pak}))).await;

@@ -386,6 +386,24 @@ async fn an_administrator_manages_users_licenses_and_booking_pages_in_the_consol
         assert!(csv.body.starts_with("at,actor_user_id,action"), "{}", csv.body);
         assert!(csv.body.contains("booking_page.disabled") && !csv.body.contains("license.assigned"));
 
+        // The meeting log and the usage CSV, offered for a spreadsheet and exact.
+        let meetings = admin.get("/meetings").await;
+        for link in ["/meetings.csv?cells=formula_safe", "/meetings.csv?cells=exact"] {
+            assert!(meetings.body.contains(link), "{link}: {}", meetings.body);
+            let csv = admin.get(link).await;
+            assert!(
+                csv.body.starts_with("meeting_id,host,start,end,web_attendees,phone_attendees\n"),
+                "{}",
+                csv.body
+            );
+        }
+        let dashboard = admin.get("/").await;
+        for link in ["/usage.csv?cells=formula_safe", "/usage.csv?cells=exact"] {
+            assert!(dashboard.body.contains(link), "{link}");
+            let csv = admin.get(link).await;
+            assert!(csv.body.starts_with("window_start,window_end,host,licenses\n"), "{}", csv.body);
+        }
+
         // The other pages answer.
         for path in ["/", "/licenses", "/meetings", "/notifications", "/booking-pages", "/activities"] {
             let page = admin.get(path).await;

@@ -556,3 +556,52 @@ async fn concurrent_batches_sharing_a_commit_apply_each_event_once() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_meeting_log_and_the_usage_csv_come_exact_or_safe_for_a_spreadsheet() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = &created.token;
+        // An address and an external id a spreadsheet would run as formulas.
+        let host = add_user(&app, admin, "=1+2@example.com").await;
+        let (status, meeting) = schedule(
+            &app,
+            admin,
+            json!({"title": "Planning", "host_user_id": host, "external_id": "@SUM(A1)"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{meeting}");
+        let id = meeting["id"].as_str().unwrap();
+        let anchor = jiff::Timestamp::from_millisecond(created.account.anchor_ms).unwrap();
+        let at = |minutes: i64| (anchor + jiff::SignedDuration::from_mins(minutes)).to_string();
+        events(
+            &app,
+            admin,
+            &[
+                json!({"idempotency_key": "s", "meeting_id": id, "type": "started", "at": at(60)}),
+                json!({"idempotency_key": "j", "meeting_id": id, "type": "attendee_joined", "at": at(61),
+                       "attendee": "guest", "portion": "web"}),
+                json!({"idempotency_key": "e", "meeting_id": id, "type": "ended", "at": at(120)}),
+            ],
+        )
+        .await;
+        let exact = text(&app, admin, "/v1/meetings/export").await;
+        assert_eq!(text(&app, admin, "/v1/meetings/export?cells=exact").await, exact);
+        let row = exact.lines().nth(1).unwrap();
+        assert!(row.starts_with("@SUM(A1),=1+2@example.com,"), "the machine format is exact: {row}");
+        let safe = text(&app, admin, "/v1/meetings/export?cells=formula_safe").await;
+        assert_eq!(safe.lines().nth(1).unwrap(), row.replacen("@SUM(A1),=1+2", "'@SUM(A1),'=1+2", 1));
+
+        let exact = text(&app, admin, "/v1/usage?format=csv").await;
+        assert!(exact.lines().nth(1).unwrap().ends_with(",=1+2@example.com,1"), "{exact}");
+        let safe = text(&app, admin, "/v1/usage?format=csv&cells=formula_safe").await;
+        assert_eq!(safe, exact.replace(",=1+2@", ",'=1+2@"));
+        let (status, error) = app.call(Method::GET, "/v1/meetings/export?cells=pretty", admin, None).await;
+        assert_eq!((status, error["field"].as_str()), (422, Some("cells")), "{error}");
+        app.finish().await;
+    }
+}
+
+async fn text(app: &TestApp, token: &str, path: &str) -> String {
+    app.get(path, Some(token)).await.text().await.unwrap()
+}

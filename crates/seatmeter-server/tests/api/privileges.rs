@@ -75,7 +75,7 @@ async fn privileges_stay_inside_their_account() {
         let grant = json!({"scheduler_user_id": second.admin.id, "host_user_id": first.admin.id});
         let (status, error) =
             app.call(Method::POST, "/v1/scheduling-privileges", &first.token, Some(grant)).await;
-        assert_eq!((status, error["field"].as_str()), (422, Some("scheduler_user_id")), "{error}");
+        assert_eq!((status, error["code"].as_str()), (404, Some("not_found")), "{error}");
         let theirs = format!("/v1/scheduling-privileges?user_id={}", second.admin.id);
         let (status, seen) = app.call(Method::GET, &theirs, &first.token, None).await;
         assert_eq!(status, 404, "another account's user is not found: {seen}");

@@ -131,14 +131,13 @@ pub async fn register(
     pak: &str,
     now: i64,
 ) -> Result<Installed> {
-    let pak = pak.trim().to_uppercase();
-    if pak.is_empty() || pak.len() > 100 || pak.contains('\0') {
+    let Some(pak) = crate::app::text::checked(pak, 100).map(str::to_uppercase) else {
         return Err(Error::invalid("enter the PAK as your vendor sent it", "pak"));
-    }
+    };
     let text = super::sync::fetch_from_authority(services, account_id, &pak, "/v1/register").await.map_err(
         |unanswered| match unanswered.refused {
             // The PAK's fault, not the authority's: the caller can do something.
-            Some(404) => Error::Rejected { reason: "pak_unknown", message: unanswered.message },
+            Some(404) => Error::Unknown { reason: "pak_unknown", message: unanswered.message },
             Some(409) => Error::Refused { reason: "pak_registered_elsewhere", message: unanswered.message },
             Some(_) => Error::Rejected { reason: "pak_refused", message: unanswered.message },
             None => Error::Upstream { message: unanswered.message },
