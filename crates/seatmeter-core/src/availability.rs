@@ -38,7 +38,7 @@ impl std::error::Error for AvailabilityError {}
 fn parse_minute(text: &str) -> Result<u16, AvailabilityError> {
     let bad = || AvailabilityError(format!("{text:?} is not a time of day HH:MM (00:00 to 24:00)"));
     let (h, m) = text.split_once(':').ok_or_else(bad)?;
-    if h.len() != 2 || m.len() != 2 {
+    if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
     let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
@@ -97,6 +97,9 @@ mod tests {
             vec![TimeRange { start: 540, end: 720 }, TimeRange { start: 780, end: 1020 }]
         );
         assert!(day(&[("00:00", "24:00")]).is_ok());
+        for signed in ["+9:00", "09:+5", "-1:00", " 9:00"] {
+            assert!(day(&[(signed, "23:00")]).is_err(), "{signed:?} is not HH:MM");
+        }
         assert!(day(&[("09:00", "12:00"), ("12:00", "13:00")]).is_ok(), "touching ranges do not overlap");
         assert_eq!(
             day(&[("09:00", "12:00"), ("11:00", "13:00")]).unwrap_err().0,

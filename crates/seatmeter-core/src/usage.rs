@@ -511,6 +511,11 @@ pub mod csv {
                 Cells::FormulaSafe if text.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
                     field(&format!("'{text}")).into_owned().into()
                 }
+                // A spreadsheet set to split on `;` would make two cells,
+                // the second of which could start a formula: quoted, it is one.
+                Cells::FormulaSafe if text.contains(';') => {
+                    format!("\"{}\"", text.replace('"', "\"\"")).into()
+                }
                 _ => field(text),
             }
         }

@@ -153,6 +153,9 @@ pub fn sign(body: &LicenseBody, key: &SigningKey) -> LicenseFile {
 /// [`LicenseBody::check_for`]).
 pub fn verify(text: &str, trusted: &VerifyingKey) -> Result<LicenseBody, LicenseFileError> {
     crate::json::check_unique_keys(text.trim().as_bytes()).map_err(LicenseFileError::Malformed)?;
+    if !text.trim_start().starts_with('{') {
+        return Err(LicenseFileError::Malformed("a license file is a JSON object (`{…}`)".into()));
+    }
     let file: LicenseFile =
         serde_json::from_str(text.trim()).map_err(|e| LicenseFileError::Malformed(e.to_string()))?;
     if file.format != FORMAT {

@@ -520,6 +520,7 @@ fn formula_safe_cells_defuse_formulas_and_leave_everything_else_as_exact_cells_a
         ("=HYPERLINK(\"x\",1)", "\"'=HYPERLINK(\"\"x\"\",1)\""),
         ("ada@example.com", "ada@example.com"),
         ("a=b", "a=b"),
+        ("x;=HYPERLINK(1)", "\"x;=HYPERLINK(1)\""),
         ("", ""),
     ] {
         assert_eq!(Cells::FormulaSafe.field(text), safe, "{text:?}");

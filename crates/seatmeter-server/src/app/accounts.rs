@@ -149,7 +149,11 @@ pub async fn update(
             None => None,
         };
     if let Some(zone) = &changes.time_zone
-        && (zone.len() > 64 || jiff::tz::TimeZone::get(zone).is_err())
+        && (zone.len() > 64
+            || jiff::tz::TimeZone::get(zone)
+                .ok()
+                .and_then(|tz| tz.iana_name().map(|name| name != zone))
+                .unwrap_or(true))
     {
         return Err(Error::invalid(
             format!("unknown time zone {zone:?}: use an IANA name such as Europe/Paris or America/New_York"),

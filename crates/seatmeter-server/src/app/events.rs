@@ -131,7 +131,7 @@ fn check(input: &EventInput, index: Option<usize>, meeting: Option<&str>) -> Res
         (Some(m), _) | (None, Some(m)) => m,
         (None, None) => return Err(invalid_at(index, "meeting_id", "every event needs meeting_id".into())),
     };
-    if meeting_id.is_empty() || meeting_id.len() > 200 || meeting_id.contains('\0') {
+    if meeting_id.is_empty() || meeting_id.chars().count() > 200 || meeting_id.contains('\0') {
         return Err(invalid_at(index, "meeting_id", "meeting_id must be 1 to 200 characters".into()));
     }
     let at_ms = parse_time_ms(&input.at, "at").map_err(|e| match e {

@@ -56,8 +56,7 @@ const NEEDS_USERS_ADMIN_TO_CHANGE: &str =
 const NEEDS_UNRESTRICTED_TO_ADD: &str = "only an unrestricted administrator adds administrators";
 const NEEDS_UNRESTRICTED_TO_CHANGE: &str =
     "only an unrestricted administrator changes roles and areas, or disables an administrator";
-const OWN_RIGHTS: &str = "nobody changes their own role, areas or access: another administrator of users & \
-                          licenses does";
+const OWN_RIGHTS: &str = "nobody changes their own role, areas or access: ask another administrator";
 const LAST_UNRESTRICTED_ADMIN: &str = "this is the account's last unrestricted administrator: make another \
                                        user an unrestricted administrator first";
 

@@ -191,13 +191,16 @@ pub async fn update_user(
     };
     areas.sort();
     let disabled = value("disabled").is_some();
+    // One's own page asks only for the name: nobody changes their own role,
+    // areas or access, so the form has none of those fields.
+    let rights_asked = value("role").is_some();
     // Only what changed: a name alone is a change any user administrator
     // may make, where a role or areas is not.
     let changes = app::users::UserChanges {
         name: value("name").filter(|name| *name != before.name),
-        areas: (areas != before.areas || role != before.role).then_some(areas),
-        role: (role != before.role).then_some(role),
-        disabled: (disabled != before.disabled).then_some(disabled),
+        areas: (rights_asked && (areas != before.areas || role != before.role)).then_some(areas),
+        role: (rights_asked && role != before.role).then_some(role),
+        disabled: (rights_asked && disabled != before.disabled).then_some(disabled),
         concurrency_limit: None,
     };
     let outcome = app::users::update(&state, &user.principal(), &id, changes, state.clock.now())

@@ -59,6 +59,14 @@ pub enum BatchError {
     TooMany(usize),
 }
 
+type Object = serde_json::Map<String, serde_json::Value>;
+
+/// An event written as a JSON object (serde alone would also take an
+/// array of its fields).
+fn object_event(object: Object) -> Result<EventIn, serde_json::Error> {
+    serde_json::from_value(serde_json::Value::Object(object))
+}
+
 /// Reads a batch sent with `content_type`: a JSON array (or one object), or
 /// NDJSON (`application/x-ndjson`, `application/jsonl`), of 1 to
 /// [`MAX_EVENTS_PER_REQUEST`] events.
@@ -71,18 +79,21 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<Vec<EventIn>, BatchError
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            events.push(serde_json::from_slice(line).map_err(|e| BatchError::Invalid {
-                message: format!("line {}: {e}", i + 1),
-                field: Some(format!("events[{}]", events.len())),
+            events.push(serde_json::from_slice(line).and_then(object_event).map_err(|e| {
+                BatchError::Invalid {
+                    message: format!("line {}: {e}", i + 1),
+                    field: Some(format!("events[{}]", events.len())),
+                }
             })?);
         }
         events
     } else if content_type.starts_with("application/json") {
         let first = body.iter().find(|b| !b.is_ascii_whitespace());
         let parsed = if first == Some(&b'[') {
-            serde_json::from_slice::<Vec<EventIn>>(body)
+            serde_json::from_slice::<Vec<Object>>(body)
+                .and_then(|events| events.into_iter().map(object_event).collect())
         } else {
-            serde_json::from_slice::<EventIn>(body).map(|e| vec![e])
+            serde_json::from_slice::<Object>(body).and_then(object_event).map(|e| vec![e])
         };
         parsed.map_err(|e| BatchError::Invalid { message: format!("invalid events: {e}"), field: None })?
     } else {
@@ -95,4 +106,20 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<Vec<EventIn>, BatchError
         return Err(BatchError::TooMany(events.len()));
     }
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_an_object_never_an_array_of_its_fields() {
+        let fields = br#"["k", "mtg_1", "started", "2026-03-01T09:00:00Z"]"#;
+        let batch = [b"[".as_slice(), fields, b"]"].concat();
+        assert!(parse("application/json", &batch).is_err());
+        assert!(parse("application/x-ndjson", fields).is_err());
+        let object = br#"{"idempotency_key": "k", "meeting_id": "mtg_1", "type": "started", "at": "2026-03-01T09:00:00Z"}"#;
+        assert_eq!(parse("application/json", object).map(|events| events.len()), Ok(1));
+        assert_eq!(parse("application/x-ndjson", object).map(|events| events.len()), Ok(1));
+    }
 }

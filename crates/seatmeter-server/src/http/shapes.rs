@@ -14,8 +14,8 @@ use std::borrow::Cow;
 use seatmeter_core::availability::WEEKDAYS;
 use seatmeter_core::people::{AdminArea, LicenseKind, Role};
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, ArrayItems, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat,
-    SchemaType, Type,
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, ArrayItems, KnownFormat, ObjectBuilder, OneOfBuilder,
+    SchemaFormat, SchemaType, Type,
 };
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
@@ -95,7 +95,15 @@ shape!(
 );
 shape!(
     /// A Product Authorization Key.
-    Pak => text(100, "The Product Authorization Key as the vendor sent it (`PAK-…`, case and dashes as you like)")
+    Pak => string()
+        .description(Some(
+            "The Product Authorization Key as the vendor sent it (`PAK-…`, in any case): 1 to 100 ASCII \
+             characters, not only spaces (surrounding spaces are removed)",
+        ))
+        .min_length(Some(1))
+        .max_length(Some(100))
+        .pattern(Some("^[ ]*[!-~][ -~]*$"))
+        .into()
 );
 shape!(
     /// A user's id.
@@ -134,11 +142,16 @@ shape!(
 /// in 64 bits reach from 1677-09-21 to 2262-04-11).
 const YEAR: &str = "(167[89]|16[89][0-9]|1[7-9][0-9]{2}|2[01][0-9]{2}|22[0-5][0-9]|226[01])";
 
+/// `YYYY-MM-DD` in the years instants may fall in.
+fn date_pattern() -> String {
+    format!("{YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+}
+
 /// A day, `YYYY-MM-DD`, in the years instants may fall in.
 fn day() -> ObjectBuilder {
     string()
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
-        .pattern(Some(format!("^{YEAR}-")))
+        .pattern(Some(format!("^{}$", date_pattern())))
         .description(Some("A day `YYYY-MM-DD`, years 1678 to 2261"))
 }
 
@@ -150,13 +163,16 @@ shape!(
              `2026-03-01T10:00:00+01:00`), years 1678 to 2261; leap seconds (`:60`) are refused",
         ))
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-        .pattern(Some(format!("^{YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")))
+        .pattern(Some(format!(
+            "^{}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$",
+            date_pattern()
+        )))
         .examples(["2026-03-01T09:00:00Z"])
         .into()
 );
 shape!(
     /// An instant, or a day (its midnight UTC).
-    InstantOrDay => OneOfBuilder::new()
+    InstantOrDay => AnyOfBuilder::new()
         .description(Some("An RFC 3339 date-time with an offset, or a day `YYYY-MM-DD` (its midnight UTC)"))
         .item(Instant::schema())
         .item(day())

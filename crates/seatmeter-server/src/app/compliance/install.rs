@@ -131,7 +131,8 @@ pub async fn register(
     pak: &str,
     now: i64,
 ) -> Result<Installed> {
-    let Some(pak) = crate::app::text::checked(pak, 100).map(str::to_uppercase) else {
+    let Some(pak) = crate::app::text::checked(pak, 100).filter(|pak| pak.is_ascii()).map(str::to_uppercase)
+    else {
         return Err(Error::invalid("enter the PAK as your vendor sent it", "pak"));
     };
     let text = super::sync::fetch_from_authority(services, account_id, &pak, "/v1/register").await.map_err(
