@@ -177,6 +177,7 @@ pub async fn list_pages(
 
 /// One booking page.
 #[utoipa::path(get, path = "/v1/booking-pages/{id}", tag = "booking pages", security(("token" = [])),
+    params(("id" = inline(shapes::PageId), Path, description = "The booking page")),
     responses((status = 200, body = PageView), (status = 404, body = ErrorBody)))]
 pub async fn get_page(
     State(state): State<Services>,
@@ -210,6 +211,7 @@ pub async fn create_page(
 
 /// Changes a page's title, theme, weekly hours or date-specific hours.
 #[utoipa::path(patch, path = "/v1/booking-pages/{id}", tag = "booking pages", security(("token" = [])),
+    params(("id" = inline(shapes::PageId), Path, description = "The booking page")),
     request_body = PageChanges,
     responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -230,6 +232,7 @@ pub async fn update_page(
 
 /// Enables a page: it takes bookings again, with all its settings (409 if its owner holds no license).
 #[utoipa::path(post, path = "/v1/booking-pages/{id}/enable", tag = "booking pages", security(("token" = [])),
+    params(("id" = inline(shapes::PageId), Path, description = "The booking page")),
     responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn enable_page(
     State(state): State<Services>,
@@ -241,6 +244,7 @@ pub async fn enable_page(
 
 /// Disables a page; it keeps all its settings.
 #[utoipa::path(post, path = "/v1/booking-pages/{id}/disable", tag = "booking pages", security(("token" = [])),
+    params(("id" = inline(shapes::PageId), Path, description = "The booking page")),
     responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn disable_page(
     State(state): State<Services>,
@@ -253,6 +257,7 @@ pub async fn disable_page(
 /// Transfers a page to another owner (user administrators). An enabled page
 /// whose new owner holds no scheduled_meetings license is disabled.
 #[utoipa::path(post, path = "/v1/booking-pages/{id}/transfer", tag = "booking pages", security(("token" = [])),
+    params(("id" = inline(shapes::PageId), Path, description = "The booking page")),
     request_body = Transfer,
     responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn transfer_page(
@@ -268,6 +273,7 @@ pub async fn transfer_page(
 
 /// Replaces a page's editors (owner or user administrators).
 #[utoipa::path(put, path = "/v1/booking-pages/{id}/editors", tag = "booking pages", security(("token" = [])),
+    params(("id" = inline(shapes::PageId), Path, description = "The booking page")),
     request_body = Editors,
     responses((status = 200, body = PageView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_editors(

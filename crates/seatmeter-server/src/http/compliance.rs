@@ -300,7 +300,7 @@ pub async fn register_pak(
 /// Install a license file (offline installation): the body is the file as
 /// the vendor sent it.
 #[utoipa::path(post, path = "/v1/licenses/files", tag = "licenses", security(("token" = [])),
-    request_body(content = String, content_type = "application/json", description = "a license file"),
+    request_body(content = Object, content_type = "application/json", description = "A license file, as the vendor's license authority wrote and signed it (a JSON object)"),
     responses((status = 201, body = InstalledView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_file(
     State(state): State<Services>,

@@ -62,8 +62,12 @@ pub enum BatchError {
 type Object = serde_json::Map<String, serde_json::Value>;
 
 /// An event written as a JSON object (serde alone would also take an
-/// array of its fields).
+/// array of its fields), no text of it holding the NUL character (as no
+/// request body may, whether its field is read or not).
 fn object_event(object: Object) -> Result<EventIn, serde_json::Error> {
+    if let Some((field, _)) = object.iter().find(|(_, v)| v.as_str().is_some_and(|s| s.contains('\0'))) {
+        return Err(serde::de::Error::custom(format!("{field} holds the NUL character (\\u0000)")));
+    }
     serde_json::from_value(serde_json::Value::Object(object))
 }
 
@@ -121,5 +125,7 @@ mod tests {
         let object = br#"{"idempotency_key": "k", "meeting_id": "mtg_1", "type": "started", "at": "2026-03-01T09:00:00Z"}"#;
         assert_eq!(parse("application/json", object).map(|events| events.len()), Ok(1));
         assert_eq!(parse("application/x-ndjson", object).map(|events| events.len()), Ok(1));
+        let nul = br#"{"idempotency_key": "k", "meeting_id": "mtg_1", "type": "started", "at": "2026-03-01T09:00:00Z", "to": "a\u0000"}"#;
+        assert!(parse("application/json", nul).is_err(), "a NUL even in a field the type does not read");
     }
 }

@@ -160,6 +160,7 @@ pub struct EventResult {
 /// event (same key, same content) was applied before, 409 when the key
 /// belongs to another event.
 #[utoipa::path(post, path = "/v1/meetings/{id}/events", tag = "meetings", security(("token" = [])),
+    params(("id" = inline(shapes::MeetingId), Path, description = "The meeting")),
     request_body = shapes::MeetingEvent,
     responses((status = 201, body = EventResult), (status = 200, body = EventResult), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]

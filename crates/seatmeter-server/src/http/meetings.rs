@@ -170,6 +170,7 @@ pub async fn list_meetings(
 
 /// One meeting.
 #[utoipa::path(get, path = "/v1/meetings/{id}", tag = "meetings", security(("token" = [])),
+    params(("id" = inline(shapes::MeetingId), Path, description = "The meeting")),
     responses((status = 200, body = MeetingView), (status = 404, body = ErrorBody)))]
 pub async fn get_meeting(
     State(state): State<Services>,
@@ -219,6 +220,7 @@ impl From<AdmissionDecision> for AdmissionView {
 /// through other servers on the same database within a second; starting
 /// (`POST …/start`) is always decided on the database.
 #[utoipa::path(get, path = "/v1/meetings/{id}/admission", tag = "meetings", security(("token" = [])),
+    params(("id" = inline(shapes::MeetingId), Path, description = "The meeting")),
     responses((status = 200, body = AdmissionView), (status = 404, body = ErrorBody)))]
 pub async fn admission(
     State(state): State<Services>,
@@ -251,6 +253,7 @@ impl From<AttendanceDecision> for AttendanceView {
 /// disabled (with the reason) and once the meeting has ended. Answers
 /// from the same kept inputs as the host's admission check.
 #[utoipa::path(get, path = "/v1/meetings/{id}/attendance", tag = "meetings", security(("token" = [])),
+    params(("id" = inline(shapes::MeetingId), Path, description = "The meeting")),
     responses((status = 200, body = AttendanceView), (status = 404, body = ErrorBody)))]
 pub async fn attendance(
     State(state): State<Services>,
@@ -266,6 +269,7 @@ pub async fn attendance(
 /// `account_disabled`, `host_disabled` or `ended` when it may not. Starting
 /// a running meeting again changes nothing.
 #[utoipa::path(post, path = "/v1/meetings/{id}/start", tag = "meetings", security(("token" = [])),
+    params(("id" = inline(shapes::MeetingId), Path, description = "The meeting")),
     responses((status = 200, body = MeetingView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn start(
     State(state): State<Services>,

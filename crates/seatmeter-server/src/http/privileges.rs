@@ -89,6 +89,8 @@ pub async fn grant(
 /// Revokes a privilege (by the host, or a user administrator).
 #[utoipa::path(delete, path = "/v1/scheduling-privileges/{scheduler_user_id}/{host_user_id}",
     tag = "scheduling privileges", security(("token" = [])),
+    params(("scheduler_user_id" = inline(shapes::UserId), Path, description = "Who may schedule"),
+        ("host_user_id" = inline(shapes::UserId), Path, description = "For whom")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<Services>,

@@ -335,6 +335,7 @@ fn event_variant(kind: &str, needs: &[&str], meeting_required: bool) -> Schema {
         ObjectBuilder::new()
             .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
             .description(Some("Not read for this type"))
+            .pattern(Some(r"^[^\x00]*$"))
             .into()
     };
     let text = |field: &str, description: &str| -> RefOr<Schema> {

@@ -91,6 +91,7 @@ pub async fn create_token(
 
 /// Revokes a token: the caller's own, or any of the account's for security administrators.
 #[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", security(("token" = [])),
+    params(("id" = inline(shapes::TokenId), Path, description = "The token")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<Services>,

@@ -156,6 +156,7 @@ pub async fn list_users(
 
 /// One user: any of the account for user administrators, else only the caller.
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("token" = [])),
+    params(("id" = inline(shapes::UserId), Path, description = "The user")),
     responses((status = 200, body = UserView), (status = 404, body = crate::http::ErrorBody)))]
 pub async fn get_user(
     State(state): State<Services>,
@@ -180,7 +181,8 @@ pub async fn create_user(
 
 /// Changes a user's name, role, areas or enabled state (user administrators
 /// only; members may change their own name).
-#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", security(("token" = [])), request_body = UserChanges,
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", security(("token" = [])),
+    params(("id" = inline(shapes::UserId), Path, description = "The user")), request_body = UserChanges,
     responses((status = 200, body = UserView), (status = 403, body = crate::http::ErrorBody), (status = 404, body = crate::http::ErrorBody),
         (status = 409, body = crate::http::ErrorBody), (status = 422, body = crate::http::ErrorBody)))]
 pub async fn update_user(

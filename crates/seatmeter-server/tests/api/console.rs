@@ -843,3 +843,38 @@ async fn a_privacy_administrator_chooses_among_every_user_and_sees_no_usage() {
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_restricted_administrator_renames_themself_but_changes_none_of_their_own_rights() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let body = serde_json::json!({"email": "lee@example.com", "name": "Lee", "role": "administrator",
+                                      "areas": ["users_licenses", "reports"]});
+        let lee = add(&app, &created.token, body).await;
+        let mut browser = signed_in(&app, &created.account.id, "lee@example.com", start).await;
+        let own = format!("/users/{lee}");
+        let page = browser.get(&own).await;
+        assert!(
+            page.body.contains("You are an administrator limited to Users &#38; licenses, Reports")
+                && !page.body.contains("name=\"role\"")
+                && !page.body.contains("name=\"disabled\""),
+            "{}",
+            page.body
+        );
+        // The form as the page sends it: the name alone.
+        let saved = browser.submit(&own, &own, &[("name", "Lee Chen")]).await;
+        assert!(saved.body.contains("lee@example.com is saved."), "{}", saved.body);
+        let (_, user) =
+            app.call(reqwest::Method::GET, &format!("/v1/users/{lee}"), &created.token, None).await;
+        assert_eq!(
+            (user["name"].as_str(), user["areas"].as_array().map(Vec::len)),
+            (Some("Lee Chen"), Some(2))
+        );
+        // A form made up to ask for more is refused, as the API refuses it.
+        let refused = browser.submit(&own, &own, &[("name", "Lee Chen"), ("role", "administrator")]).await;
+        assert!(refused.body.contains("nobody changes their own role"), "{}", refused.body);
+        app.finish().await;
+    }
+}
