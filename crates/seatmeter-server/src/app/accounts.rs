@@ -121,6 +121,14 @@ pub async fn get(services: &Services, principal: &Principal) -> Result<AccountRo
         .ok_or_else(|| Error::not_found("the account no longer exists"))
 }
 
+/// The names of the time zones this server knows (its bundled database),
+/// sorted: the ones an account may be moved to.
+pub fn time_zone_names() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db().available().map(|name| name.to_string()).collect();
+    names.sort();
+    names
+}
+
 /// Changes to an account; what is left out stays.
 #[derive(Debug, Default)]
 pub struct AccountChanges {
@@ -180,4 +188,17 @@ pub async fn update(
     }
     tx.commit().await?;
     get(services, principal).await
+}
+
+#[cfg(test)]
+mod time_zone_tests {
+    #[test]
+    fn every_time_zone_offered_is_taken_by_its_name() {
+        let names = super::time_zone_names();
+        assert!(names.len() > 300, "{}", names.len());
+        for name in names {
+            let zone = jiff::tz::TimeZone::get(&name).unwrap();
+            assert_eq!(zone.iana_name(), Some(name.as_str()));
+        }
+    }
 }

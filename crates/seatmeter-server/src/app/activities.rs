@@ -68,23 +68,6 @@ fn cursor_after(row: &ActivityRow) -> String {
     format!("{}.{}", row.at_ms, row.id)
 }
 
-/// The instant and the id of a cursor [`cursor_after`] wrote: digits
-/// (after a `-` for instants before 1970), a dot, and an activity's id.
-/// (`http::shapes::Cursor` states the same rule.)
-fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
-    let (at, id) = cursor.split_once('.')?;
-    let digits = at.strip_prefix('-').unwrap_or(at);
-    let hex = id.strip_prefix("act_")?;
-    let well_formed = (1..=18).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && hex.len() == 24
-        && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !well_formed {
-        return None;
-    }
-    Some((at.parse().ok()?, id.to_string()))
-}
-
 /// `filter`, checked, as the activities of the caller's account that the caller may see.
 fn selection(principal: &Principal, filter: Filter) -> Result<Selection> {
     let since_ms = filter.since.as_deref().map(|since| instant_ms(since, "since")).transpose()?;
@@ -92,7 +75,7 @@ fn selection(principal: &Principal, filter: Filter) -> Result<Selection> {
     let before = match &filter.cursor {
         None => None,
         Some(cursor) => Some(
-            parse_cursor(cursor)
+            super::parse_cursor(cursor, "act")
                 .ok_or_else(|| Error::invalid("the cursor is not one this server gave", "cursor"))?,
         ),
     };
@@ -254,27 +237,4 @@ pub async fn erase(services: &Services, principal: &Principal, user_id: &str, no
     .await?;
     tx.commit().await?;
     Ok(Erased { user_id: person.id, activities: erased })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cursor_is_read_back_as_written_and_nothing_else_is_taken() {
-        let id = "act_65ddebfbad2fc4b0fa1c742e";
-        assert_eq!(parse_cursor(&format!("1767225600000.{id}")), Some((1_767_225_600_000, id.into())));
-        assert_eq!(parse_cursor(&format!("-5.{id}")), Some((-5, id.into())));
-        for refused in [
-            "",
-            "5",
-            "5.",
-            ".act_x",
-            "+5.act_65ddebfbad2fc4b0fa1c742e",
-            "5.act_65DDEBFBAD2FC4B0FA1C742E",
-            "5.x",
-        ] {
-            assert_eq!(parse_cursor(refused), None, "{refused:?}");
-        }
-    }
 }

@@ -125,9 +125,12 @@ pub async fn assign(
         }
         Some(_) => {}
     }
-    store::licenses::insert_assignment(&mut tx, account, kind.as_str(), user_id, now).await.on_duplicate(
-        || Error::conflict(format!("the user already holds a {} license", kind.as_str()), Some("user_id")),
-    )?;
+    let by = Some(principal.user_id.as_str());
+    store::licenses::insert_assignment(&mut tx, account, kind.as_str(), user_id, by, now)
+        .await
+        .on_duplicate(|| {
+            Error::conflict(format!("the user already holds a {} license", kind.as_str()), Some("user_id"))
+        })?;
     if !store::licenses::take(&mut tx, account, kind.as_str()).await? {
         return Err(Error::conflict(
             format!("no {} license is free: unassign one from another user, or install more", kind.as_str()),
@@ -242,4 +245,94 @@ pub async fn assignments(
 ) -> Result<Vec<(String, String)>> {
     let rows = store::licenses::assignments(&services.db, &principal.account_id, holder).await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.kind)).collect())
+}
+
+/// A holder of a license, for the list of a kind's assignments.
+#[derive(Clone, Debug)]
+pub struct Holder {
+    /// The user holding it.
+    pub user: UserRow,
+    /// When it was assigned.
+    pub assigned_ms: i64,
+    /// Who assigned it, when that was recorded.
+    pub assigned_by: Option<String>,
+}
+
+/// A page of a kind's holders.
+#[derive(Clone, Debug)]
+pub struct Holders {
+    /// The holders, oldest assignment first.
+    pub items: Vec<Holder>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Most holders on one page.
+pub const MAX_HOLDERS_PAGE: u64 = 1000;
+
+/// The holders of a `kind` license in the caller's account (administrators
+/// who see users or licenses), oldest assignment first: `limit`
+/// of them (default 100, at most 1,000) after `cursor` (the `next_cursor`
+/// of the page before).
+pub async fn holders(
+    services: &Services,
+    principal: &Principal,
+    kind: &str,
+    cursor: Option<&str>,
+    limit: Option<u64>,
+) -> Result<Holders> {
+    let kind = parse_kind(kind)?;
+    if !principal.may(Capability::ManageUsers) && !principal.may(Capability::SeeLicenses) {
+        return Err(Error::forbidden("listing who holds licenses needs an administrator"));
+    }
+    if !kind.is_assigned() {
+        return Err(Error::invalid("host licenses are metered by usage, not assigned", "kind"));
+    }
+    let limit = limit.unwrap_or(100);
+    if !(1..=MAX_HOLDERS_PAGE).contains(&limit) {
+        return Err(Error::invalid(format!("limit must be 1 to {MAX_HOLDERS_PAGE}"), "limit"));
+    }
+    let after = match cursor {
+        None => None,
+        Some(cursor) => Some(
+            super::parse_cursor(cursor, "usr")
+                .ok_or_else(|| Error::invalid("the cursor is not one this server gave", "cursor"))?,
+        ),
+    };
+    let account = principal.account_id.as_str();
+    let rows = store::licenses::holders(
+        &services.db,
+        account,
+        kind.as_str(),
+        after.as_ref().map(|(ms, user)| (*ms, user.as_str())),
+        limit + 1,
+    )
+    .await?;
+    let more = rows.len() as u64 > limit;
+    let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+    let mut users: std::collections::HashMap<String, UserRow> =
+        store::users::of_account(&services.db, account, Some(&ids))
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+    let next_cursor = more.then(|| rows.last().map(|r| format!("{}.{}", r.assigned_ms, r.user_id))).flatten();
+    let items = rows
+        .into_iter()
+        .filter_map(|r| {
+            users.remove(&r.user_id).map(|user| Holder {
+                user,
+                assigned_ms: r.assigned_ms,
+                assigned_by: r.assigned_by,
+            })
+        })
+        .collect();
+    Ok(Holders { items, next_cursor })
+}
+
+/// The kinds of license `user` holds (a user the caller was allowed to read).
+pub async fn held_by(services: &Services, user: &UserRow) -> Result<Vec<LicenseKind>> {
+    let rows = store::licenses::assignments(&services.db, &user.account_id, Some(&user.id)).await?;
+    Ok(rows.iter().filter_map(|r| LicenseKind::parse(&r.kind)).collect())
 }

@@ -230,6 +230,24 @@ pub async fn database_answers(services: &Services) -> Result<(), DbError> {
     services.db.ping().await
 }
 
+/// The instant and the id of a page's cursor, written as `{instant}.{id}`:
+/// digits (after a `-` for instants before 1970), a dot, and an id of
+/// `prefix` (`act_`, `usr_` and 24 hexadecimal digits). (`http::shapes`
+/// states the same rule.)
+pub fn parse_cursor(cursor: &str, prefix: &str) -> Option<(i64, String)> {
+    let (at, id) = cursor.split_once('.')?;
+    let digits = at.strip_prefix('-').unwrap_or(at);
+    let hex = id.strip_prefix(prefix)?.strip_prefix('_')?;
+    let well_formed = (1..=18).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && hex.len() == 24
+        && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !well_formed {
+        return None;
+    }
+    Some((at.parse().ok()?, id.to_string()))
+}
+
 /// `sqlite` or `postgres`.
 pub fn database_kind(services: &Services) -> &'static str {
     services.db.backend()
@@ -237,3 +255,27 @@ pub fn database_kind(services: &Services) -> &'static str {
 
 /// A use case's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cursor_is_read_back_as_written_and_nothing_else_is_taken() {
+        let id = "act_65ddebfbad2fc4b0fa1c742e";
+        assert_eq!(
+            super::parse_cursor(&format!("1767225600000.{id}"), "act"),
+            Some((1_767_225_600_000, id.into()))
+        );
+        assert_eq!(super::parse_cursor(&format!("-5.{id}"), "act"), Some((-5, id.into())));
+        for refused in [
+            "",
+            "5",
+            "5.",
+            ".act_x",
+            "+5.act_65ddebfbad2fc4b0fa1c742e",
+            "5.act_65DDEBFBAD2FC4B0FA1C742E",
+            "5.x",
+        ] {
+            assert_eq!(super::parse_cursor(refused, "act"), None, "{refused:?}");
+        }
+    }
+}

@@ -7,12 +7,14 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{ConsoleUser, Failure, Posted, Signed, finish, needs};
+use seatmeter_core::people::LicenseKind;
+
+use super::{ConsoleUser, Failure, Names, Posted, Signed, finish, needs, user_names};
 use crate::app::compliance::install::{Installed, Outcome};
 use crate::app::{self, Services};
 use crate::http::ApiError;
 use crate::http::compliance::{ComplianceView, FileView};
-use crate::http::licenses::PoolView;
+use crate::http::licenses::{HolderView, HoldersPage, PoolView};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "licenses.html")]
@@ -21,6 +23,18 @@ struct LicensesPage {
     pools: Vec<PoolView>,
     files: Vec<FileView>,
     status: ComplianceView,
+    /// Each assigned kind's label and its first holders, and whether there are more.
+    holders: Vec<(&'static str, Vec<HolderView>, bool)>,
+    names: Names,
+}
+
+/// What a license kind is called on the pages.
+fn kind_label(kind: LicenseKind) -> &'static str {
+    match kind {
+        LicenseKind::ScheduledMeetings => "Scheduled meetings",
+        LicenseKind::LiveEngagement => "Live engagement",
+        LicenseKind::Host => "Host",
+    }
 }
 
 /// The license pools of the user's account, as the pages show them.
@@ -47,7 +61,10 @@ pub(crate) async fn compliance(state: &Services, user: &ConsoleUser) -> Result<C
     Ok(status.into())
 }
 
-/// Pools, compliance, entering a PAK, uploading a file, and the files installed.
+/// How many holders of each kind the licenses page lists.
+const HOLDERS_SHOWN: u64 = 200;
+
+/// Pools, who holds them, compliance, entering a PAK, uploading a file, and the files installed.
 pub async fn licenses(State(state): State<Services>, Signed(user): Signed) -> Result<Response, Failure> {
     needs(
         user.licenses_admin(),
@@ -57,7 +74,17 @@ pub async fn licenses(State(state): State<Services>, Signed(user): Signed) -> Re
     let files = app::compliance::install::files(&state, &user.principal()).await.map_err(ApiError::from)?;
     let files = files.into_iter().map(FileView::from).collect();
     let pools = pools(&state, &user).await?;
-    Ok(LicensesPage { user, pools, files, status }.into_response())
+    let mut holders = Vec::new();
+    for kind in LicenseKind::ALL.into_iter().filter(|kind| kind.is_assigned()) {
+        let page =
+            app::licenses::holders(&state, &user.principal(), kind.as_str(), None, Some(HOLDERS_SHOWN))
+                .await
+                .map_err(ApiError::from)?;
+        let more = page.next_cursor.is_some();
+        holders.push((kind_label(kind), HoldersPage::from(page).items, more));
+    }
+    let names = user_names(&state, &user).await?;
+    Ok(LicensesPage { user, pools, files, status, holders, names }.into_response())
 }
 
 fn installed_text(installed: &Installed) -> String {

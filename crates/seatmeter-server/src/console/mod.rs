@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use crate::app::Services;
 use crate::http::ApiError;
 
+mod account;
 mod activity;
 mod booking_pages;
 mod charts;
@@ -72,6 +73,8 @@ pub fn routes() -> Router<Services> {
         .route("/users", get(users::users).post(users::add_user))
         .route("/users/{id}", get(users::user_page).post(users::update_user))
         .route("/users/{id}/password-link", post(users::new_link))
+        .route("/users/{id}/privileges", post(users::grant))
+        .route("/users/{id}/privileges/remove", post(users::revoke))
         .route("/users/{id}/licenses/{kind}/assign", post(users::assign))
         .route("/users/{id}/licenses/{kind}/unassign", get(users::unassign_page).post(users::unassign))
         .route("/booking-pages", get(booking_pages::list).post(booking_pages::create))
@@ -88,6 +91,8 @@ pub fn routes() -> Router<Services> {
         .route("/activities.csv", get(activity::export))
         .route("/activities/erase", get(activity::erase_page).post(activity::erase))
         .route("/notifications", get(notifications::notifications))
+        .route("/account", get(account::account).post(account::save_account))
+        .route("/account/meeting-rules", post(account::save_rules))
         .route("/security", get(security::security).post(security::save_security))
         .route("/security/sign-out-everywhere", post(security::sign_out_everywhere))
         .route("/security/sign-out-all", post(security::sign_out_all))

@@ -163,6 +163,11 @@ impl ConsoleUser {
         self.may(Capability::ManageUsers)
     }
 
+    /// Whether the user renames the account and moves its time zone.
+    pub fn account_admin(&self) -> bool {
+        self.may(Capability::ManageAccount)
+    }
+
     /// Administers license purchases (billing, or users & licenses).
     pub fn licenses_admin(&self) -> bool {
         self.may(Capability::SeeLicenses)

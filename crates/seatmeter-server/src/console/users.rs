@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use seatmeter_core::people::{AdminArea, LicenseKind};
 use serde::Deserialize;
 
-use super::{ConsoleUser, Failure, Posted, Signed, finish, needs};
+use super::{ConsoleUser, Failure, Names, Posted, Signed, finish, needs, user_names};
 use crate::app::{self, Services};
 use crate::http::ApiError;
 use crate::http::licenses::PoolView;
@@ -122,6 +122,9 @@ struct UserPage {
     /// What the signed-in user is, when the page is their own.
     own_role: Option<String>,
     pages: Vec<crate::app::booking::OwnedPage>,
+    /// Whom they schedule for, and who schedules for them.
+    privileges: app::privileges::Privileges,
+    names: Names,
 }
 
 /// The areas as the forms show them.
@@ -166,7 +169,10 @@ pub async fn user_page(
         _ => "a member".to_string(),
     });
     let pages = crate::app::booking::owned_by(&state, &user.account_id, &id).await?;
-    Ok(UserPage { user, shown, licenses, pools, areas, own_role, pages }.into_response())
+    let privileges =
+        app::privileges::list(&state, &user.principal(), Some(&id)).await.map_err(ApiError::from)?;
+    let names = user_names(&state, &user).await?;
+    Ok(UserPage { user, shown, licenses, pools, areas, own_role, pages, privileges, names }.into_response())
 }
 
 /// Changes a user's name, role, areas and enabled state (the form's fields
@@ -201,13 +207,88 @@ pub async fn update_user(
         areas: (rights_asked && (areas != before.areas || role != before.role)).then_some(areas),
         role: (rights_asked && role != before.role).then_some(role),
         disabled: (rights_asked && disabled != before.disabled).then_some(disabled),
-        concurrency_limit: None,
+        concurrency_limit: match concurrency_limit(value("concurrency_limit"), before.concurrency_limit) {
+            Ok(limit) => limit,
+            Err(refused) => return finish(&state, &user, &format!("/users/{id}"), Err(refused)).await,
+        },
     };
     let outcome = app::users::update(&state, &user.principal(), &id, changes, state.clock.now())
         .await
         .map(|saved| saved_message(&stored, &saved))
         .map_err(ApiError::from);
     finish(&state, &user, &format!("/users/{id}"), outcome).await
+}
+
+/// The concurrency limit the form asks for, when it differs from `before`:
+/// empty is the account's rule (`Some(None)`), a number the user's own.
+fn concurrency_limit(typed: Option<String>, before: Option<i64>) -> Result<Option<Option<i64>>, ApiError> {
+    let Some(typed) = typed.map(|t| t.trim().to_string()) else { return Ok(None) };
+    let asked = if typed.is_empty() {
+        None
+    } else {
+        Some(typed.parse::<i64>().map_err(|_| ApiError::Invalid {
+            message: format!(
+                "the concurrency limit must be a whole number from 1 to 1000 (not {typed:?}), or empty"
+            ),
+            field: Some("concurrency_limit".into()),
+        })?)
+    };
+    Ok((asked != before).then_some(asked))
+}
+
+/// A privilege as the forms send it: `scheduler` may schedule for `host`.
+#[derive(Deserialize)]
+pub struct PrivilegeForm {
+    scheduler: String,
+    host: String,
+}
+
+/// Lets `scheduler` schedule meetings for `host` (from `host`'s or
+/// `scheduler`'s page, which the answer returns to).
+pub async fn grant(
+    State(state): State<Services>,
+    Path(id): Path<String>,
+    posted: Posted<PrivilegeForm>,
+) -> Result<Response, Failure> {
+    change_privilege(&state, &id, posted, true).await
+}
+
+/// Takes back `scheduler`'s privilege to schedule for `host`.
+pub async fn revoke(
+    State(state): State<Services>,
+    Path(id): Path<String>,
+    posted: Posted<PrivilegeForm>,
+) -> Result<Response, Failure> {
+    change_privilege(&state, &id, posted, false).await
+}
+
+/// Grants (`allow`) or revokes the posted privilege, and says so on page `id`.
+async fn change_privilege(
+    state: &Services,
+    id: &str,
+    posted: Posted<PrivilegeForm>,
+    allow: bool,
+) -> Result<Response, Failure> {
+    let Posted { user, form } = posted;
+    let (principal, now) = (user.principal(), state.clock.now());
+    let (scheduler, host) = (form.scheduler.as_str(), form.host.as_str());
+    let done = if allow {
+        app::privileges::grant(state, &principal, scheduler, host, now).await
+    } else {
+        app::privileges::revoke(state, &principal, scheduler, host, now).await
+    };
+    let names = user_names(state, &user).await?;
+    let (who, whom) = (names.of(scheduler), names.of(host));
+    let outcome = done
+        .map(|()| {
+            if allow {
+                format!("{who} may now schedule meetings for {whom}.")
+            } else {
+                format!("{who} no longer schedules meetings for {whom}.")
+            }
+        })
+        .map_err(ApiError::from);
+    finish(state, &user, &format!("/users/{id}"), outcome).await
 }
 
 /// What saving `saved` (which was `stored`) did, in words: when their rights

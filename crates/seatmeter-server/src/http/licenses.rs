@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::shapes;
-use super::{ApiError, Body, ErrorBody};
+use super::{ApiError, Body, ErrorBody, Params, rfc3339_ms};
 use crate::app::licenses::{Assignment, Pool};
 use crate::app::{self, Principal, Services};
 
@@ -84,7 +84,83 @@ impl From<app::licenses::Unassigned> for Unassigned {
 
 /// The routes of this resource.
 pub fn routes(router: OpenApiRouter<Services>) -> OpenApiRouter<Services> {
-    router.routes(routes!(list_pools)).routes(routes!(assign)).routes(routes!(unassign))
+    router.routes(routes!(list_pools)).routes(routes!(list_holders, assign)).routes(routes!(unassign))
+}
+
+/// Which holders to list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HolderQuery {
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<shapes::HolderCursor>, inline)]
+    pub cursor: Option<String>,
+    /// How many (default 100, at most 1000).
+    #[param(value_type = Option<shapes::PageSize>, inline)]
+    pub limit: Option<u64>,
+}
+
+/// A user holding a license.
+#[derive(Serialize, ToSchema)]
+pub struct HolderView {
+    /// The user.
+    pub user_id: String,
+    /// Their e-mail address.
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// Whether the user is disabled.
+    pub disabled: bool,
+    /// When the license was assigned to them.
+    pub assigned_at: String,
+    /// Who assigned it; absent for assignments made before Seatmeter recorded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_by_user_id: Option<String>,
+}
+
+/// A page of a kind's holders, oldest assignment first.
+#[derive(Serialize, ToSchema)]
+pub struct HoldersPage {
+    /// The holders.
+    pub items: Vec<HolderView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl From<app::licenses::Holders> for HoldersPage {
+    fn from(page: app::licenses::Holders) -> Self {
+        let items = page
+            .items
+            .into_iter()
+            .map(|h| HolderView {
+                user_id: h.user.id,
+                email: h.user.email,
+                name: h.user.name,
+                disabled: h.user.disabled_ms.is_some(),
+                assigned_at: rfc3339_ms(h.assigned_ms),
+                assigned_by_user_id: h.assigned_by,
+            })
+            .collect();
+        HoldersPage { items, next_cursor: page.next_cursor }
+    }
+}
+
+/// Who holds a license of `kind` (administrators): each user, when the
+/// license was assigned to them and by whom, oldest assignment first, a
+/// page at a time.
+#[utoipa::path(get, path = "/v1/licenses/{kind}/assignments", tag = "licenses", security(("token" = [])),
+    params(("kind" = inline(shapes::AssignedKind), Path, description = "The kind of license"), HolderQuery),
+    responses((status = 200, body = HoldersPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_holders(
+    State(state): State<Services>,
+    principal: Principal,
+    Path(kind): Path<String>,
+    Params(query): Params<HolderQuery>,
+) -> Result<Json<HoldersPage>, ApiError> {
+    let page =
+        app::licenses::holders(&state, &principal, &kind, query.cursor.as_deref(), query.limit).await?;
+    Ok(Json(page.into()))
 }
 
 /// The account's license pools.

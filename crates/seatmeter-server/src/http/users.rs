@@ -137,9 +137,28 @@ pub struct UserFilter {
 
 /// The user the caller's token acts for.
 #[utoipa::path(get, path = "/v1/me", tag = "users", security(("token" = [])),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
-pub async fn get_me(State(state): State<Services>, principal: Principal) -> Result<Json<UserView>, ApiError> {
-    Ok(Json(UserView::from(app::users::me(&state, &principal).await?)))
+    responses((status = 200, body = UserDetailView), (status = 401, body = ErrorBody)))]
+pub async fn get_me(
+    State(state): State<Services>,
+    principal: Principal,
+) -> Result<Json<UserDetailView>, ApiError> {
+    detail(&state, app::users::me(&state, &principal).await?).await
+}
+
+/// A user, and the licenses they hold.
+#[derive(Serialize, ToSchema)]
+pub struct UserDetailView {
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// The kinds of license assigned to them (`scheduled_meetings`, `live_engagement`).
+    pub licenses: Vec<String>,
+}
+
+async fn detail(state: &Services, user: UserRow) -> Result<Json<UserDetailView>, ApiError> {
+    let licenses =
+        app::licenses::held_by(state, &user).await?.iter().map(|k| k.as_str().to_string()).collect();
+    Ok(Json(UserDetailView { user: user.into(), licenses }))
 }
 
 /// Lists users: all of the account for user administrators, else only the caller.
@@ -157,13 +176,13 @@ pub async fn list_users(
 /// One user: any of the account for user administrators, else only the caller.
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("token" = [])),
     params(("id" = inline(shapes::UserId), Path, description = "The user")),
-    responses((status = 200, body = UserView), (status = 404, body = crate::http::ErrorBody)))]
+    responses((status = 200, body = UserDetailView), (status = 404, body = crate::http::ErrorBody)))]
 pub async fn get_user(
     State(state): State<Services>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<UserView>, ApiError> {
-    Ok(Json(UserView::from(app::users::get(&state, &principal, &id).await?)))
+) -> Result<Json<UserDetailView>, ApiError> {
+    detail(&state, app::users::get(&state, &principal, &id).await?).await
 }
 
 /// Adds a user (user administrators only).

@@ -8,7 +8,7 @@
 //! however many requests race on however many servers, a pool is never
 //! over-assigned.
 
-use sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query};
 
 use super::{DbError, Executor};
 
@@ -116,20 +116,21 @@ pub async fn give_back(ex: impl Executor, account_id: &str, kind: &str) -> Resul
     Ok(())
 }
 
-/// Records that `user_id` holds a license of `kind` (a unique violation
-/// when they hold one already).
+/// Records that `user_id` holds a license of `kind`, assigned by `by`
+/// (a unique violation when they hold one already).
 pub async fn insert_assignment(
     ex: impl Executor,
     account_id: &str,
     kind: &str,
     user_id: &str,
+    by: Option<&str>,
     now_ms: i64,
 ) -> Result<(), DbError> {
     ex.execute(
         Query::insert()
             .into_table("license_assignments")
-            .columns(["account_id", "kind", "user_id", "assigned_ms"])
-            .values_panic([account_id.into(), kind.into(), user_id.into(), now_ms.into()]),
+            .columns(["account_id", "kind", "user_id", "assigned_ms", "assigned_by"])
+            .values_panic([account_id.into(), kind.into(), user_id.into(), now_ms.into(), by.into()]),
     )
     .await?;
     Ok(())
@@ -179,5 +180,42 @@ pub async fn assignments(
     if let Some(holder) = holder {
         select.and_where(Expr::col("user_id").eq(holder));
     }
+    ex.fetch_all(&select).await
+}
+
+/// A holder of a license of one kind.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct HolderRow {
+    /// The user.
+    pub user_id: String,
+    /// When it was assigned.
+    pub assigned_ms: i64,
+    /// Who assigned it (absent for assignments made before it was recorded).
+    pub assigned_by: Option<String>,
+}
+
+/// Up to `limit` holders of a `kind` license of `account_id`, oldest
+/// assignment first, after `after` (an assignment's instant and user).
+pub async fn holders(
+    ex: impl Executor,
+    account_id: &str,
+    kind: &str,
+    after: Option<(i64, &str)>,
+    limit: u64,
+) -> Result<Vec<HolderRow>, DbError> {
+    let mut select = Query::select();
+    select
+        .columns(["user_id", "assigned_ms", "assigned_by"])
+        .from("license_assignments")
+        .and_where(Expr::col("account_id").eq(account_id))
+        .and_where(Expr::col("kind").eq(kind));
+    if let Some((ms, user)) = after {
+        select.cond_where(
+            Cond::any()
+                .add(Expr::col("assigned_ms").gt(ms))
+                .add(Expr::col("assigned_ms").eq(ms).and(Expr::col("user_id").gt(user))),
+        );
+    }
+    select.order_by("assigned_ms", Order::Asc).order_by("user_id", Order::Asc).limit(limit);
     ex.fetch_all(&select).await
 }

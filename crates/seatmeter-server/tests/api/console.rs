@@ -386,6 +386,14 @@ async fn an_administrator_manages_users_licenses_and_booking_pages_in_the_consol
         assert!(csv.body.starts_with("at,actor_user_id,action"), "{}", csv.body);
         assert!(csv.body.contains("booking_page.disabled") && !csv.body.contains("license.assigned"));
 
+        // The licenses page lists who holds each kind.
+        let licenses = admin.get("/licenses").await;
+        assert!(
+            licenses.body.contains("Who holds them") && licenses.body.contains("Scheduled meetings"),
+            "{}",
+            licenses.body
+        );
+
         // The meeting log and the usage CSV, offered for a spreadsheet and exact.
         let meetings = admin.get("/meetings").await;
         for link in ["/meetings.csv?cells=formula_safe", "/meetings.csv?cells=exact"] {
@@ -875,6 +883,110 @@ async fn a_restricted_administrator_renames_themself_but_changes_none_of_their_o
         // A form made up to ask for more is refused, as the API refuses it.
         let refused = browser.submit(&own, &own, &[("name", "Lee Chen"), ("role", "administrator")]).await;
         assert!(refused.body.contains("nobody changes their own role"), "{}", refused.body);
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_account_meeting_rules_limits_and_scheduling_privileges_are_set_in_the_console() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = Clock::manual(start);
+    for app in apps_with(&Settings::default(), &clock, None).await {
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let token = created.token.clone();
+        let maria =
+            add(&app, &token, serde_json::json!({"email": "maria@example.com", "name": "Maria"})).await;
+        let bo = add(&app, &token, serde_json::json!({"email": "bo@example.com", "name": "Bo"})).await;
+        let mut admin = signed_in(&app, &created.account.id, "admin@example.com", start).await;
+        let api = |path: &'static str| {
+            let (app, token) = (&app, token.clone());
+            async move { app.call(reqwest::Method::GET, path, &token, None).await.1 }
+        };
+
+        // The account's name and time zone.
+        let page = admin.get("/account").await;
+        assert!(page.body.contains("<option value=\"Europe/Paris\">"), "{}", page.body);
+        let saved = admin
+            .submit("/account", "/account", &[("name", "Example Europe"), ("time_zone", "Europe/Paris")])
+            .await;
+        assert!(
+            saved.body.contains("The account is saved: Example Europe, in the time zone Europe/Paris"),
+            "{}",
+            saved.body
+        );
+        let account = api("/v1/account").await;
+        assert_eq!(
+            (account["name"].as_str(), account["time_zone"].as_str()),
+            (Some("Example Europe"), Some("Europe/Paris"))
+        );
+
+        // The meeting rules, and a number that is not one.
+        let rules =
+            [("concurrency_limit", "3"), ("max_meeting_minutes", "90"), ("count_teleconference_only", "yes")];
+        let saved = admin.submit("/account", "/account/meeting-rules", &rules).await;
+        assert!(saved.body.contains("The meeting rules are saved"), "{}", saved.body);
+        let stored = api("/v1/account/meeting-rules").await;
+        assert_eq!(
+            (
+                &stored["concurrency_limit"],
+                &stored["max_meeting_minutes"],
+                &stored["count_teleconference_only"]
+            ),
+            (&serde_json::json!(3), &serde_json::json!(90), &serde_json::json!(true))
+        );
+        let refused = admin
+            .submit(
+                "/account",
+                "/account/meeting-rules",
+                &[("concurrency_limit", "three"), ("max_meeting_minutes", "90")],
+            )
+            .await;
+        assert!(refused.body.contains("the concurrency limit must be a whole number"), "{}", refused.body);
+
+        // A user's own concurrency limit, then back to the account's rule.
+        let user_page = format!("/users/{maria}");
+        admin
+            .submit(
+                &user_page,
+                &user_page,
+                &[("name", "Maria"), ("role", "member"), ("concurrency_limit", "2")],
+            )
+            .await;
+        let (_, shown) = app.call(reqwest::Method::GET, &format!("/v1/users/{maria}"), &token, None).await;
+        assert_eq!(shown["concurrency_limit"], 2, "{shown}");
+        admin
+            .submit(
+                &user_page,
+                &user_page,
+                &[("name", "Maria"), ("role", "member"), ("concurrency_limit", "")],
+            )
+            .await;
+        let (_, shown) = app.call(reqwest::Method::GET, &format!("/v1/users/{maria}"), &token, None).await;
+        assert!(shown.get("concurrency_limit").is_none(), "{shown}");
+
+        // Maria may schedule for Bo, then no longer.
+        let bo_page = format!("/users/{bo}");
+        let granted = admin
+            .submit(
+                &bo_page,
+                &format!("{bo_page}/privileges"),
+                &[("scheduler", maria.as_str()), ("host", bo.as_str())],
+            )
+            .await;
+        assert!(granted.body.contains("may now schedule meetings for Bo"), "{}", granted.body);
+        let path = format!("/v1/scheduling-privileges?user_id={bo}");
+        let (_, privileges) = app.call(reqwest::Method::GET, &path, &token, None).await;
+        assert_eq!(privileges["may_be_scheduled_by"], serde_json::json!([maria]));
+        let revoked = admin
+            .submit(
+                &bo_page,
+                &format!("{bo_page}/privileges/remove"),
+                &[("scheduler", maria.as_str()), ("host", bo.as_str())],
+            )
+            .await;
+        assert!(revoked.body.contains("no longer schedules meetings for Bo"), "{}", revoked.body);
+        let (_, privileges) = app.call(reqwest::Method::GET, &path, &token, None).await;
+        assert_eq!(privileges["may_be_scheduled_by"], serde_json::json!([]));
         app.finish().await;
     }
 }

@@ -138,3 +138,66 @@ async fn fifty_concurrent_assignments_of_ten_free_licenses_through_two_servers()
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_holders_of_a_license_are_listed_with_when_and_by_whom_a_page_at_a_time() {
+    let start = jiff::Timestamp::now().as_millisecond();
+    let clock = seatmeter_server::Clock::manual(start);
+    for app in crate::support::apps_with(&seatmeter_server::Settings::default(), &clock, None).await {
+        clock.set(start);
+        let created = app.create_account_at("Example Corp", "admin@example.com", start).await;
+        let admin = &created.token;
+        app.install(&created.account.id, LicenseKind::ScheduledMeetings, 5).await;
+        let mut ids = Vec::new();
+        for (i, name) in ["ada", "bo", "cy"].into_iter().enumerate() {
+            let id = add_user(&app, admin, &format!("{name}@example.com")).await;
+            clock.set(start + 1000 * i as i64);
+            let (status, _) = app
+                .call(
+                    Method::POST,
+                    "/v1/licenses/scheduled_meetings/assignments",
+                    admin,
+                    Some(json!({"user_id": id})),
+                )
+                .await;
+            assert_eq!(status, 201);
+            ids.push(id);
+        }
+        let path = "/v1/licenses/scheduled_meetings/assignments";
+        let (status, first) = app.call(Method::GET, &format!("{path}?limit=2"), admin, None).await;
+        assert_eq!(status, 200, "{first}");
+        let listed: Vec<&str> =
+            first["items"].as_array().unwrap().iter().map(|h| h["user_id"].as_str().unwrap()).collect();
+        assert_eq!(listed, [ids[0].as_str(), ids[1].as_str()], "oldest assignment first");
+        assert_eq!(first["items"][0]["email"], "ada@example.com");
+        assert_eq!(first["items"][0]["assigned_by_user_id"].as_str(), Some(created.admin.id.as_str()));
+        let at = jiff::Timestamp::from_millisecond(start).unwrap();
+        assert_eq!(
+            first["items"][0]["assigned_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(),
+            at
+        );
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let (_, rest) = app.call(Method::GET, &format!("{path}?limit=2&cursor={cursor}"), admin, None).await;
+        assert_eq!(rest["items"].as_array().unwrap().len(), 1, "{rest}");
+        assert_eq!(rest["items"][0]["user_id"].as_str(), Some(ids[2].as_str()));
+        assert!(rest.get("next_cursor").is_none(), "the last page has no cursor: {rest}");
+        let (_, none) = app.call(Method::GET, "/v1/licenses/live_engagement/assignments", admin, None).await;
+        assert_eq!(none["items"], json!([]));
+
+        // A user's view names their licenses; a member may not list the holders.
+        let (_, ada) = app.call(Method::GET, &format!("/v1/users/{}", ids[0]), admin, None).await;
+        assert_eq!(ada["licenses"], json!(["scheduled_meetings"]), "{ada}");
+        let member = crate::support::token_for(&app, &created.account.id, &ids[0]).await;
+        let (_, me) = app.call(Method::GET, "/v1/me", &member, None).await;
+        assert_eq!(me["licenses"], json!(["scheduled_meetings"]), "{me}");
+        let (status, _) = app.call(Method::GET, path, &member, None).await;
+        assert_eq!(status, 403);
+        for bad in ["?limit=0", "?cursor=x", "?cursor=1.act_65ddebfbad2fc4b0fa1c742e"] {
+            let (status, error) = app.call(Method::GET, &format!("{path}{bad}"), admin, None).await;
+            assert_eq!(status, 422, "{bad}: {error}");
+        }
+        let (status, _) = app.call(Method::GET, "/v1/licenses/host/assignments", admin, None).await;
+        assert_eq!(status, 422, "host licenses are not assigned");
+        app.finish().await;
+    }
+}
