@@ -18,8 +18,6 @@ use crate::http::ApiError;
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     user: ConsoleUser,
-    banners: Vec<String>,
-    disabled: bool,
     usage: String,
     trend: String,
     running: Vec<crate::http::meetings::MeetingView>,
@@ -48,7 +46,6 @@ pub(super) async fn dashboard(
     if !user.is_admin() {
         return Ok(Redirect::to("/booking-pages").into_response());
     }
-    let status = super::licenses::compliance(&state, &user).await?;
     let pools = super::licenses::pools(&state, &user).await?;
     // Usage and meetings are for administrators of reports or of users &
     // licenses, as in the API; the others see compliance and the pools.
@@ -63,16 +60,7 @@ pub(super) async fn dashboard(
         }
     };
     let Reports { usage, trend, running, names } = reports;
-    let page = DashboardPage {
-        usage,
-        trend,
-        running,
-        names,
-        disabled: status.disabled,
-        banners: status.banners,
-        pools,
-        user,
-    };
+    let page = DashboardPage { usage, trend, running, names, pools, user };
     Ok(page.into_response())
 }
 

@@ -115,6 +115,9 @@ pub struct ConsoleUser {
     /// What the last form did, or why it was refused (`done:…` / `error:…`),
     /// shown once.
     pub flash: Option<String>,
+    /// The account's compliance banners, shown at the top of every page to
+    /// those who see compliance (loaded for pages, not for forms).
+    pub banners: Vec<String>,
 }
 
 impl From<SessionRow> for ConsoleUser {
@@ -131,6 +134,7 @@ impl From<SessionRow> for ConsoleUser {
             time_zone: s.time_zone,
             disabled_reason: s.disabled_reason,
             flash: s.flash,
+            banners: Vec::new(),
         }
     }
 }
@@ -242,7 +246,17 @@ impl FromRequestParts<Services> for Signed {
     async fn from_request_parts(parts: &mut Parts, state: &Services) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         match signed_in(state, &jar).await {
-            Ok(Some(user)) => Ok(Signed(user)),
+            Ok(Some(mut user)) => {
+                if user.is_admin() {
+                    // The state shown on every page is the state enforced now.
+                    let now = state.clock.now();
+                    match app::compliance::status::status(state, &user.principal(), now).await {
+                        Ok(status) => user.banners = status.banners,
+                        Err(refused) => return Err(Failure(ApiError::from(refused)).into_response()),
+                    }
+                }
+                Ok(Signed(user))
+            }
             Ok(None) => Err(Redirect::to("/sign-in").into_response()),
             Err(failure) => Err(failure.into_response()),
         }

@@ -126,6 +126,21 @@ async fn an_administrator_sets_a_password_from_the_link_signs_in_and_sees_the_da
         assert!(dashboard.body.contains("Free trial: 180 days left"), "{}", dashboard.body);
         assert!(dashboard.body.contains("<svg") && dashboard.body.contains("role=\"img\""));
         assert!(dashboard.body.contains("scheduled_meetings"));
+        // The compliance banners are on every page, once.
+        for path in [
+            "/",
+            "/licenses",
+            "/users",
+            "/meetings",
+            "/booking-pages",
+            "/activities",
+            "/account",
+            "/notifications",
+            "/security",
+        ] {
+            let page = browser.get(path).await;
+            assert_eq!(page.body.matches("Free trial: 180 days left").count(), 1, "{path}: {}", page.body);
+        }
 
         // Idle for longer than the session policy allows (30 minutes): signed out.
         clock.set(start + 31 * 60_000);
