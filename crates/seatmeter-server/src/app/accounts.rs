@@ -170,11 +170,17 @@ pub async fn update(
     }
     let account = principal.account_id.as_str();
     let mut tx = services.db.begin().await?;
-    if let Some(zone) = &changes.time_zone {
+    let current = store::accounts::get(&mut tx, account)
+        .await?
+        .ok_or_else(|| Error::not_found("the account no longer exists"))?;
+    // Only what changes: the same time zone again does not move the audit.
+    let name = name.filter(|name| *name != current.name);
+    let zone = changes.time_zone.as_deref().filter(|zone| *zone != current.time_zone);
+    if let Some(zone) = zone {
         super::compliance::move_audit(&mut tx, account, zone, now).await?;
     }
-    if name.is_some() || changes.time_zone.is_some() {
-        store::accounts::update(&mut tx, account, name, changes.time_zone.as_deref()).await?;
+    if name.is_some() || zone.is_some() {
+        store::accounts::update(&mut tx, account, name, zone).await?;
         store::activities::record(
             &mut tx,
             account,
@@ -182,7 +188,7 @@ pub async fn update(
             Some(&principal.user_id),
             "account.updated",
             ("account", account),
-            json!({"name": changes.name, "time_zone": changes.time_zone}),
+            json!({"name": name, "time_zone": zone}),
         )
         .await?;
     }

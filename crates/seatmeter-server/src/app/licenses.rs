@@ -271,7 +271,7 @@ pub struct Holders {
 pub const MAX_HOLDERS_PAGE: u64 = 1000;
 
 /// The holders of a `kind` license in the caller's account (administrators
-/// who see users or licenses), oldest assignment first: `limit`
+/// of users & licenses, who see the users), oldest assignment first: `limit`
 /// of them (default 100, at most 1,000) after `cursor` (the `next_cursor`
 /// of the page before).
 pub async fn holders(
@@ -282,8 +282,10 @@ pub async fn holders(
     limit: Option<u64>,
 ) -> Result<Holders> {
     let kind = parse_kind(kind)?;
-    if !principal.may(Capability::ManageUsers) && !principal.may(Capability::SeeLicenses) {
-        return Err(Error::forbidden("listing who holds licenses needs an administrator"));
+    if !principal.may(Capability::ManageUsers) {
+        return Err(Error::forbidden(
+            "listing who holds licenses needs an administrator of users & licenses",
+        ));
     }
     if !kind.is_assigned() {
         return Err(Error::invalid("host licenses are metered by usage, not assigned", "kind"));

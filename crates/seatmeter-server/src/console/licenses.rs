@@ -75,7 +75,9 @@ pub async fn licenses(State(state): State<Services>, Signed(user): Signed) -> Re
     let files = files.into_iter().map(FileView::from).collect();
     let pools = pools(&state, &user).await?;
     let mut holders = Vec::new();
-    for kind in LicenseKind::ALL.into_iter().filter(|kind| kind.is_assigned()) {
+    // Who holds them is for those who see the users.
+    let kinds = if user.users_admin() { LicenseKind::ALL.as_slice() } else { &[] };
+    for &kind in kinds.iter().filter(|kind| kind.is_assigned()) {
         let page =
             app::licenses::holders(&state, &user.principal(), kind.as_str(), None, Some(HOLDERS_SHOWN))
                 .await

@@ -279,15 +279,18 @@ async fn change_privilege(
     };
     let names = user_names(state, &user).await?;
     let (who, whom) = (names.of(scheduler), names.of(host));
-    let outcome = done
-        .map(|()| {
-            if allow {
-                format!("{who} may now schedule meetings for {whom}.")
-            } else {
-                format!("{who} no longer schedules meetings for {whom}.")
-            }
-        })
-        .map_err(ApiError::from);
+    let outcome = match done {
+        Ok(()) if allow => Ok(format!("{who} may now schedule meetings for {whom}.")),
+        Ok(()) => Ok(format!("{who} no longer schedules meetings for {whom}.")),
+        // Said with names: the use case's words name ids.
+        Err(app::Error::Conflict { .. }) if allow => {
+            Ok(format!("{who} may already schedule meetings for {whom}."))
+        }
+        Err(app::Error::NotFound(_)) if !allow => {
+            Ok(format!("{who} already could not schedule meetings for {whom}."))
+        }
+        Err(refused) => Err(ApiError::from(refused)),
+    };
     finish(state, &user, &format!("/users/{id}"), outcome).await
 }
 

@@ -146,7 +146,7 @@ impl From<app::licenses::Holders> for HoldersPage {
     }
 }
 
-/// Who holds a license of `kind` (administrators): each user, when the
+/// Who holds a license of `kind` (administrators of users & licenses): each user, when the
 /// license was assigned to them and by whom, oldest assignment first, a
 /// page at a time.
 #[utoipa::path(get, path = "/v1/licenses/{kind}/assignments", tag = "licenses", security(("token" = [])),

@@ -152,6 +152,7 @@ pub struct UserDetailView {
     #[serde(flatten)]
     pub user: UserView,
     /// The kinds of license assigned to them (`scheduled_meetings`, `live_engagement`).
+    #[schema(value_type = Vec<shapes::AssignedKind>)]
     pub licenses: Vec<String>,
 }
 

@@ -934,6 +934,16 @@ async fn the_account_meeting_rules_limits_and_scheduling_privileges_are_set_in_t
             (account["name"].as_str(), account["time_zone"].as_str()),
             (Some("Example Europe"), Some("Europe/Paris"))
         );
+        // A new name in the same time zone leaves a due audit where it was
+        // (the use case the form calls, here through the API).
+        let audit = api("/v1/compliance").await["next_audit_at"].clone();
+        let due: jiff::Timestamp = audit.as_str().unwrap().parse().unwrap();
+        clock.set(due.as_millisecond() + 60_000);
+        let same_zone = serde_json::json!({"name": "Example EU", "time_zone": "Europe/Paris"});
+        let (status, _) = app.call(reqwest::Method::PATCH, "/v1/account", &token, Some(same_zone)).await;
+        assert_eq!(status, 200);
+        assert_eq!(api("/v1/compliance").await["next_audit_at"], audit, "the due audit is not put off");
+        clock.set(start + 600_000);
 
         // The meeting rules, and a number that is not one.
         let rules =
@@ -1000,6 +1010,14 @@ async fn the_account_meeting_rules_limits_and_scheduling_privileges_are_set_in_t
             )
             .await;
         assert!(revoked.body.contains("no longer schedules meetings for Bo"), "{}", revoked.body);
+        let again = admin
+            .submit(
+                &bo_page,
+                &format!("{bo_page}/privileges/remove"),
+                &[("scheduler", maria.as_str()), ("host", bo.as_str())],
+            )
+            .await;
+        assert!(again.body.contains("already could not schedule meetings for Bo"), "{}", again.body);
         let (_, privileges) = app.call(reqwest::Method::GET, &path, &token, None).await;
         assert_eq!(privileges["may_be_scheduled_by"], serde_json::json!([]));
         app.finish().await;

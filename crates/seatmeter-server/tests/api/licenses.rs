@@ -192,6 +192,19 @@ async fn the_holders_of_a_license_are_listed_with_when_and_by_whom_a_page_at_a_t
         assert_eq!(me["licenses"], json!(["scheduled_meetings"]), "{me}");
         let (status, _) = app.call(Method::GET, path, &member, None).await;
         assert_eq!(status, 403);
+        let billing = add_user(&app, admin, "billing@example.com").await;
+        let (status, _) = app
+            .call(
+                Method::PATCH,
+                &format!("/v1/users/{billing}"),
+                admin,
+                Some(json!({"role": "administrator", "areas": ["billing"]})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let billing = crate::support::token_for(&app, &created.account.id, &billing).await;
+        let (status, _) = app.call(Method::GET, path, &billing, None).await;
+        assert_eq!(status, 403, "who holds licenses is for administrators of users & licenses");
         for bad in ["?limit=0", "?cursor=x", "?cursor=1.act_65ddebfbad2fc4b0fa1c742e"] {
             let (status, error) = app.call(Method::GET, &format!("{path}{bad}"), admin, None).await;
             assert_eq!(status, 422, "{bad}: {error}");
