@@ -167,6 +167,11 @@ pub async fn schedule(
         });
     }
     check_host(&mut tx, principal, &host).await?;
+    if rules.refuse_schedule_conflicts != 0
+        && let (Some(start), Some(end)) = (start, end)
+    {
+        check_schedule(&mut tx, &principal.account_id, &host, &rules, (start, end)).await?;
+    }
     let row = MeetingRow {
         id: new_id("mtg"),
         account_id: principal.account_id.to_string(),
@@ -199,6 +204,67 @@ pub async fn schedule(
     .await?;
     tx.commit().await?;
     Ok(Meeting::at(row, &rules, now))
+}
+
+/// Refuses a meeting scheduled for `slot` that would put `host` over their
+/// concurrency limit at some instant, counting their other scheduled
+/// meetings that have not ended (the account's option
+/// `refuse_schedule_conflicts`): the answer names the meetings it collides
+/// with. The host's row is locked, so two meetings scheduled at once for
+/// the same host are decided one after the other.
+async fn check_schedule(
+    tx: &mut Tx,
+    account_id: &str,
+    host: &str,
+    rules: &MeetingRules,
+    slot: (i64, i64),
+) -> Result<()> {
+    let limits = store::meetings::host_for_update(&mut *tx, account_id, host)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("no user {host:?} in your account")))?;
+    let limit = limits.concurrency_limit.unwrap_or(rules.concurrency_limit).max(0);
+    let others = store::meetings::scheduled_overlapping(&mut *tx, account_id, host, slot.0, slot.1).await?;
+    let spans: Vec<(i64, i64)> =
+        others.iter().filter_map(|m| Some((m.scheduled_start_ms?, m.scheduled_end_ms?))).collect();
+    if (busiest(&spans, slot) as i64) < limit {
+        return Ok(());
+    }
+    let named: Vec<String> = others
+        .iter()
+        .map(|m| {
+            let (from, to) = (m.scheduled_start_ms.map(rfc3339_ms), m.scheduled_end_ms.map(rfc3339_ms));
+            format!("\"{}\" ({}, {} to {})", m.title, m.id, from.unwrap_or_default(), to.unwrap_or_default())
+        })
+        .collect();
+    Err(Error::Refused {
+        reason: "schedule_conflict",
+        message: format!(
+            "the host may run {limit} meeting{} at once, and this one would overlap: {}",
+            if limit == 1 { "" } else { "s" },
+            named.join("; ")
+        ),
+    })
+}
+
+/// The most of `spans` (half-open `[start, end)`) in progress at one
+/// instant of `slot`.
+fn busiest(spans: &[(i64, i64)], slot: (i64, i64)) -> usize {
+    let mut edges: Vec<(i64, i8)> = Vec::with_capacity(spans.len() * 2);
+    for &(start, end) in spans {
+        let (start, end) = (start.max(slot.0), end.min(slot.1));
+        if start < end {
+            edges.push((start, 1));
+            edges.push((end, -1));
+        }
+    }
+    // An end and a start at the same instant do not overlap: ends first.
+    edges.sort_unstable();
+    let (mut now, mut most) = (0i64, 0i64);
+    for (_, step) in edges {
+        now += i64::from(step);
+        most = most.max(now);
+    }
+    most as usize
 }
 
 /// Which meetings to list.
@@ -319,6 +385,9 @@ pub struct RulesChanges {
     pub max_meeting_minutes: Option<i64>,
     /// Count teleconference-only meetings too.
     pub count_teleconference_only: Option<bool>,
+    /// Refuse, when it is scheduled, a meeting that would put its host over
+    /// their concurrency limit among their scheduled meetings.
+    pub refuse_schedule_conflicts: Option<bool>,
 }
 
 /// Changes the account's rules for meetings (administrators of users &
@@ -351,6 +420,9 @@ pub async fn update_rules(
     if let Some(count) = changes.count_teleconference_only {
         rules.count_teleconference_only = i64::from(count);
     }
+    if let Some(refuse) = changes.refuse_schedule_conflicts {
+        rules.refuse_schedule_conflicts = i64::from(refuse);
+    }
     store::meetings::set_rules(&mut tx, account, &rules).await?;
     if rules.max_meeting_minutes != before.max_meeting_minutes
         || rules.count_teleconference_only != before.count_teleconference_only
@@ -367,7 +439,8 @@ pub async fn update_rules(
         "account.meeting_rules_changed",
         ("account", account),
         json!({"concurrency_limit": rules.concurrency_limit, "max_meeting_minutes": rules.max_meeting_minutes,
-               "count_teleconference_only": rules.count_teleconference_only != 0}),
+               "count_teleconference_only": rules.count_teleconference_only != 0,
+               "refuse_schedule_conflicts": rules.refuse_schedule_conflicts != 0}),
     )
     .await?;
     store::changes::note(&mut tx, [recent::ALL], now).await?;
@@ -443,4 +516,19 @@ pub async fn store_imported(
     .await?;
     tx.commit().await?;
     Ok(changes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::busiest;
+
+    #[test]
+    fn the_busiest_instant_of_a_slot_counts_what_overlaps_it_ends_before_starts() {
+        let slot = (100, 200);
+        assert_eq!(busiest(&[], slot), 0);
+        assert_eq!(busiest(&[(0, 100), (200, 300)], slot), 0, "touching is not overlapping");
+        assert_eq!(busiest(&[(50, 150), (150, 250)], slot), 1, "one ends as the other starts");
+        assert_eq!(busiest(&[(50, 150), (120, 250), (140, 160)], slot), 3);
+        assert_eq!(busiest(&[(0, 1000), (0, 1000)], slot), 2);
+    }
 }

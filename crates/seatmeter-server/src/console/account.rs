@@ -67,6 +67,8 @@ pub struct RulesForm {
     max_meeting_minutes: String,
     #[serde(default)]
     count_teleconference_only: Option<String>,
+    #[serde(default)]
+    refuse_schedule_conflicts: Option<String>,
 }
 
 /// A whole number typed in `field`, or a refusal saying so.
@@ -96,6 +98,7 @@ pub async fn save_rules(
                 "the longest meeting",
             )?),
             count_teleconference_only: Some(form.count_teleconference_only.is_some()),
+            refuse_schedule_conflicts: Some(form.refuse_schedule_conflicts.is_some()),
         };
         app::meetings::update_rules(&state, &user.principal(), &changes, state.clock.now())
             .await

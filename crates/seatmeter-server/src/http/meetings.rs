@@ -315,6 +315,9 @@ pub struct MeetingRulesView {
     pub max_meeting_minutes: i64,
     /// Whether meetings with only teleconference attendees count towards host licenses (default false).
     pub count_teleconference_only: bool,
+    /// Whether scheduling a meeting that would put its host over their concurrency limit among
+    /// their scheduled meetings is refused (409 `schedule_conflict`), instead of found when it starts (default false).
+    pub refuse_schedule_conflicts: bool,
     /// Why the account is disabled, when it is: then nobody can schedule, start or join meetings.
     pub disabled_reason: Option<String>,
 }
@@ -325,6 +328,7 @@ impl From<MeetingRules> for MeetingRulesView {
             concurrency_limit: rules.concurrency_limit,
             max_meeting_minutes: rules.max_meeting_minutes,
             count_teleconference_only: rules.count_teleconference_only != 0,
+            refuse_schedule_conflicts: rules.refuse_schedule_conflicts != 0,
             disabled_reason: rules.disabled_reason,
         }
     }
@@ -342,6 +346,8 @@ pub struct MeetingRulesChanges {
     pub max_meeting_minutes: Option<i64>,
     /// Count teleconference-only meetings too.
     pub count_teleconference_only: Option<bool>,
+    /// Refuse a meeting scheduled over its host's concurrency limit among their scheduled meetings.
+    pub refuse_schedule_conflicts: Option<bool>,
 }
 
 /// The account's rules for meetings.
@@ -369,6 +375,7 @@ pub async fn update_rules(
         concurrency_limit: changes.concurrency_limit,
         max_meeting_minutes: changes.max_meeting_minutes,
         count_teleconference_only: changes.count_teleconference_only,
+        refuse_schedule_conflicts: changes.refuse_schedule_conflicts,
     };
     Ok(Json(app::meetings::update_rules(&state, &principal, &changes, state.clock.now()).await?.into()))
 }

@@ -106,6 +106,9 @@ pub struct MeetingRules {
     pub max_meeting_minutes: i64,
     /// 1 when teleconference-only meetings count towards host licenses.
     pub count_teleconference_only: i64,
+    /// 1 when scheduling refuses a meeting that would put its host over
+    /// their concurrency limit among their scheduled meetings.
+    pub refuse_schedule_conflicts: i64,
     /// Why the account is disabled, when it is.
     pub disabled_reason: Option<String>,
     /// Anchor of the 30-day windows (ms).
@@ -138,6 +141,7 @@ pub async fn rules(ex: impl Executor, account_id: &str) -> Result<Option<Meeting
                 "concurrency_limit",
                 "max_meeting_minutes",
                 "count_teleconference_only",
+                "refuse_schedule_conflicts",
                 "disabled_reason",
                 "anchor_ms",
                 "usage_seq",
@@ -156,6 +160,7 @@ pub async fn set_rules(ex: impl Executor, account_id: &str, rules: &MeetingRules
             .value("concurrency_limit", rules.concurrency_limit)
             .value("max_meeting_minutes", rules.max_meeting_minutes)
             .value("count_teleconference_only", rules.count_teleconference_only)
+            .value("refuse_schedule_conflicts", rules.refuse_schedule_conflicts)
             .and_where(Expr::col("id").eq(account_id)),
     )
     .await?;
@@ -604,4 +609,26 @@ pub async fn started_since(ex: impl Executor, account_id: &str, from_ms: i64) ->
         )
         .await?;
     Ok(rows.into_iter().map(|r| r.started_ms).collect())
+}
+
+/// The meetings of `host` in `account_id` scheduled to overlap `[start_ms,
+/// end_ms)` that have not ended, by scheduled start.
+pub async fn scheduled_overlapping(
+    ex: impl Executor,
+    account_id: &str,
+    host: &str,
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Vec<MeetingRow>, DbError> {
+    let mut select = Query::select();
+    select
+        .columns(MEETING_COLUMNS)
+        .from("meetings")
+        .and_where(Expr::col("account_id").eq(account_id))
+        .and_where(Expr::col("host_user_id").eq(host))
+        .and_where(Expr::col("ended_ms").is_null())
+        .and_where(Expr::col("scheduled_start_ms").lt(end_ms))
+        .and_where(Expr::col("scheduled_end_ms").gt(start_ms))
+        .order_by("scheduled_start_ms", Order::Asc);
+    ex.fetch_all(&select).await
 }

@@ -946,8 +946,12 @@ async fn the_account_meeting_rules_limits_and_scheduling_privileges_are_set_in_t
         clock.set(start + 600_000);
 
         // The meeting rules, and a number that is not one.
-        let rules =
-            [("concurrency_limit", "3"), ("max_meeting_minutes", "90"), ("count_teleconference_only", "yes")];
+        let rules = [
+            ("concurrency_limit", "3"),
+            ("max_meeting_minutes", "90"),
+            ("count_teleconference_only", "yes"),
+            ("refuse_schedule_conflicts", "yes"),
+        ];
         let saved = admin.submit("/account", "/account/meeting-rules", &rules).await;
         assert!(saved.body.contains("The meeting rules are saved"), "{}", saved.body);
         let stored = api("/v1/account/meeting-rules").await;
@@ -959,6 +963,7 @@ async fn the_account_meeting_rules_limits_and_scheduling_privileges_are_set_in_t
             ),
             (&serde_json::json!(3), &serde_json::json!(90), &serde_json::json!(true))
         );
+        assert_eq!(stored["refuse_schedule_conflicts"], true, "{stored}");
         let refused = admin
             .submit(
                 "/account",

@@ -605,3 +605,51 @@ async fn the_meeting_log_and_the_usage_csv_come_exact_or_safe_for_a_spreadsheet(
 async fn text(app: &TestApp, token: &str, path: &str) -> String {
     app.get(path, Some(token)).await.text().await.unwrap()
 }
+
+#[tokio::test]
+async fn an_account_may_refuse_at_scheduling_time_a_meeting_over_the_hosts_limit() {
+    for app in apps().await {
+        let created = app.create_account("Example Corp", "admin@example.com").await;
+        let admin = &created.token;
+        let host = add_user(&app, admin, "host@example.com").await;
+        let at = |hour: &str| format!("2027-03-01T{hour}:00Z");
+        let slot = |title: &str, from: &str, to: &str| json!({"title": title, "host_user_id": host, "scheduled_start": at(from), "scheduled_end": at(to)});
+        let (status, first) = schedule(&app, admin, slot("Planning", "09:00", "10:00")).await;
+        assert_eq!(status, 201, "{first}");
+        // By default the limit is checked when a meeting starts, not when it is planned.
+        let (status, _) = schedule(&app, admin, slot("Overlapping, allowed", "09:30", "10:30")).await;
+        assert_eq!(status, 201);
+
+        let (status, rules) = app
+            .call(
+                Method::PATCH,
+                "/v1/account/meeting-rules",
+                admin,
+                Some(json!({"refuse_schedule_conflicts": true})),
+            )
+            .await;
+        assert_eq!((status, &rules["refuse_schedule_conflicts"]), (200, &json!(true)), "{rules}");
+        let (status, refused) = schedule(&app, admin, slot("Review", "09:45", "11:00")).await;
+        assert_eq!((status, refused["code"].as_str()), (409, Some("schedule_conflict")), "{refused}");
+        let message = refused["message"].as_str().unwrap();
+        assert!(
+            message.contains("\"Planning\"") && message.contains(first["id"].as_str().unwrap()),
+            "{message}"
+        );
+        // Touching is not overlapping; a meeting without times is not checked.
+        let (status, _) = schedule(&app, admin, slot("Afterwards", "10:30", "11:00")).await;
+        assert_eq!(status, 201);
+        let (status, _) = schedule(&app, admin, json!({"title": "Some time", "host_user_id": host})).await;
+        assert_eq!(status, 201);
+        // With their own limit of 3, the host may have three at once.
+        let (status, _) = app
+            .call(Method::PATCH, &format!("/v1/users/{host}"), admin, Some(json!({"concurrency_limit": 3})))
+            .await;
+        assert_eq!(status, 200);
+        let (status, third) = schedule(&app, admin, slot("Third", "09:40", "09:50")).await;
+        assert_eq!(status, 201, "{third}");
+        let (status, _) = schedule(&app, admin, slot("Fourth", "09:45", "09:46")).await;
+        assert_eq!(status, 409, "three are already planned then");
+        app.finish().await;
+    }
+}
