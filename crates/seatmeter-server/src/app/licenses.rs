@@ -236,14 +236,10 @@ pub async fn preview_unassign(
     Ok(UnassignPreview { user, pages })
 }
 
-/// The license assignments of the caller's account (only `holder`'s, if
-/// given): (user, kind), by user.
-pub async fn assignments(
-    services: &Services,
-    principal: &Principal,
-    holder: Option<&str>,
-) -> Result<Vec<(String, String)>> {
-    let rows = store::licenses::assignments(&services.db, &principal.account_id, holder).await?;
+/// The license assignments of the caller's account: (user, kind), by user.
+/// (One user's: [`held_by`].)
+pub async fn assignments(services: &Services, principal: &Principal) -> Result<Vec<(String, String)>> {
+    let rows = store::licenses::assignments(&services.db, &principal.account_id, None).await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.kind)).collect())
 }
 

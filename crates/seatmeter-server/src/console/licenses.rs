@@ -43,14 +43,12 @@ pub(crate) async fn pools(state: &Services, user: &ConsoleUser) -> Result<Vec<Po
     Ok(pools.into_iter().map(PoolView::from).collect())
 }
 
-/// The license assignments of the user's account (only `holder`'s, if
-/// given): (user, kind), by user.
+/// The license assignments of the user's account: (user, kind), by user.
 pub(crate) async fn assignments(
     state: &Services,
     user: &ConsoleUser,
-    holder: Option<&str>,
 ) -> Result<Vec<(String, String)>, Failure> {
-    Ok(app::licenses::assignments(state, &user.principal(), holder).await.map_err(ApiError::from)?)
+    Ok(app::licenses::assignments(state, &user.principal()).await.map_err(ApiError::from)?)
 }
 
 /// The compliance of the user's account now, as the pages show it.
@@ -70,7 +68,11 @@ pub async fn licenses(State(state): State<Services>, Signed(user): Signed) -> Re
         user.licenses_admin(),
         "the license pages need an administrator of billing or of users & licenses",
     )?;
-    let status = compliance(&state, &user).await?;
+    // The page's own read of compliance, as the banners above it show it.
+    let status = match user.compliance.clone() {
+        Some(status) => status.into(),
+        None => compliance(&state, &user).await?,
+    };
     let files = app::compliance::install::files(&state, &user.principal()).await.map_err(ApiError::from)?;
     let files = files.into_iter().map(FileView::from).collect();
     let pools = pools(&state, &user).await?;

@@ -115,9 +115,9 @@ pub struct ConsoleUser {
     /// What the last form did, or why it was refused (`done:…` / `error:…`),
     /// shown once.
     pub flash: Option<String>,
-    /// The account's compliance banners, shown at the top of every page to
-    /// those who see compliance (loaded for pages, not for forms).
-    pub banners: Vec<String>,
+    /// The account's compliance now, for those who see it: its banners top
+    /// every page (loaded for pages, not for forms).
+    pub compliance: Option<app::compliance::status::Compliance>,
 }
 
 impl From<SessionRow> for ConsoleUser {
@@ -134,7 +134,7 @@ impl From<SessionRow> for ConsoleUser {
             time_zone: s.time_zone,
             disabled_reason: s.disabled_reason,
             flash: s.flash,
-            banners: Vec::new(),
+            compliance: None,
         }
     }
 }
@@ -160,6 +160,11 @@ impl ConsoleUser {
     /// the compliance banners are theirs.
     pub fn is_admin(&self) -> bool {
         self.may(Capability::SeeCompliance)
+    }
+
+    /// The compliance banners to show at the top of the page.
+    pub fn banners(&self) -> &[String] {
+        self.compliance.as_ref().map_or(&[], |status| status.banners.as_slice())
     }
 
     /// Administers users & licenses.
@@ -251,7 +256,7 @@ impl FromRequestParts<Services> for Signed {
                     // The state shown on every page is the state enforced now.
                     let now = state.clock.now();
                     match app::compliance::status::status(state, &user.principal(), now).await {
-                        Ok(status) => user.banners = status.banners,
+                        Ok(status) => user.compliance = Some(status),
                         Err(refused) => return Err(Failure(ApiError::from(refused)).into_response()),
                     }
                 }

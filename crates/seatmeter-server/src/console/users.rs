@@ -45,7 +45,7 @@ pub async fn users(
     let q = search.q.unwrap_or_default();
     let found = app::users::list(&state, &user.principal(), Some(&q)).await?;
     let views = found.into_iter().map(UserView::from);
-    let held = super::licenses::assignments(&state, &user, None).await?;
+    let held = super::licenses::assignments(&state, &user).await?;
     let users = views
         .map(|view| {
             let licenses =
@@ -146,13 +146,10 @@ pub async fn user_page(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     needs(user.users_admin(), "the user pages need an administrator of users & licenses")?;
-    let shown: UserView =
-        app::users::get(&state, &user.principal(), &id).await.map_err(ApiError::from)?.into();
-    let licenses = super::licenses::assignments(&state, &user, Some(&id))
-        .await?
-        .into_iter()
-        .map(|(_, kind)| kind)
-        .collect();
+    let row = app::users::get(&state, &user.principal(), &id).await.map_err(ApiError::from)?;
+    let held = app::licenses::held_by(&state, &row).await.map_err(ApiError::from)?;
+    let licenses = held.iter().map(|kind| kind.as_str().to_string()).collect();
+    let shown = UserView::from(row);
     let pools = super::licenses::pools(&state, &user).await?;
     let areas: Vec<_> = AdminArea::ALL
         .iter()

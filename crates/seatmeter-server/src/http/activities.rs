@@ -66,94 +66,76 @@ pub struct ActivityPage {
     pub next_cursor: Option<String>,
 }
 
-/// Filters of the activity stream.
-#[derive(Deserialize, IntoParams, Default)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct Filter {
-    /// An action (`license.assigned`) or a type of action (`license`).
-    #[serde(rename = "type")]
-    #[param(value_type = Option<shapes::Search>, inline)]
-    pub kind: Option<String>,
-    /// The user who acted (their id).
-    #[param(value_type = Option<shapes::Search>, inline)]
-    pub actor: Option<String>,
-    /// The id of the thing concerned.
-    #[param(value_type = Option<shapes::Search>, inline)]
-    pub subject: Option<String>,
-    /// Activities about this booking page (its id).
-    #[param(value_type = Option<shapes::Search>, inline)]
-    pub booking_page: Option<String>,
-    /// From this instant (RFC 3339 or YYYY-MM-DD), inclusive.
-    #[param(value_type = Option<shapes::InstantOrDay>, inline)]
-    pub since: Option<String>,
-    /// Until this instant (RFC 3339 or YYYY-MM-DD), exclusive.
-    #[param(value_type = Option<shapes::InstantOrDay>, inline)]
-    pub until: Option<String>,
-    /// The `next_cursor` of the previous page.
-    #[param(value_type = Option<shapes::Cursor>, inline)]
-    pub cursor: Option<String>,
-    /// How many (default 100, at most 1000).
-    #[param(value_type = Option<shapes::PageSize>, inline)]
-    pub limit: Option<u64>,
-}
-
-/// Filters of the activity stream's export, which holds every match (from a cursor on, if given).
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ExportFilter {
-    /// An action (`license.assigned`) or a type of action (`license`).
-    #[serde(rename = "type")]
-    #[param(value_type = Option<shapes::Search>, inline)]
-    pub kind: Option<String>,
-    /// The user who acted (their id).
-    #[param(value_type = Option<shapes::Search>, inline)]
-    pub actor: Option<String>,
-    /// The id of the thing concerned.
-    #[param(value_type = Option<shapes::Search>, inline)]
-    pub subject: Option<String>,
-    /// Activities about this booking page (its id).
-    #[param(value_type = Option<shapes::Search>, inline)]
-    pub booking_page: Option<String>,
-    /// From this instant (RFC 3339 or YYYY-MM-DD), inclusive.
-    #[param(value_type = Option<shapes::InstantOrDay>, inline)]
-    pub since: Option<String>,
-    /// Until this instant (RFC 3339 or YYYY-MM-DD), exclusive.
-    #[param(value_type = Option<shapes::InstantOrDay>, inline)]
-    pub until: Option<String>,
-    /// The `next_cursor` of a page of the stream: the export starts where that page ended.
-    #[param(value_type = Option<shapes::Cursor>, inline)]
-    pub cursor: Option<String>,
-}
-
-impl From<ExportFilter> for app::activities::Filter {
-    fn from(f: ExportFilter) -> Self {
-        app::activities::Filter {
-            kind: f.kind,
-            actor: f.actor,
-            subject: f.subject,
-            booking_page: f.booking_page,
-            since: f.since,
-            until: f.until,
-            cursor: f.cursor,
+/// Declares a struct of the activity stream's filters and cursor, with the
+/// fields it adds, and `selection`, the filters the use cases take.
+macro_rules! activity_filters {
+    ($(#[$attr:meta])* $name:ident { $($(#[$extra_attr:meta])* $extra:ident: $ty:ty,)* }) => {
+        $(#[$attr])*
+        #[derive(Deserialize, IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// An action (`license.assigned`) or a type of action (`license`).
+            #[serde(rename = "type")]
+            #[param(value_type = Option<shapes::Search>, inline)]
+            pub kind: Option<String>,
+            /// The user who acted (their id).
+            #[param(value_type = Option<shapes::Search>, inline)]
+            pub actor: Option<String>,
+            /// The id of the thing concerned.
+            #[param(value_type = Option<shapes::Search>, inline)]
+            pub subject: Option<String>,
+            /// Activities about this booking page (its id).
+            #[param(value_type = Option<shapes::Search>, inline)]
+            pub booking_page: Option<String>,
+            /// From this instant (RFC 3339 or YYYY-MM-DD), inclusive.
+            #[param(value_type = Option<shapes::InstantOrDay>, inline)]
+            pub since: Option<String>,
+            /// Until this instant (RFC 3339 or YYYY-MM-DD), exclusive.
+            #[param(value_type = Option<shapes::InstantOrDay>, inline)]
+            pub until: Option<String>,
+            /// The `next_cursor` of a page of the stream: what is read starts where that page ended.
+            #[param(value_type = Option<shapes::Cursor>, inline)]
+            pub cursor: Option<String>,
+            $($(#[$extra_attr])* pub $extra: $ty,)*
         }
-    }
+
+        impl $name {
+            /// The filters the use cases take.
+            fn selection(self) -> app::activities::Filter {
+                app::activities::Filter {
+                    kind: self.kind,
+                    actor: self.actor,
+                    subject: self.subject,
+                    booking_page: self.booking_page,
+                    since: self.since,
+                    until: self.until,
+                    cursor: self.cursor,
+                }
+            }
+        }
+    };
 }
+
+activity_filters!(
+    /// Filters of the activity stream, and the page size.
+    Filter {
+        /// How many (default 100, at most 1000).
+        #[param(value_type = Option<shapes::PageSize>, inline)]
+        limit: Option<u64>,
+    }
+);
+
+activity_filters!(
+    /// Filters of the activity stream's export, which holds every match (from a cursor on, if given).
+    ExportFilter {}
+);
 
 impl Filter {
     /// The filters the use cases take, and the page size.
     fn split(self) -> (app::activities::Filter, Option<u64>) {
-        let filter = app::activities::Filter {
-            kind: self.kind,
-            actor: self.actor,
-            subject: self.subject,
-            booking_page: self.booking_page,
-            since: self.since,
-            until: self.until,
-            cursor: self.cursor,
-        };
-        (filter, self.limit)
+        let limit = self.limit;
+        (self.selection(), limit)
     }
 }
 
@@ -256,7 +238,7 @@ pub async fn export_activities(
     principal: Principal,
     Params(filter): Params<ExportFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(csv_response(app::activities::export(&state, &principal, filter.into()).await?))
+    Ok(csv_response(app::activities::export(&state, &principal, filter.selection()).await?))
 }
 
 /// Erases a person's activities (privacy administrators): each activity
